@@ -1,0 +1,217 @@
+//! The command line as clap sees it. These types stop at `settings`: commands never see them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration::Dur;
+use crate::printer::ColorChoice;
+
+/// Safe, unattended Fly.io deploys: baseline, deploy, outside health gates, automatic rollback.
+#[derive(Debug, Parser)]
+#[command(name = "shipit", version, about, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 failed before any remote change or error, 2 usage, \
+3 failed and rolled back (previous release live and healthy), 4 failed and not recovered (act now), \
+130 cancelled")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ./shipit.yml]; relative paths inside it are relative to its folder
+    #[arg(long, global = true, env = "SHIPIT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON document on stdout and nothing else there
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say less on stderr: only warnings, errors and the verdict
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more on stderr (also turned on by RUNNER_DEBUG=1)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to use colours; NO_COLOR turns them off under `auto`
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print the resolved settings as JSON and exit without doing anything
+    #[arg(long, global = true, hide = true)]
+    pub show_settings: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy an environment (or one service of it), gate it from outside, roll back on failure
+    Deploy(DeployArgs),
+    /// Put a previous release back: by Fly app name or environment
+    Rollback(RollbackArgs),
+    /// What runs where: release, image, machines by region, Fly checks
+    Status(StatusArgs),
+    /// Record the current release, its image and health figures as the rollback target
+    Baseline(BaselineArgs),
+    /// One health spot check per app, with an escalation verdict
+    Health(TargetArgs),
+    /// Run the smoke suite of an environment or app
+    Smoke(SmokeArgs),
+    /// Dry run: every step, flyctl command, gate and the rollback target, with no remote change
+    Plan(PlanArgs),
+    /// Notification channels
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// List past runs from the evidence receipts
+    History(HistoryArgs),
+    /// Print one past run readably
+    Explain(ExplainArgs),
+    /// The configuration file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write shipit.yml, fly/*.toml, smoke suites and GitHub workflows into this folder
+    Init(InitArgs),
+    /// Run the whole pipeline on this machine: no account, no network
+    Demo(DemoArgs),
+}
+
+/// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Environment name (e.g. staging) or Fly app name (e.g. hotdash-staging)
+    #[arg(value_name = "ENV|APP")]
+    pub target: String,
+    /// Only this service of the environment (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Environment to deploy (e.g. staging)
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Deploy this pre-built image instead of building (flyctl deploy --image)
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Fly deploy strategy: rolling, canary, immediate or bluegreen
+    #[arg(long, value_name = "S")]
+    pub strategy: Option<String>,
+    /// Do not roll back on failure (the failure still exits 4)
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Show what would happen and stop; the same as `shipit plan`
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Release version to go back to [default: the newest complete release older than the
+    /// current one that runs a different image]
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<u64>,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Environment or Fly app name [default: every environment]
+    #[arg(value_name = "ENV|APP")]
+    pub target: Option<String>,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How many outside probes to take of the live release [default: from config, else 10]
+    #[arg(long, value_name = "N")]
+    pub probes: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also write a JUnit XML report here
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment to plan (e.g. staging)
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Plan a deploy of this pre-built image
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Plan with this Fly deploy strategy
+    #[arg(long, value_name = "S")]
+    pub strategy: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test message to every configured channel and report each result
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs of this Fly app or service
+    #[arg(value_name = "APP")]
+    pub app: Option<String>,
+    /// How many runs to list, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Run id, as listed by `shipit history` (a unique prefix is enough), or `last`
+    #[arg(value_name = "RUN")]
+    pub run: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate shipit.yml and print a short summary of what it found
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite files that already exist
+    #[arg(long)]
+    pub force: bool,
+    /// Folder to write into [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Fly app name prefix used in the examples (apps become PREFIX-staging, PREFIX-production)
+    #[arg(long, value_name = "NAME", default_value = "myapp")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's config, evidence and receipts [default: a new temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}

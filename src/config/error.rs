@@ -1,0 +1,141 @@
+//! Config errors that name the file, the line and column, show the line, and say what to do.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem has no single place (e.g. a missing section).
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The offending line of the file, shown under the message.
+    pub source_line: Option<String>,
+}
+
+impl ConfigError {
+    pub fn at(file: &Path, text: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
+        let source_line = (line > 0)
+            .then(|| text.lines().nth((line - 1) as usize).map(str::to_owned))
+            .flatten();
+        ConfigError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            hint: None,
+            source_line,
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Turns a YAML or type error from serde-saphyr into one of ours, with a suggestion for a
+    /// misspelt key or value.
+    pub fn from_yaml(file: &Path, text: &str, err: &serde_saphyr::Error) -> Self {
+        let (line, column) = err.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let raw = err.without_snippet().to_string();
+        let mut message = match raw.rfind(" at line ") {
+            Some(pos) => raw[..pos].to_owned(),
+            None => raw,
+        };
+        message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+        if let Some(rest) = message.strip_prefix("error: ") {
+            message = rest.to_owned();
+        }
+        let hint = suggestion(&message);
+        let mut e = ConfigError::at(file, text, line, column, message);
+        e.hint = hint;
+        e
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)?;
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)?;
+        }
+        if let Some(src) = &self.source_line {
+            let gutter = self.line.to_string();
+            write!(f, "\n {gutter} | {src}")?;
+            if self.column > 0 {
+                let pad = " ".repeat(gutter.len());
+                let col = " ".repeat((self.column - 1) as usize);
+                write!(f, "\n {pad} | {col}^")?;
+            }
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\nhint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// For "unknown field `helth`, expected one of `health`, `smoke`": "did you mean `health`?".
+fn suggestion(message: &str) -> Option<String> {
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let name = &unknown[..unknown.find('`')?];
+    let expected = message.split("expected ").nth(1)?;
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    let candidates: Vec<&str> = expected
+        .split([',', ' '])
+        .map(|s| s.trim_matches(|c| c == '`' || c == ' '))
+        .filter(|s| !s.is_empty() && *s != "or")
+        .collect();
+    match closest(name, candidates.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None => Some(format!("valid keys here: {}", candidates.join(", "))),
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_key() {
+        let m = "unknown field `helth`, expected one of health, smoke";
+        assert_eq!(suggestion(m).unwrap(), "did you mean `health`?");
+        let m = "unknown field `zzzzzz`, expected one of health, smoke";
+        assert_eq!(suggestion(m).unwrap(), "valid keys here: health, smoke");
+        assert_eq!(closest("stagng", ["staging", "production"]), Some("staging"));
+        assert_eq!(closest("qa", ["staging", "production"]), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! Every environment variable shipit reads, in one place, each with what it is for.
+
+/// Path of the config file when `--config` is not given.
+pub const SHIPIT_CONFIG: &str = "SHIPIT_CONFIG";
+/// Absolute path of the flyctl executable; wins over `flyctl` and `fly` on `PATH`.
+pub const SHIPIT_FLYCTL: &str = "SHIPIT_FLYCTL";
+/// Fly's access token; flyctl prefers it over `FLY_API_TOKEN`.
+pub const FLY_ACCESS_TOKEN: &str = "FLY_ACCESS_TOKEN";
+/// Fly's API token, what the docs and GitHub Actions examples use.
+pub const FLY_API_TOKEN: &str = "FLY_API_TOKEN";
+/// Set on `flyctl deploy` so it prints its release as one JSON line on success.
+pub const FLY_EMIT_RELEASE_JSON: &str = "FLY_EMIT_RELEASE_JSON";
+/// `true` when running as a GitHub Actions step.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// File that receives step outputs (`key=value` or heredoc blocks).
+pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
+/// File that receives the job summary in Markdown.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// `https://github.com`, or the GitHub Enterprise host; part of the run URL.
+pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+/// `owner/repo`; part of the run URL.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// The workflow run's id; part of the run URL.
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+/// The commit being deployed, recorded in evidence.
+pub const GITHUB_SHA: &str = "GITHUB_SHA";
+/// Who triggered the run, recorded in evidence.
+pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// `1` when the workflow was re-run with debug logging: turns on verbose output.
+pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
+/// Any non-empty value turns colour off (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Set by most CI systems; selects plain timestamped progress lines.
+pub const CI: &str = "CI";
+
+/// Reads a variable, treating an empty value as unset (as flyctl and `NO_COLOR` do).
+pub fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether this process runs as a GitHub Actions step.
+pub fn in_github_actions() -> bool {
+    std::env::var(GITHUB_ACTIONS).is_ok_and(|v| v == "true")
+}

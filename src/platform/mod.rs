@@ -1,0 +1,217 @@
+//! The platform shipit deploys to, as a trait: the pipeline only ever talks to this. `fly` is the
+//! real adapter (it spawns flyctl); the demo has an in-process one.
+
+pub mod fly;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::stop::Stop;
+
+/// An app as `status` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AppStatus {
+    pub app: String,
+    /// The app's current release version (0 when it has none).
+    pub version: u64,
+    pub status: String,
+    pub hostname: String,
+    pub machines: Vec<Machine>,
+}
+
+/// One Fly machine.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Machine {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub region: String,
+    /// The image this machine actually runs (`config.image`).
+    pub image: String,
+    /// `config.metadata.fly_release_version`.
+    pub release_version: Option<u64>,
+    pub process_group: Option<String>,
+    pub host_status: String,
+    pub checks: Vec<Check>,
+}
+
+impl Machine {
+    /// Machines that serve (or should serve) traffic; stopped machines of an autostopped app
+    /// do not count against a release.
+    pub fn is_started(&self) -> bool {
+        self.state == "started"
+    }
+
+    /// A machine that has given up: it should be running the new image and is not.
+    pub fn is_down(&self) -> bool {
+        matches!(self.state.as_str(), "stopped" | "failed" | "destroyed" | "suspended")
+    }
+
+    pub fn checks_passing(&self) -> bool {
+        self.checks.iter().all(|c| c.status == "passing")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    /// `passing`, `warning` or `critical`.
+    pub status: String,
+    pub output: String,
+}
+
+/// One entry of `releases --json`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Release {
+    pub version: u64,
+    /// `running`, `complete`, `failed`, `interrupted`...
+    pub status: String,
+    pub in_progress: bool,
+    pub image: String,
+    pub created_at: String,
+    pub description: String,
+    pub user: String,
+}
+
+impl Release {
+    /// A release that is still being rolled out (DESIGN.md: `running` or `InProgress`).
+    pub fn is_in_progress(&self) -> bool {
+        self.in_progress || self.status == "running" || self.status == "pending"
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LogEntry {
+    pub timestamp: String,
+    pub level: String,
+    pub instance: String,
+    pub region: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SecretInfo {
+    pub name: String,
+    pub digest: String,
+    pub status: Option<String>,
+}
+
+/// What to deploy.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployRequest {
+    pub app: String,
+    pub fly_config: Option<PathBuf>,
+    pub image: Option<String>,
+    pub strategy: Option<String>,
+    pub wait_timeout: Option<Duration>,
+    pub skip_release_command: bool,
+    /// shipit's own limit on the whole call.
+    pub timeout: Duration,
+}
+
+/// The release line flyctl prints with `FLY_EMIT_RELEASE_JSON`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, serde::Deserialize)]
+pub struct ReleaseLine {
+    pub id: String,
+    pub version: u64,
+    pub image_ref: String,
+}
+
+/// How a deploy call ended. Not a verdict: the pipeline looks at the fleet and probes.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployOutcome {
+    pub argv: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub release: Option<ReleaseLine>,
+    pub error: Option<PlatformError>,
+    /// shipit's own timeout fired and the call was stopped.
+    pub timed_out: bool,
+    /// The call was stopped on request (cancel, or a crashed machine).
+    pub stopped: bool,
+    pub elapsed: Duration,
+}
+
+impl DeployOutcome {
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && !self.stopped
+    }
+}
+
+/// Why a platform call failed, classified so the pipeline can branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// flyctl is not installed or cannot be run.
+    NotInstalled,
+    NotAuthenticated,
+    AppNotFound,
+    /// `Unrecoverable error: timeout reached waiting for health checks`.
+    HealthCheckTimeout,
+    ReleaseCommandFailed,
+    ImageNotFound,
+    /// flyctl exited 127: interrupted.
+    Interrupted,
+    /// The output could not be parsed.
+    Malformed,
+    /// shipit's own timeout fired.
+    Timeout,
+    Other,
+}
+
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct PlatformError {
+    pub kind: ErrorKind,
+    /// The command that failed, e.g. `flyctl status --json --app web`.
+    pub command: String,
+    /// flyctl's own words, kept.
+    pub message: String,
+}
+
+impl PlatformError {
+    /// A hint for the person reading the error, when there is an obvious next step.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.kind {
+            ErrorKind::NotInstalled => Some(
+                "install flyctl (https://fly.io/docs/flyctl/install/, or superfly/flyctl-actions/setup-flyctl in GitHub Actions), or set SHIPIT_FLYCTL to its path",
+            ),
+            ErrorKind::NotAuthenticated => Some(
+                "set FLY_API_TOKEN (e.g. `fly tokens create deploy`, stored as a repository secret) or run `flyctl auth login`",
+            ),
+            ErrorKind::AppNotFound => Some("check the `app:` name in shipit.yml, or create the app with `flyctl apps create`"),
+            ErrorKind::Malformed => Some("flyctl printed something shipit cannot read; check `flyctl version` and report it with the output"),
+            _ => None,
+        }
+    }
+}
+
+/// A line of flyctl's output as it streams.
+#[derive(Debug, Clone, Copy)]
+pub enum OutputLine<'a> {
+    Stdout(&'a str),
+    Stderr(&'a str),
+}
+
+/// The platform operations shipit needs. Implementations: `fly::Fly` (flyctl) and the demo's.
+#[allow(async_fn_in_trait)]
+pub trait Platform {
+    /// What to call the platform tool in messages: `flyctl`, `demo`.
+    fn name(&self) -> &str;
+    /// Whether an API token is available to the platform tool.
+    fn has_token(&self) -> bool;
+    async fn version(&self) -> Result<String, PlatformError>;
+    async fn status(&self, app: &str) -> Result<AppStatus, PlatformError>;
+    async fn releases(&self, app: &str) -> Result<Vec<Release>, PlatformError>;
+    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError>;
+    async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError>;
+    async fn secrets(&self, app: &str) -> Result<Vec<SecretInfo>, PlatformError>;
+    /// Recent logs; returns what came within `wait` (flyctl never returns on an empty buffer).
+    async fn logs(&self, app: &str, wait: Duration) -> Result<Vec<LogEntry>, PlatformError>;
+    /// The exact argv a deploy would run, for `plan` and receipts.
+    fn deploy_argv(&self, req: &DeployRequest) -> Vec<String>;
+    /// Deploys, streaming output lines to `on_line`, until done, `req.timeout`, or `stop`.
+    async fn deploy(&self, req: &DeployRequest, on_line: &mut dyn FnMut(OutputLine<'_>), stop: &Stop) -> DeployOutcome;
+}
