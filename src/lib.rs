@@ -1,31 +1,148 @@
 //! shipit: safe, unattended Fly.io deploys. `run` is the whole program; `main.rs` only calls it.
+//!
+//! Layers: `cli` (clap types) -> `settings` (resolved, validated) -> `commands` (one file per
+//! subcommand) over the domain modules: `config`, `platform`, `probe`, `smoke`, `pipeline`,
+//! `notify`, `evidence`, `github`, `printer`.
 
 pub mod cli;
+mod commands;
 pub mod config;
 pub mod duration;
 pub mod env_vars;
 pub mod event;
 pub mod exit;
 pub mod github;
-pub mod printer;
 pub mod platform;
+pub mod printer;
 pub mod probe;
 pub mod report;
 pub mod secret;
+pub mod settings;
+pub mod stop;
 pub mod timefmt;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use clap::Parser;
+
+use exit::Outcome;
+use printer::{Printer, Verbosity};
 
 /// Parses the command line, runs the command, and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    use clap::Parser;
-    match cli::Cli::try_parse_from(args) {
-        Ok(_cli) => exit::Outcome::Success.exit_code(),
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            if e.use_stderr() { exit::Outcome::Usage.exit_code() } else { exit::Outcome::Success.exit_code() }
+            return if e.use_stderr() { Outcome::Usage.exit_code() } else { Outcome::Success.exit_code() };
+        }
+    };
+    let verbose = cli.global.verbose || env_vars::non_empty(env_vars::RUNNER_DEBUG).is_some_and(|v| v == "1");
+    let verbosity = if cli.global.quiet {
+        Verbosity::Quiet
+    } else if verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let printer = Printer::new(cli.global.json, verbosity, cli.global.color);
+    register_process_secrets();
+    let github = env_vars::in_github_actions();
+    if github {
+        for value in secret::all() {
+            printer.add_mask(&value);
+        }
+    }
+    let config_path = cli.global.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+    if cli.global.show_settings {
+        printer.json(&serde_json::json!({
+            "config": config_path,
+            "json": cli.global.json,
+            "verbosity": format!("{verbosity:?}").to_lowercase(),
+            "color": format!("{:?}", cli.global.color).to_lowercase(),
+            "github_actions": github,
+            "command": format!("{:?}", cli.command),
+        }));
+        return Outcome::Success.exit_code();
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&format!("cannot start the async runtime: {e}"));
+            return Outcome::Failed.exit_code();
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let stop = stop::Stop::new();
+        listen_for_signals(&stop);
+        let ctx = commands::Ctx { printer: printer.clone(), config_path, stop, github };
+        match commands::dispatch(&ctx, cli.command).await {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                report_error(&printer, &err);
+                Outcome::Failed
+            }
+        }
+    });
+    printer.finish_progress();
+    outcome.exit_code()
+}
+
+/// Fly's tokens are secrets whether or not the config mentions them.
+fn register_process_secrets() {
+    for name in [env_vars::FLY_API_TOKEN, env_vars::FLY_ACCESS_TOKEN] {
+        if let Some(v) = env_vars::non_empty(name) {
+            secret::register(&v);
         }
     }
 }
-pub mod stop;
+
+/// SIGINT and SIGTERM trigger the run's stop signal; a second one exits at once.
+fn listen_for_signals(stop: &stop::Stop) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        let name = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        stop.trigger(&format!("cancelled by {name}"));
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(i32::from(Outcome::Cancelled.code()));
+    });
+}
+
+/// Prints an error with its causes and, when there is one, the hint.
+fn report_error(printer: &Printer, err: &anyhow::Error) {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    let (message, mut hint) = match text.split_once("\nhint: ") {
+        Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
+        None => (text.clone(), None),
+    };
+    if hint.is_none() {
+        hint = err
+            .chain()
+            .find_map(|c| c.downcast_ref::<platform::PlatformError>())
+            .and_then(platform::PlatformError::hint)
+            .map(str::to_owned);
+    }
+    printer.error(&message);
+    if let Some(h) = hint {
+        printer.hint(&h);
+    }
+}

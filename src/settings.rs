@@ -1,0 +1,61 @@
+//! Command-line arguments resolved into plain settings: clap types stop here, and commands below
+//! take these.
+
+use std::time::Duration;
+
+use crate::cli;
+
+/// What `shipit deploy` (and `plan`, which is its dry run) was asked to do.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DeploySettings {
+    pub env: String,
+    pub service: Option<String>,
+    pub image: Option<String>,
+    pub strategy: Option<String>,
+    pub rollback: bool,
+    pub dry_run: bool,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::DeployArgs> for DeploySettings {
+    fn from(a: cli::DeployArgs) -> Self {
+        DeploySettings {
+            env: a.env,
+            service: a.app,
+            image: a.image,
+            strategy: a.strategy,
+            rollback: !a.no_rollback,
+            dry_run: a.dry_run,
+            wait_lock: a.wait_lock.map(|d| d.0),
+        }
+    }
+}
+
+impl From<cli::PlanArgs> for DeploySettings {
+    fn from(a: cli::PlanArgs) -> Self {
+        DeploySettings {
+            env: a.env,
+            service: a.app,
+            image: a.image,
+            strategy: a.strategy,
+            rollback: true,
+            dry_run: true,
+            wait_lock: None,
+        }
+    }
+}
+
+/// What `shipit rollback` was asked to do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RollbackSettings {
+    pub target: String,
+    pub service: Option<String>,
+    pub to: Option<u64>,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::RollbackArgs> for RollbackSettings {
+    fn from(a: cli::RollbackArgs) -> Self {
+        RollbackSettings { target: a.target.target, service: a.target.app, to: a.to, wait_lock: a.wait_lock.map(|d| d.0) }
+    }
+}
