@@ -7,6 +7,7 @@ pub(crate) mod config_check;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
+pub(crate) mod finish;
 pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod init;
