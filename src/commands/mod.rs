@@ -28,23 +28,23 @@ use crate::printer::Printer;
 use crate::stop::Stop;
 
 /// What every command gets: how to print, where the config is, and the run's stop signal.
-pub struct Ctx {
-    pub printer: Printer,
-    pub config_path: PathBuf,
+pub(crate) struct Ctx {
+    pub(crate) printer: Printer,
+    pub(crate) config_path: PathBuf,
     /// Fires on SIGINT/SIGTERM.
-    pub stop: Stop,
+    pub(crate) stop: Stop,
     /// Running as a GitHub Actions step.
-    pub github: bool,
+    pub(crate) github: bool,
 }
 
 impl Ctx {
     /// Loads and validates the config; every error names the file and place.
-    pub fn config(&self) -> anyhow::Result<Config> {
+    pub(crate) fn config(&self) -> anyhow::Result<Config> {
         Ok(crate::config::load(&self.config_path)?)
     }
 
     /// The Fly adapter, with flyctl located (SHIPIT_FLYCTL, then flyctl, then fly on PATH).
-    pub fn fly(&self) -> anyhow::Result<Fly> {
+    pub(crate) fn fly(&self) -> anyhow::Result<Fly> {
         Fly::locate().context("cannot run flyctl")
     }
 }
