@@ -86,10 +86,14 @@ impl J {
         match v {
             serde_json::Value::Null => J::Null,
             serde_json::Value::Bool(b) => J::Bool(*b),
-            serde_json::Value::Number(n) => n.as_i64().map_or_else(|| J::Num(n.to_string()), J::Int),
+            serde_json::Value::Number(n) => {
+                n.as_i64().map_or_else(|| J::Num(n.to_string()), J::Int)
+            }
             serde_json::Value::String(s) => J::Str(s.clone()),
             serde_json::Value::Array(a) => J::Arr(a.iter().map(J::from_value).collect()),
-            serde_json::Value::Object(o) => map(o.iter().map(|(k, v)| (k.clone(), J::from_value(v)))),
+            serde_json::Value::Object(o) => {
+                map(o.iter().map(|(k, v)| (k.clone(), J::from_value(v))))
+            }
         }
     }
 

@@ -90,10 +90,24 @@ pub fn machine_id(rng: &mut Rng) -> String {
 /// A Fly-style machine name (`wispy-sound-1234`), derived from the machine id.
 pub fn machine_name(id: &str) -> String {
     const ADJECTIVES: [&str; 8] = [
-        "wispy", "billowing", "silent", "autumn", "purple", "weathered", "young", "falling",
+        "wispy",
+        "billowing",
+        "silent",
+        "autumn",
+        "purple",
+        "weathered",
+        "young",
+        "falling",
     ];
     const NOUNS: [&str; 8] = [
-        "sound", "water", "dew", "meadow", "snowflake", "river", "forest", "firefly",
+        "sound",
+        "water",
+        "dew",
+        "meadow",
+        "snowflake",
+        "river",
+        "forest",
+        "firefly",
     ];
     let h = hash(&[id, "name"]);
     format!(
@@ -164,6 +178,9 @@ mod tests {
     fn derived_ids_are_stable() {
         assert_eq!(derived_release_id("a", 1), derived_release_id("a", 1));
         assert_ne!(derived_release_id("a", 1), derived_release_id("a", 2));
-        assert_eq!(machine_name("148ed193b95089"), machine_name("148ed193b95089"));
+        assert_eq!(
+            machine_name("148ed193b95089"),
+            machine_name("148ed193b95089")
+        );
     }
 }

@@ -1,1 +1,238 @@
-fn main() {}
+//! `flyctl-double`: a stateful stand-in for Fly.io's `flyctl`, for shipit's tests only.
+//!
+//! shipit runs flyctl as a child process; its tests point `SHIPIT_FLYCTL` at this binary and
+//! script the platform through a JSON state file. The double reproduces flyctl v0.4.87's
+//! command line, JSON shapes (field names, casing, order, 4-space indent), error text and exit
+//! codes as described in `shared/reference/flyctl.md`, including the quirks a wrapper has to
+//! survive: `logs --no-tail` hanging on an empty buffer, `image show` printing `null`, health
+//! failures that leave machines on the new image, exit 127 with no output on SIGINT.
+//!
+//! # Environment
+//!
+//! * `FLYCTL_DOUBLE_STATE` (required): path of the JSON state file. Unset: stderr
+//!   `Error: FLYCTL_DOUBLE_STATE is not set`, exit 1. A missing or empty file is an empty world.
+//! * `FLYCTL_DOUBLE_LOG` (optional): every invocation first appends one line
+//!   `{"argv":[...args after argv0...],"emit_release_json":bool,"time_ms":<unix ms>}` with a
+//!   single `O_APPEND` write, before anything else (hung calls are logged too).
+//! * Auth as in flyctl: `-t/--access-token`, else `FLY_ACCESS_TOKEN`, else `FLY_API_TOKEN`
+//!   (non-empty). Without one, and unless the state says `"token_required": false`, every
+//!   command but `version` fails: `Error: no access token available. Please login with
+//!   'flyctl auth login'`, exit 1.
+//! * `FLY_APP`, `FLY_JSON`, `FLY_REGION` (default `logs` region filter) and
+//!   `FLY_EMIT_RELEASE_JSON` behave as in flyctl.
+//!
+//! # State file
+//!
+//! ```json
+//! {"token_required": true, "flyctl_version": "0.4.87", "user_email": "ci@example.com",
+//!  "apps": {"NAME": {"org": "personal", "status": "deployed", "deployed": true,
+//!    "releases": [{"id": "rel_..", "version": 41, "status": "complete", "image": "..",
+//!                  "created_at": "..", "reason": "deploy", "description": "Deploy image",
+//!                  "user_email": "..", "user_name": "..", "stable": true, "error": ".."}],
+//!    "machines": [{"id": "..", "name": "..", "region": "iad", "state": "started", "image": "..",
+//!                  "release_version": 41, "process_group": "app", "host_status": "ok",
+//!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
+//!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
+//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false}],
+//!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
+//!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
+//!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
+//!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
+//!  "malformed": ["status"]}
+//! ```
+//!
+//! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
+//! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
+//! renaming a temp file from the same directory. `malformed` lists command names (`status`,
+//! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`)
+//! whose JSON output is cut to its first half (exit 0).
+//!
+//! # Deploy outcomes
+//!
+//! Each `deploy` that passes flag/app validation pops the first `deploys` entry (none: `ok`)
+//! and creates release max+1 with status `running` before acting it out:
+//!
+//! * `ok`: every active machine gets the image, the new release, `started`, checks
+//!   `passing`; release `complete`; with `FLY_EMIT_RELEASE_JSON` set, prints
+//!   `{"id":..,"version":N,"image_ref":..}`. An app without machines gets new ones.
+//! * `fail_health`: the first `updated` (default 1) machines get the image with
+//!   `machine_state` (default `started`) and checks `check_status` (default `critical`), saved
+//!   at once; then it sleeps `wait_ms`, marks the release `failed` and exits 1 with
+//!   `failed to update machine ID: Unrecoverable error: timeout reached waiting for health
+//!   checks to pass for machine ID: context deadline exceeded`.
+//! * `crash`: `fail_health` with `machine_state` `stopped`.
+//! * `fail_but_healthy`: machines as for `ok`, release `failed`, exit 1 (`...: failed to get
+//!   VM ID: net/http: request canceled`).
+//! * `release_command`: machines untouched, release `failed`, exit 1 (skipped, so `ok`, with
+//!   `--skip-release-command`).
+//! * `image_not_found`: `failed to fetch an image or build from source: could not find image
+//!   "I"`, exit 1, no release.
+//! * `hang`: prints progress, then blocks until killed.
+//!
+//! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
+//! health outcomes end with exit 0 and a `complete` release while the machines stay as
+//! scripted; `bluegreen` creates new machines and, on a health failure, deletes them again.
+//! SIGINT/SIGTERM during a deploy marks its release `interrupted` and exits 127 silently.
+//! `--build-only` stops after the image step (it still consumes an outcome, so
+//! `image_not_found` applies to it).
+//!
+//! # Where flyctl's source beats intuition
+//!
+//! * `-c PATH` that does not exist is skipped silently, exactly like `LoadAppConfigIfPresent`
+//!   (it tries `PATH`, then `PATH/fly.toml`, and ignores "not exist"); the app name then has
+//!   to come from `-a` or `FLY_APP`. Only an unreadable path fails:
+//!   `failed loading app config from PATH: read PATH: is a directory`. Without `-c`,
+//!   `fly.toml` in the working directory (deploy: `WORKDIR`) is read.
+//! * `version` prints the executable's basename (`buildinfo.Name()`), in text and JSON, so a
+//!   copy or symlink named `flyctl` prints `flyctl v0.4.87 ...`.
+
+mod cli;
+mod clock;
+mod commands;
+mod context;
+mod gojson;
+mod ids;
+mod output;
+mod render;
+mod signals;
+mod state;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{Command, Invocation};
+use crate::context::Ctx;
+use crate::gojson::{J, obj};
+use crate::state::Store;
+
+/// The flyctl release the double imitates.
+pub const FLYCTL_VERSION: &str = "0.4.87";
+
+/// How a command ended when it did not succeed: flyctl's `printError` plus an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub exit: u8,
+    /// cobra's `Run 'flyctl --help' for usage.`, which goes to stdout.
+    pub stdout_hint: Option<String>,
+    /// Lines printed to stderr before the `Error: ` line.
+    pub preamble: Vec<String>,
+    /// Exit without printing anything (an interrupted flyctl).
+    pub silent: bool,
+}
+
+impl Failure {
+    pub fn new(message: String) -> Failure {
+        Failure {
+            message,
+            exit: 1,
+            stdout_hint: None,
+            preamble: Vec::new(),
+            silent: false,
+        }
+    }
+
+    pub fn interrupted() -> Failure {
+        Failure {
+            exit: 127,
+            silent: true,
+            ..Failure::new(String::new())
+        }
+    }
+
+    pub fn with_stdout_hint(mut self, hint: String) -> Failure {
+        self.stdout_hint = Some(hint);
+        self
+    }
+
+    pub fn with_preamble(mut self, lines: Vec<String>) -> Failure {
+        self.preamble = lines;
+        self
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let args = argv.get(1..).unwrap_or_default();
+    log_invocation(args);
+    let program = argv
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map_or_else(|| "flyctl".to_owned(), |n| n.to_string_lossy().into_owned());
+    match run(program, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.silent {
+                for line in &failure.preamble {
+                    output::err_line(line);
+                }
+                output::err_line(&format!("Error: {}", failure.message));
+                if let Some(hint) = &failure.stdout_hint {
+                    output::out_line(hint);
+                }
+            }
+            ExitCode::from(failure.exit)
+        }
+    }
+}
+
+fn run(program: String, args: &[String]) -> Result<(), Failure> {
+    let Some(state_path) = std::env::var_os("FLYCTL_DOUBLE_STATE").filter(|p| !p.is_empty()) else {
+        return Err(Failure::new("FLYCTL_DOUBLE_STATE is not set".to_owned()));
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let store = Store::new(cwd.join(state_path));
+    let (command, flags) = match cli::parse(args)? {
+        Invocation::Run { command, flags } => (command, flags),
+        Invocation::Help(path) => {
+            output::out(&cli::help(&path));
+            return Ok(());
+        }
+    };
+    let ctx = Ctx {
+        flags,
+        store,
+        program,
+        cwd,
+    };
+    match command {
+        Command::Version => commands::version::run(&ctx),
+        Command::Status => commands::status::run(&ctx),
+        Command::Releases => commands::releases::run(&ctx),
+        Command::MachinesList => commands::machines::run(&ctx),
+        Command::ChecksList => commands::checks::run(&ctx),
+        Command::SecretsList => commands::secrets::run(&ctx),
+        Command::ImageShow => commands::image::run(&ctx),
+        Command::AppsList => commands::apps::run(&ctx),
+        Command::Logs => commands::logs::run(&ctx),
+        Command::Deploy => commands::deploy::run(&ctx),
+    }
+}
+
+/// Appends this invocation to `FLYCTL_DOUBLE_LOG` in one `O_APPEND` write, so concurrent
+/// invocations never interleave within a line.
+fn log_invocation(args: &[String]) {
+    let Some(path) = std::env::var_os("FLYCTL_DOUBLE_LOG").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let line = obj([
+        ("argv", J::Arr(args.iter().map(J::from).collect())),
+        (
+            "emit_release_json",
+            J::Bool(context::env("FLY_EMIT_RELEASE_JSON").is_some()),
+        ),
+        ("time_ms", J::Int(clock::now_ms())),
+    ])
+    .compact()
+        + "\n";
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
+}

@@ -43,7 +43,9 @@ pub struct State {
 
 impl State {
     pub fn flyctl_version(&self) -> &str {
-        self.flyctl_version.as_deref().unwrap_or(crate::FLYCTL_VERSION)
+        self.flyctl_version
+            .as_deref()
+            .unwrap_or(crate::FLYCTL_VERSION)
     }
 
     pub fn is_malformed(&self, command: &str) -> bool {
@@ -311,7 +313,12 @@ impl Store {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => return Err(internal(format!("cannot read {}: {e}", self.path.display()))),
+            Err(e) => {
+                return Err(internal(format!(
+                    "cannot read {}: {e}",
+                    self.path.display()
+                )));
+            }
         };
         if text.trim().is_empty() {
             return Ok(State::default());
@@ -325,7 +332,10 @@ impl Store {
             .map_err(|e| internal(format!("cannot encode state: {e}")))?;
         text.push('\n');
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        let name = self.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = self
+            .path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
         let written = File::create(&tmp)
             .and_then(|mut f| f.write_all(text.as_bytes()))
@@ -344,7 +354,12 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| internal(format!("cannot open {}: {e}", Path::new(&lock_path).display())))?;
+            .map_err(|e| {
+                internal(format!(
+                    "cannot open {}: {e}",
+                    Path::new(&lock_path).display()
+                ))
+            })?;
         loop {
             // SAFETY: flock on a descriptor we own; it is released when `file` closes.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
