@@ -12,6 +12,7 @@ pub mod env_vars;
 pub mod event;
 pub mod exit;
 pub mod github;
+pub mod init;
 pub mod platform;
 pub mod printer;
 pub mod probe;

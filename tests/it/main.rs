@@ -3,3 +3,5 @@
 //! One test binary (one link) for the whole suite; each area is a module.
 
 mod support;
+mod init_cmd;
+mod workflows;

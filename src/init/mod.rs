@@ -1,0 +1,387 @@
+//! The files `shipit init` writes, rendered from the templates under `src/init/templates/`.
+//!
+//! The templates are the single source of shipit's GitHub integration: `shipit init` renders them
+//! for a project ([`Flavor::Project`]), and shipit's own repository carries the same templates
+//! rendered for itself ([`Flavor::ShipitRepository`]) as `.github/workflows/*.yml` and
+//! `action.yml`. A test compares those checked-in copies with [`repository_files`], so the
+//! workflows users get and the ones this repository runs cannot drift apart.
+//!
+//! Placeholders are `%%KEY%%`, which cannot be mistaken for a GitHub `${{ }}` expression. A line
+//! that holds only a placeholder is a block: each line of the value is indented like the
+//! placeholder, and an empty value removes the line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+/// The project's config, with the `web` service in staging and production.
+const SHIPIT_YML: &str = include_str!("templates/shipit.yml");
+/// One Fly config per app; rendered once per environment.
+const FLY_TOML: &str = include_str!("templates/fly.toml");
+const SMOKE_WEB: &str = include_str!("templates/smoke-web.yml");
+/// The composite action that installs shipit and flyctl on a runner.
+const ACTION: &str = include_str!("templates/action.yml");
+
+/// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
+/// and `release.yml` build shipit itself and are not generated.
+const WORKFLOWS: [(&str, &str); 4] = [
+    (
+        "deploy-staging.yml",
+        include_str!("templates/workflows/deploy-staging.yml"),
+    ),
+    (
+        "deploy-production.yml",
+        include_str!("templates/workflows/deploy-production.yml"),
+    ),
+    (
+        "rollback.yml",
+        include_str!("templates/workflows/rollback.yml"),
+    ),
+    (
+        "health-check.yml",
+        include_str!("templates/workflows/health-check.yml"),
+    ),
+];
+
+/// Where a project's copy of the install action lives; its workflows `uses:` this path.
+pub const PROJECT_ACTION_DIR: &str = ".github/actions/setup-shipit";
+/// The folder of workflows, in a project and in shipit's repository.
+pub const WORKFLOWS_DIR: &str = ".github/workflows";
+
+/// The GitHub repository (`owner/name`) that publishes this build's releases. The release
+/// workflow sets `SHIPIT_RELEASE_REPOSITORY` when it compiles shipit, so a released binary writes
+/// a project action that downloads from the right place; a local build does not know it.
+pub fn release_repository() -> Option<&'static str> {
+    option_env!("SHIPIT_RELEASE_REPOSITORY").filter(|r| is_repository_slug(r))
+}
+
+fn is_repository_slug(s: &str) -> bool {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    matches!(s.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
+}
+
+/// Whose copy of the templates is being rendered.
+#[derive(Debug, Clone, Copy)]
+pub enum Flavor {
+    /// A user's project, as `shipit init` writes it.
+    Project,
+    /// shipit's own repository: its root `action.yml` and its copies of the workflows.
+    ShipitRepository,
+}
+
+impl Flavor {
+    /// The values of the placeholders the action and the workflows use.
+    fn github_vars(self) -> Vec<(&'static str, String)> {
+        match self {
+            Flavor::Project => vec![
+                // `$/` is the action in this repository at the workflow's own commit: unlike
+                // `./`, no earlier step can change what it runs.
+                ("SETUP_SHIPIT", format!("$/{PROJECT_ACTION_DIR}")),
+                // The version that wrote shipit.yml is the one that reads it in CI.
+                ("SHIPIT_VERSION", env!("CARGO_PKG_VERSION").to_owned()),
+                ("JOB_IF", String::new()),
+                ("SHIPIT_REPOSITORY", release_repository().unwrap_or_default().to_owned()),
+            ],
+            Flavor::ShipitRepository => vec![
+                // The action is the repository's root, which `$/` cannot name (actionlint
+                // rejects `$/` without a path), so this copy keeps `./` and tells zizmor why.
+                (
+                    "SETUP_SHIPIT",
+                    "./ # zizmor: ignore[self-repository] the action is at the root, which `$/` cannot name".to_owned(),
+                ),
+                ("SHIPIT_VERSION", "latest".to_owned()),
+                (
+                    "JOB_IF",
+                    "# shipit's own repository has no app to deploy: its copy of this workflow runs\n\
+                     # only where the repository variable SHIPIT_DOGFOOD is 'true'.\n\
+                     if: vars.SHIPIT_DOGFOOD == 'true'"
+                        .to_owned(),
+                ),
+                // Empty: the action finds the repository it was fetched from by itself.
+                ("SHIPIT_REPOSITORY", String::new()),
+            ],
+        }
+    }
+}
+
+/// One file to write: its path relative to the target folder, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// Replaces every `%%KEY%%` with its value (see the module docs for block placeholders).
+pub fn render(template: &str, vars: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 512);
+    for line in template.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let block = trimmed
+            .strip_prefix("%%")
+            .and_then(|s| s.strip_suffix("%%"))
+            .and_then(|key| vars.iter().find(|(k, _)| *k == key));
+        if let Some((_, value)) = block {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            for value_line in value.lines() {
+                out.push_str(indent);
+                out.push_str(value_line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let mut line = line.to_owned();
+        for (key, value) in vars {
+            line = line.replace(&format!("%%{key}%%"), value);
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Checks `--name`: it becomes part of Fly app names (`NAME-staging`) and of URLs and file names,
+/// so it is held to Fly's rules for app names, with room for the longest suffix.
+pub fn check_name(name: &str) -> Result<(), String> {
+    const MAX: usize = 40;
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if name.is_empty()
+        || !chars_ok
+        || name.starts_with('-')
+        || name.ends_with('-')
+        || name.len() > MAX
+    {
+        return Err(format!(
+            "`{name}` cannot prefix a Fly app name: use lowercase letters, digits and inner dashes, at most {MAX} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Everything `shipit init --name NAME` writes, in the order it is written.
+pub fn project_files(name: &str) -> Result<Vec<File>, String> {
+    check_name(name)?;
+    let flavor = Flavor::Project;
+    let mut files = vec![File {
+        path: "shipit.yml".into(),
+        contents: render(SHIPIT_YML, &[("NAME", name.to_owned())]),
+    }];
+    for (env, min_machines) in [("staging", "1"), ("production", "2")] {
+        let app = format!("{name}-{env}");
+        let vars = [
+            ("APP", app.clone()),
+            ("ENV", env.to_owned()),
+            ("MIN_MACHINES", min_machines.to_owned()),
+        ];
+        files.push(File {
+            path: PathBuf::from("fly").join(format!("{app}.toml")),
+            contents: render(FLY_TOML, &vars),
+        });
+    }
+    files.push(File {
+        path: PathBuf::from("smoke/web.yml"),
+        contents: SMOKE_WEB.to_owned(),
+    });
+    files.extend(workflow_files(flavor));
+    files.push(File {
+        path: Path::new(PROJECT_ACTION_DIR).join("action.yml"),
+        contents: action_file(flavor),
+    });
+    Ok(files)
+}
+
+/// The files shipit's own repository carries that come from the templates: its root
+/// `action.yml` and its copies of the workflows a project gets.
+pub fn repository_files() -> Vec<File> {
+    let flavor = Flavor::ShipitRepository;
+    let mut files = workflow_files(flavor);
+    files.push(File {
+        path: "action.yml".into(),
+        contents: action_file(flavor),
+    });
+    files
+}
+
+fn workflow_files(flavor: Flavor) -> Vec<File> {
+    let vars = flavor.github_vars();
+    WORKFLOWS
+        .iter()
+        .map(|(file, template)| File {
+            path: Path::new(WORKFLOWS_DIR).join(file),
+            contents: render(template, &vars),
+        })
+        .collect()
+}
+
+fn action_file(flavor: Flavor) -> String {
+    render(ACTION, &flavor.github_vars())
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteStatus {
+    Created,
+    Overwritten,
+}
+
+/// One file written, with its path relative to the target folder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    pub path: PathBuf,
+    pub status: WriteStatus,
+}
+
+/// Files that are already there, so nothing was written.
+#[derive(Debug)]
+pub struct AlreadyExists {
+    pub dir: PathBuf,
+    pub existing: Vec<PathBuf>,
+}
+
+impl std::fmt::Display for AlreadyExists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.existing.len() == 1 {
+            "1 file already exists".to_owned()
+        } else {
+            format!("{} files already exist", self.existing.len())
+        };
+        let list: Vec<String> = self
+            .existing
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        write!(
+            f,
+            "{what} in {}, so nothing was written: {}",
+            self.dir.display(),
+            list.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for AlreadyExists {}
+
+/// Writes `files` under `dir`. Without `force`, nothing is written when any of them exists, so
+/// a second `init` never leaves a project half old and half new.
+pub fn write(dir: &Path, files: &[File], force: bool) -> anyhow::Result<Vec<Written>> {
+    let existing: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| dir.join(&f.path).exists())
+        .map(|f| f.path.clone())
+        .collect();
+    if !force && !existing.is_empty() {
+        return Err(AlreadyExists {
+            dir: dir.to_owned(),
+            existing,
+        }
+        .into());
+    }
+    let mut written = Vec::with_capacity(files.len());
+    for file in files {
+        let path = dir.join(&file.path);
+        write_one(&path, &file.contents)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let status = if existing.contains(&file.path) {
+            WriteStatus::Overwritten
+        } else {
+            WriteStatus::Created
+        };
+        written.push(Written {
+            path: file.path.clone(),
+            status,
+        });
+    }
+    Ok(written)
+}
+
+/// Writes through a temporary file in the same folder and renames it, so a file is either its
+/// old self or complete.
+fn write_one(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".shipit-init.tmp");
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, contents)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_placeholders_take_the_indent_and_empty_ones_vanish() {
+        let t = "a:\n  %%B%%\n  c: %%C%%\n";
+        let out = render(
+            t,
+            &[("B", "# why\nif: x".to_owned()), ("C", "1".to_owned())],
+        );
+        assert_eq!(out, "a:\n  # why\n  if: x\n  c: 1\n");
+        assert_eq!(
+            render(t, &[("B", String::new()), ("C", "1".to_owned())]),
+            "a:\n  c: 1\n"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_in_both_flavors() {
+        for file in project_files("hotdash")
+            .unwrap()
+            .iter()
+            .chain(&repository_files())
+        {
+            assert!(
+                !file.contents.contains("%%"),
+                "{} has an unfilled placeholder",
+                file.path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn names_follow_fly_app_rules() {
+        assert!(check_name("hotdash").is_ok());
+        assert!(check_name("hot-dash2").is_ok());
+        for bad in [
+            "",
+            "Hotdash",
+            "-x",
+            "x-",
+            "a_b",
+            "a b",
+            "a\"b",
+            &"a".repeat(41),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn project_files_use_the_name_everywhere_it_belongs() {
+        let files = project_files("hotdash").unwrap();
+        let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert!(paths.contains(&"fly/hotdash-staging.toml".to_owned()));
+        assert!(paths.contains(&"fly/hotdash-production.toml".to_owned()));
+        let config = &files[0].contents;
+        assert!(config.contains("app: hotdash-staging, url: https://hotdash-staging.fly.dev"));
+        assert!(files.iter().all(|f| !f.contents.contains("myapp")));
+    }
+
+    #[test]
+    fn repository_slugs_are_checked() {
+        assert!(is_repository_slug("owner/shipit"));
+        assert!(!is_repository_slug("owner"));
+        assert!(!is_repository_slug("owner/x y"));
+        assert!(!is_repository_slug("/x"));
+    }
+}

@@ -1,0 +1,180 @@
+//! `shipit init`: what it writes loads as a valid project, and it never overwrites a file
+//! without `--force` (nor writes half a project when some files exist).
+
+use std::path::Path;
+
+use crate::support::{Project, Run};
+
+/// Every file init writes for `--name hotdash`, relative to the folder.
+fn expected_files() -> Vec<String> {
+    shipit::init::project_files("hotdash")
+        .expect("project files")
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect()
+}
+
+fn init(project: &Project, extra: &[&str]) -> Run {
+    let mut args = vec!["init", "--dir", "app", "--name", "hotdash"];
+    args.extend_from_slice(extra);
+    project.run(&args)
+}
+
+#[test]
+fn init_writes_a_project_that_loads() {
+    let project = Project::new();
+    let run = init(&project, &[]);
+    run.code(0);
+    let app = project.file("app");
+    for file in expected_files() {
+        assert!(app.join(&file).is_file(), "{file} was not written");
+        run.stdout_has(&format!("created {file}"));
+    }
+    for expected in [
+        "shipit.yml",
+        "fly/hotdash-staging.toml",
+        "fly/hotdash-production.toml",
+        "smoke/web.yml",
+        ".github/workflows/deploy-staging.yml",
+        ".github/workflows/deploy-production.yml",
+        ".github/workflows/rollback.yml",
+        ".github/workflows/health-check.yml",
+        ".github/actions/setup-shipit/action.yml",
+    ] {
+        assert!(
+            expected_files().iter().any(|f| f == expected),
+            "init no longer writes {expected}"
+        );
+    }
+
+    let config = shipit::config::load(&app.join("shipit.yml"))
+        .unwrap_or_else(|e| panic!("the written shipit.yml does not load:\n{e}"));
+    let apps: Vec<(String, String, String)> = config
+        .services()
+        .map(|s| (s.env.clone(), s.name.clone(), s.app.clone()))
+        .collect();
+    assert_eq!(
+        apps,
+        [
+            (
+                "staging".to_owned(),
+                "web".to_owned(),
+                "hotdash-staging".to_owned()
+            ),
+            (
+                "production".to_owned(),
+                "web".to_owned(),
+                "hotdash-production".to_owned()
+            ),
+        ]
+    );
+    for service in config.services() {
+        assert_eq!(
+            service.url.as_str(),
+            format!("https://{}.fly.dev", service.app)
+        );
+        assert_eq!(
+            service.health.path, "/health",
+            "the health path comes from fly.toml's check"
+        );
+        assert!(
+            service.smoke.as_deref().is_some_and(Path::is_file),
+            "the smoke suite is wired in"
+        );
+        let fly = shipit::config::flytoml::read(service.fly_config.as_deref().expect("fly_config"))
+            .expect("fly.toml parses");
+        assert_eq!(fly.app.as_deref(), Some(service.app.as_str()));
+        assert_eq!(fly.health_path.as_deref(), Some("/health"));
+    }
+}
+
+#[test]
+fn init_writes_into_the_current_folder_by_default() {
+    let project = Project::new();
+    project.run(&["init", "--name", "hotdash"]).code(0);
+    assert!(project.file("shipit.yml").is_file());
+    assert!(
+        project
+            .file(".github/workflows/deploy-staging.yml")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_second_init_without_force_changes_nothing() {
+    let project = Project::new();
+    init(&project, &[]).code(0);
+    // One file edited by the user, one deleted: neither may change.
+    project.write("app/shipit.yml", "# mine\n");
+    std::fs::remove_file(project.file("app/smoke/web.yml")).expect("remove");
+
+    let run = init(&project, &[]);
+    run.code(1)
+        .stderr_has("already exist")
+        .stderr_has("--force")
+        .stderr_has("shipit.yml");
+    assert!(
+        run.stdout.is_empty(),
+        "nothing was written, so nothing is listed: {}",
+        run.stdout
+    );
+    assert_eq!(project.read("app/shipit.yml"), "# mine\n");
+    assert!(
+        !project.file("app/smoke/web.yml").exists(),
+        "a partial init wrote a missing file"
+    );
+}
+
+#[test]
+fn force_overwrites_and_says_so() {
+    let project = Project::new();
+    init(&project, &[]).code(0);
+    project.write("app/shipit.yml", "# mine\n");
+    let run = init(&project, &["--force", "--json"]);
+    run.code(0);
+    let doc = run.json();
+    let files = doc["files"].as_array().expect("files");
+    assert_eq!(files.len(), expected_files().len());
+    assert!(files.iter().all(|f| f["status"] == "overwritten"), "{doc}");
+    assert_eq!(files[0]["path"], "shipit.yml");
+    assert!(project.read("app/shipit.yml").contains("environments:"));
+}
+
+#[test]
+fn a_name_that_cannot_be_a_fly_app_is_refused_before_anything_is_written() {
+    let project = Project::new();
+    for bad in ["Hot_Dash", "-x", "a\"b"] {
+        project
+            .run(&["init", "--dir", "app", &format!("--name={bad}")])
+            .code(1)
+            .stderr_has("Fly app name");
+    }
+    assert!(!project.file("app").exists());
+}
+
+#[test]
+fn the_written_workflows_are_the_templates_for_a_project() {
+    let project = Project::new();
+    init(&project, &[]).code(0);
+    for file in shipit::init::project_files("hotdash").expect("project files") {
+        assert_eq!(
+            project.read(&format!("app/{}", file.path.display())),
+            file.contents,
+            "{}",
+            file.path.display()
+        );
+    }
+    let deploy = project.read("app/.github/workflows/deploy-staging.yml");
+    assert!(
+        deploy.contains("uses: $/.github/actions/setup-shipit"),
+        "{deploy}"
+    );
+    assert!(
+        deploy.contains(&format!("version: {}", env!("CARGO_PKG_VERSION"))),
+        "pins the shipit that wrote shipit.yml"
+    );
+    assert!(
+        !deploy.contains("SHIPIT_DOGFOOD"),
+        "the repository-only guard stays out of projects"
+    );
+}

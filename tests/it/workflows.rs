@@ -1,0 +1,557 @@
+//! The GitHub Actions files, checked against the code they call and the rules they must keep:
+//! this repository's `.github/workflows/*.yml` and `action.yml`, and what `shipit init` writes.
+//!
+//! - the repository's copies are the templates rendered for this repository, byte for byte
+//!   (`SHIPIT_UPDATE_WORKFLOWS=1 cargo test workflows` rewrites them from the templates);
+//! - every `shipit …` command line in a `run:` script parses with the real CLI;
+//! - every `uses:` is pinned to a SHA from the pin table, with a version comment;
+//! - no `${{ }}` inside `run:`, `permissions: {}` at the top, least permissions, timeouts,
+//!   checkout without persisted credentials, and deploys and rollbacks that are never cancelled.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+use serde_json::Value;
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One GitHub Actions file: where it comes from (for messages) and its text.
+struct ActionsFile {
+    name: String,
+    text: String,
+}
+
+impl ActionsFile {
+    fn yaml(&self) -> Value {
+        serde_saphyr::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", self.name))
+    }
+
+    fn is_workflow(&self) -> bool {
+        !self.name.ends_with("action.yml")
+    }
+}
+
+/// This repository's workflows and action, and every GitHub file `shipit init` writes.
+fn all_files() -> Vec<ActionsFile> {
+    let mut files = Vec::new();
+    let dir = repo_root().join(".github/workflows");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read .github/workflows")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    paths.sort();
+    paths.push(repo_root().join("action.yml"));
+    for path in paths {
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let name = path
+            .strip_prefix(repo_root())
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        files.push(ActionsFile { name, text });
+    }
+    for file in shipit::init::project_files("hotdash").expect("project files") {
+        if file.path.starts_with(".github") {
+            files.push(ActionsFile {
+                name: format!("init: {}", file.path.display()),
+                text: file.contents,
+            });
+        }
+    }
+    assert!(
+        files.len() >= 12,
+        "expected this repository's files and init's, found {}",
+        files.len()
+    );
+    files
+}
+
+#[test]
+fn the_repository_copies_are_the_templates_rendered_for_this_repository() {
+    let update = std::env::var_os("SHIPIT_UPDATE_WORKFLOWS").is_some_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for file in shipit::init::repository_files() {
+        let path = repo_root().join(&file.path);
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == file.contents {
+            continue;
+        }
+        if update {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+            std::fs::write(&path, &file.contents).expect("write the rendered template");
+        } else {
+            stale.push(file.path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these files differ from src/init/templates rendered for this repository: {}\n\
+         edit the template, then run `SHIPIT_UPDATE_WORKFLOWS=1 cargo test workflows` to rewrite them",
+        stale.join(", ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// shipit command lines
+
+/// Sample values for the variables the scripts pass to shipit. A new variable needs a value
+/// here, which keeps this test honest about what the commands receive.
+fn sample(var: &str) -> &'static str {
+    match var {
+        "TARGET" | "ENVIRONMENT" => "staging",
+        "TARGET_ENV" => "production",
+        "VERSION" => "41",
+        other => {
+            panic!("no sample value for ${other}: add one to `sample` in tests/it/workflows.rs")
+        }
+    }
+}
+
+/// Splits one shell line into words, keeping quotes' contents together and `;`, `&&`, `||`,
+/// `|` as words of their own. Enough for the simple lines the workflows hold.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else {
+                word.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => {
+                quote = Some(c);
+                // Marks a quoted word, so `""` survives as an empty argument.
+                word.push('\u{0}');
+            }
+            '#' if word.is_empty() => break,
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            ';' | '&' | '|' => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                let mut op = c.to_string();
+                if c != ';' && chars.peek() == Some(&c) {
+                    op.push(c);
+                    chars.next();
+                }
+                words.push(op);
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words.into_iter().map(|w| w.replace('\u{0}', "")).collect()
+}
+
+/// Replaces `$VAR` and `${VAR}` with sample values.
+fn substitute(word: &str) -> String {
+    let mut out = String::new();
+    let mut rest = word;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(inner) = after.strip_prefix('{') {
+            let end = inner
+                .find('}')
+                .unwrap_or_else(|| panic!("unclosed ${{ in {word}"));
+            (&inner[..end], &inner[end + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        assert!(
+            !name.is_empty() && !name.contains(':'),
+            "only plain $VAR or ${{VAR}} may reach shipit, not {word}"
+        );
+        out.push_str(sample(name));
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+const COMMAND_POSITION: [&str; 10] = [
+    "exec", "then", "else", "do", "if", "!", "&&", "||", ";", "time",
+];
+const COMMAND_END: [&str; 5] = [";", "&&", "||", "|", "&"];
+
+/// Every `shipit …` invocation in a script, as the argument list (without `shipit`), and whether
+/// it was started with `exec`.
+fn shipit_commands(script: &str) -> Vec<(Vec<String>, bool)> {
+    let mut found = Vec::new();
+    for line in script.lines() {
+        let words = shell_words(line.trim());
+        for (i, w) in words.iter().enumerate() {
+            let at_command = i == 0 || COMMAND_POSITION.contains(&words[i - 1].as_str());
+            if w == "shipit" && at_command {
+                let args: Vec<String> = words[i + 1..]
+                    .iter()
+                    .take_while(|a| !COMMAND_END.contains(&a.as_str()))
+                    .map(|a| substitute(a))
+                    .collect();
+                found.push((args, i > 0 && words[i - 1] == "exec"));
+            }
+        }
+    }
+    found
+}
+
+/// Every `run:` script in a workflow's jobs or a composite action's steps.
+fn run_scripts(yaml: &Value) -> Vec<String> {
+    let mut scripts = Vec::new();
+    if let Some(jobs) = yaml.get("jobs").and_then(Value::as_object) {
+        for job in jobs.values() {
+            scripts.extend(step_scripts(job));
+        }
+    }
+    if let Some(runs) = yaml.get("runs") {
+        scripts.extend(step_scripts(runs));
+    }
+    scripts
+}
+
+/// The `run:` scripts of one job (or a composite action's `runs:`).
+fn step_scripts(job: &Value) -> Vec<String> {
+    let steps = job
+        .get("steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    steps
+        .filter_map(|s| s.get("run").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn shell_words_and_substitution_handle_the_forms_the_workflows_use() {
+    assert_eq!(
+        shell_words(r#"exec shipit rollback "${TARGET}" --to "$VERSION""#),
+        [
+            "exec",
+            "shipit",
+            "rollback",
+            "${TARGET}",
+            "--to",
+            "$VERSION"
+        ]
+    );
+    assert_eq!(
+        shell_words("if a; then shipit health x && b # c"),
+        ["if", "a", ";", "then", "shipit", "health", "x", "&&", "b"]
+    );
+    let cmds = shipit_commands(
+        "if x; then\n  exec shipit rollback \"${TARGET}\" --to \"${VERSION}\"\nfi\nshipit health \"$TARGET_ENV\" || true",
+    );
+    assert_eq!(
+        cmds,
+        [
+            (
+                vec![
+                    "rollback".to_owned(),
+                    "staging".to_owned(),
+                    "--to".to_owned(),
+                    "41".to_owned()
+                ],
+                true
+            ),
+            (vec!["health".to_owned(), "production".to_owned()], false),
+        ]
+    );
+    assert!(shipit_commands("echo shipit deploy\n# shipit nope").is_empty());
+}
+
+#[test]
+fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for file in all_files() {
+        for script in run_scripts(&file.yaml()) {
+            for (args, exec) in shipit_commands(&script) {
+                let line = args.join(" ");
+                if let Err(e) = shipit::cli::Cli::try_parse_from(
+                    std::iter::once("shipit".to_owned()).chain(args.clone()),
+                ) {
+                    panic!(
+                        "{}: `shipit {line}` does not parse with shipit's CLI:\n{e}",
+                        file.name
+                    );
+                }
+                let sub = args.first().cloned().unwrap_or_default();
+                if ["deploy", "rollback"].contains(&sub.as_str()) {
+                    assert!(
+                        exec,
+                        "{}: `shipit {line}` must be started with `exec` so that shipit gets the runner's signals",
+                        file.name
+                    );
+                }
+                *seen.entry(sub).or_default() += 1;
+            }
+        }
+    }
+    // Both copies (this repository's and init's) of: deploy staging + production, two rollback
+    // forms, and the health check.
+    assert_eq!(
+        seen.get("deploy"),
+        Some(&4),
+        "deploy commands found: {seen:?}"
+    );
+    assert_eq!(
+        seen.get("rollback"),
+        Some(&4),
+        "rollback commands found: {seen:?}"
+    );
+    assert_eq!(
+        seen.get("health"),
+        Some(&2),
+        "health commands found: {seen:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// pins
+
+/// `(action, sha)` rows of a pin table in Markdown: `| owner/repo[/path] | version | sha |`.
+fn pin_rows(table: &str) -> Vec<(String, String)> {
+    table
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let sha = cells.iter().rev().find(|c| !c.is_empty())?;
+            (sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| (cells[1].to_owned(), (*sha).to_owned()))
+        })
+        .collect()
+}
+
+fn is_sha(s: &str) -> bool {
+    s.len() == 40 && s.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+}
+
+#[test]
+fn every_uses_is_pinned_to_a_sha_from_the_pin_table() {
+    let table = std::fs::read_to_string(repo_root().join(".github/action-pins.md"))
+        .expect("read .github/action-pins.md");
+    let pins = pin_rows(&table);
+    assert!(pins.len() >= 6, "the pin table has too few rows: {pins:?}");
+    let mut checked = 0;
+    for file in all_files() {
+        for (n, line) in file.text.lines().enumerate() {
+            let trimmed = line.trim_start().trim_start_matches("- ");
+            let Some(value) = trimmed.strip_prefix("uses:") else {
+                continue;
+            };
+            let (reference, comment) = match value.split_once('#') {
+                Some((r, c)) => (r.trim(), c.trim()),
+                None => (value.trim(), ""),
+            };
+            let at = format!("{}:{}", file.name, n + 1);
+            if reference.starts_with("./") || reference.starts_with("$/") {
+                continue;
+            }
+            let (action, sha) = reference
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{at}: `{reference}` has no @ref"));
+            assert!(
+                is_sha(sha),
+                "{at}: `{reference}` is not pinned to a full 40-hex commit SHA"
+            );
+            assert!(
+                pins.iter().any(|(a, s)| a == action && s == sha),
+                "{at}: {action}@{sha} is not in .github/action-pins.md; take SHAs only from the maintainers' pin table"
+            );
+            assert!(
+                !comment.is_empty(),
+                "{at}: add the version as a comment, e.g. `# v7.0.1`"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} pinned uses found");
+}
+
+#[test]
+fn the_checked_in_pin_table_agrees_with_the_maintainers_table() {
+    // CI runs from a fresh clone with shared/ beside it; elsewhere it may be absent.
+    let shared = repo_root().join("../shared/reference/action-pins.md");
+    let Ok(reference) = std::fs::read_to_string(&shared) else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "note: {} is absent; the checked-in pin table is not compared with it",
+                shared.display()
+            );
+        }
+        return;
+    };
+    let ours = std::fs::read_to_string(repo_root().join(".github/action-pins.md"))
+        .expect("read .github/action-pins.md");
+    let theirs = pin_rows(&reference);
+    for (action, sha) in pin_rows(&ours) {
+        assert!(
+            theirs.iter().any(|(a, s)| *a == action && *s == sha),
+            ".github/action-pins.md pins {action}@{sha}, which {} does not list",
+            shared.display()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rules every workflow keeps
+
+#[test]
+fn no_expression_is_expanded_inside_a_run_script() {
+    for file in all_files() {
+        for script in run_scripts(&file.yaml()) {
+            assert!(
+                !script.contains("${{"),
+                "{}: a run: script contains ${{{{ }}}}; pass the value through env: instead:\n{script}",
+                file.name
+            );
+        }
+    }
+}
+
+#[test]
+fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
+    for file in all_files().iter().filter(|f| f.is_workflow()) {
+        let yaml = file.yaml();
+        let top = yaml
+            .get("permissions")
+            .unwrap_or_else(|| panic!("{}: no top-level permissions", file.name));
+        assert_eq!(
+            top,
+            &serde_json::json!({}),
+            "{}: top-level permissions must be {{}}",
+            file.name
+        );
+        for (name, job) in yaml["jobs"].as_object().expect("jobs") {
+            let at = format!("{} job {name}", file.name);
+            assert!(
+                job.get("timeout-minutes").and_then(Value::as_u64).is_some(),
+                "{at}: no timeout-minutes"
+            );
+            let perms = job
+                .get("permissions")
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("{at}: no permissions"));
+            for (scope, level) in perms {
+                let allowed = match scope.as_str() {
+                    "contents" if name == "publish" => level == "write",
+                    "contents" => level == "read",
+                    _ => false,
+                };
+                assert!(
+                    allowed,
+                    "{at}: permission {scope}: {level} is more than it needs"
+                );
+            }
+            for step in job
+                .get("steps")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let uses = step.get("uses").and_then(Value::as_str).unwrap_or_default();
+                if uses.starts_with("actions/checkout@") {
+                    assert_eq!(
+                        step.pointer("/with/persist-credentials"),
+                        Some(&Value::Bool(false)),
+                        "{at}: checkout must not persist credentials"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deploys_and_rollbacks_run_one_at_a_time_and_are_never_cancelled() {
+    for file in all_files().iter().filter(|f| f.is_workflow()) {
+        let yaml = file.yaml();
+        for (name, job) in yaml["jobs"].as_object().expect("jobs") {
+            let changes_fly = step_scripts(job)
+                .iter()
+                .flat_map(|s| shipit_commands(s))
+                .any(|(args, _)| {
+                    args.first()
+                        .is_some_and(|a| a == "deploy" || a == "rollback")
+                });
+            if !changes_fly {
+                continue;
+            }
+            let at = format!("{} job {name}", file.name);
+            let group = job
+                .pointer("/concurrency/group")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{at}: no concurrency group"));
+            assert!(
+                group.starts_with("shipit-"),
+                "{at}: concurrency group `{group}` should be shipit-<env>"
+            );
+            assert_eq!(
+                job.pointer("/concurrency/cancel-in-progress"),
+                Some(&Value::Bool(false)),
+                "{at}: a deploy must never be cancelled halfway"
+            );
+            assert!(
+                job.pointer("/environment/name").is_some(),
+                "{at}: name the GitHub environment, so its reviewers and secrets apply"
+            );
+            let keeps_evidence = job["steps"].as_array().expect("steps").iter().any(|s| {
+                s.get("if").and_then(Value::as_str) == Some("failure() || cancelled()")
+                    && s.get("uses")
+                        .and_then(Value::as_str)
+                        .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+            });
+            assert!(
+                keeps_evidence,
+                "{at}: upload .shipit/ and feedback/ when the job fails or is cancelled"
+            );
+        }
+    }
+}
+
+#[test]
+fn production_deploys_go_through_the_production_environment() {
+    let files = all_files();
+    let production: Vec<&ActionsFile> = files
+        .iter()
+        .filter(|f| f.name.ends_with("deploy-production.yml"))
+        .collect();
+    assert_eq!(production.len(), 2, "this repository's copy and init's");
+    for file in production {
+        let yaml = file.yaml();
+        let job = &yaml["jobs"]["deploy"];
+        assert_eq!(
+            job.pointer("/environment/name").and_then(Value::as_str),
+            Some("production"),
+            "{}",
+            file.name
+        );
+        assert_eq!(
+            job.pointer("/environment/url").and_then(Value::as_str),
+            Some("${{ steps.deploy.outputs.url }}"),
+            "{}",
+            file.name
+        );
+    }
+}
