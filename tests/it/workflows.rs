@@ -555,3 +555,182 @@ fn production_deploys_go_through_the_production_environment() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// the release archive and the action that installs it
+
+/// The `run:` script of the step called `name`, in a workflow job or an action's `runs:`.
+fn step_script(holder: &Value, name: &str) -> String {
+    let steps = holder
+        .get("steps")
+        .and_then(Value::as_array)
+        .expect("steps");
+    let step = steps
+        .iter()
+        .find(|s| s.get("name").and_then(Value::as_str) == Some(name));
+    step.and_then(|s| s.get("run"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no step `{name}` with a run: script"))
+        .to_owned()
+}
+
+/// Runs a step's script the way the runner does (`bash --noprofile --norc -eo pipefail`).
+fn run_step(
+    script: &str,
+    dir: &Path,
+    env: &[(&str, &Path)],
+    vars: &[(&str, &str)],
+) -> std::process::Output {
+    let file = dir.join("step.sh");
+    std::fs::write(&file, script).expect("write the step script");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(&file)
+        .current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run bash")
+}
+
+/// release.yml's Package step builds exactly what action.yml downloads and checks: the archive
+/// and its .sha256 under the names the action asks for, a binary it can run, and a checksum it
+/// verifies. A changed checksum stops the install.
+#[test]
+fn the_action_installs_what_the_release_workflow_packages() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let target = "x86_64-unknown-linux-gnu";
+
+    // The release job: a built binary and a README, packaged by the workflow's own script.
+    let build = tmp.path().join("build");
+    std::fs::create_dir_all(build.join(format!("target/{target}/release"))).expect("mkdir");
+    let binary = build.join(format!("target/{target}/release/shipit"));
+    std::fs::write(&binary, "#!/bin/sh\necho \"shipit 9.8.7\"\n").expect("fake binary");
+    make_executable(&binary);
+    std::fs::write(build.join("README.md"), "# shipit\n").expect("readme");
+    let release: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join(".github/workflows/release.yml"))
+            .expect("read release.yml"),
+    )
+    .expect("release.yml parses");
+    let out = run_step(
+        &step_script(&release["jobs"]["build"], "Package"),
+        &build,
+        &[],
+        &[("TARGET", target)],
+    );
+    assert!(
+        out.status.success(),
+        "Package failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dist = build.join("dist");
+
+    // A `gh` that serves the release from `dist` and notes what it was asked for.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::write(
+        bin.join("gh"),
+        "#!/usr/bin/env bash\nset -euo pipefail\n[[ \"$1 $2\" == \"release download\" ]] || exit 2\nshift 2\n\
+         while [[ $# -gt 0 ]]; do case \"$1\" in\n  --pattern) cp \"$FAKE_RELEASE/$2\" .; shift 2 ;;\n  \
+         --repo) echo \"repo $2\" >>\"$FAKE_GH_LOG\"; shift 2 ;;\n  *) echo \"tag $1\" >>\"$FAKE_GH_LOG\"; shift ;;\nesac; done\n",
+    )
+    .expect("fake gh");
+    make_executable(&bin.join("gh"));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let action: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join("action.yml")).expect("read action.yml"),
+    )
+    .expect("action.yml parses");
+    let install = step_script(&action["runs"], "Install shipit");
+    let install_into = |name: &str| {
+        let runner = tmp.path().join(name);
+        std::fs::create_dir_all(runner.join("temp")).expect("mkdir");
+        let files = [
+            ("RUNNER_TEMP", runner.join("temp")),
+            ("GITHUB_PATH", runner.join("path.txt")),
+            ("GITHUB_OUTPUT", runner.join("output.txt")),
+            ("FAKE_RELEASE", dist.clone()),
+            ("FAKE_GH_LOG", runner.join("gh.log")),
+            // A remote action: the release comes from the repository it was fetched from.
+            (
+                "GITHUB_ACTION_PATH",
+                PathBuf::from("/home/runner/work/_actions/acme/shipit/0123abc"),
+            ),
+        ];
+        let env: Vec<(&str, &Path)> = files.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        let vars = [
+            ("PATH", path.as_str()),
+            ("RUNNER_OS", "Linux"),
+            ("RUNNER_ARCH", "X64"),
+            ("GITHUB_REPOSITORY", "someone/their-app"),
+            ("INPUT_VERSION", "v9.8.7"),
+            ("INPUT_REPOSITORY", ""),
+            ("GH_TOKEN", "not-a-token"),
+        ];
+        (run_step(&install, &runner, &env, &vars), runner)
+    };
+
+    let (out, runner) = install_into("runner-ok");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "install failed:\n{stderr}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let installed = runner.join("temp/shipit/bin/shipit");
+    assert!(installed.is_file(), "no {}", installed.display());
+    let read = |f: &str| std::fs::read_to_string(runner.join(f)).unwrap_or_default();
+    assert_eq!(
+        read("path.txt").trim(),
+        runner.join("temp/shipit/bin").display().to_string()
+    );
+    assert_eq!(read("output.txt").trim(), "version=9.8.7");
+    assert_eq!(
+        read("gh.log").lines().collect::<Vec<_>>(),
+        ["tag v9.8.7", "repo acme/shipit"]
+    );
+
+    // The same release with a tampered archive: the install must stop before installing.
+    let archive = dist.join(format!("shipit-{target}.tar.xz"));
+    let mut bytes = std::fs::read(&archive).expect("read archive");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&archive, bytes).expect("tamper");
+    let (out, runner) = install_into("runner-tampered");
+    assert!(
+        !out.status.success(),
+        "a checksum mismatch must fail the install"
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("FAILED"),
+        "the checksum check should be what stopped it:\n{said}"
+    );
+    assert!(
+        !runner.join("temp/shipit/bin/shipit").exists(),
+        "a tampered archive was installed"
+    );
+    assert!(
+        std::fs::read_to_string(runner.join("path.txt"))
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
