@@ -10,9 +10,11 @@ use crate::printer::ColorChoice;
 /// Safe, unattended Fly.io deploys: baseline, deploy, outside health gates, automatic rollback.
 #[derive(Debug, Parser)]
 #[command(name = "shipit", version, about, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 failed before any remote change or error, 2 usage, \
+#[command(
+    after_help = "Exit codes: 0 success, 1 failed before any remote change or error, 2 usage, \
 3 failed and rolled back (previous release live and healthy), 4 failed and not recovered (act now), \
-130 cancelled")]
+130 cancelled"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -31,10 +33,10 @@ pub struct GlobalArgs {
     /// Say less on stderr: only warnings, errors and the verdict
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say more on stderr (also turned on by RUNNER_DEBUG=1)
+    /// Say more on stderr (also turned on by `RUNNER_DEBUG=1`)
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// When to use colours; NO_COLOR turns them off under `auto`
+    /// When to use colours; `NO_COLOR` turns them off under `auto`
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Print the resolved settings as JSON and exit without doing anything
@@ -146,7 +148,7 @@ pub struct BaselineArgs {
 pub struct SmokeArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Also write a JUnit XML report here
+    /// Also write a `JUnit` XML report here
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }

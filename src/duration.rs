@@ -20,13 +20,20 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("`{s}` is not a duration: expected a number, e.g. 2s, 500ms, 5m, 1h"));
+            return Err(format!(
+                "`{s}` is not a duration: expected a number, e.g. 2s, 500ms, 5m, 1h"
+            ));
         }
-        let number: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration: `{}` is not a number", &rest[..num_len]))?;
+        let number: f64 = rest[..num_len].parse().map_err(|_| {
+            format!(
+                "`{s}` is not a duration: `{}` is not a number",
+                &rest[..num_len]
+            )
+        })?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let seconds_per_unit = match unit {
@@ -40,7 +47,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 ));
             }
             other => {
-                return Err(format!("`{s}` has an unknown unit `{other}`: use ms, s, m or h"));
+                return Err(format!(
+                    "`{s}` has an unknown unit `{other}`: use ms, s, m or h"
+                ));
             }
         };
         total += Duration::from_secs_f64(number * seconds_per_unit);
@@ -57,7 +66,7 @@ pub fn format(d: Duration) -> String {
     if ms < 1000 {
         return format!("{ms}ms");
     }
-    if ms % 1000 != 0 || ms < 60_000 {
+    if !ms.is_multiple_of(1000) || ms < 60_000 {
         let secs = d.as_secs_f64();
         let text = format!("{secs:.3}");
         let text = text.trim_end_matches('0').trim_end_matches('.');
@@ -125,10 +134,14 @@ impl<'de> serde::Deserialize<'de> for Dur {
                 )))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dur, E> {
-                Err(E::custom(format!("`{v}` is not a duration: write a number with a unit, e.g. 2s")))
+                Err(E::custom(format!(
+                    "`{v}` is not a duration: write a number with a unit, e.g. 2s"
+                )))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Dur, E> {
-                Err(E::custom(format!("`{v}` has no unit: write e.g. {v}s (units: ms, s, m, h)")))
+                Err(E::custom(format!(
+                    "`{v}` has no unit: write e.g. {v}s (units: ms, s, m, h)"
+                )))
             }
         }
         de.deserialize_any(Visitor)

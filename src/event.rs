@@ -61,9 +61,12 @@ impl Event {
         names
     }
 
-    /// Whether this event is bad news (a red message, a PagerDuty trigger).
+    /// Whether this event is bad news (a red message, a `PagerDuty` trigger).
     pub fn is_bad(self) -> bool {
-        matches!(self, Event::Failed | Event::RollbackFailed | Event::Alert | Event::Cancelled)
+        matches!(
+            self,
+            Event::Failed | Event::RollbackFailed | Event::Alert | Event::Cancelled
+        )
     }
 }
 

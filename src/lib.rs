@@ -4,21 +4,27 @@
 //! subcommand) over the domain modules: `config`, `platform`, `probe`, `smoke`, `pipeline`,
 //! `notify`, `evidence`, `github`, `printer`.
 
+pub mod baseline;
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod demo;
 pub mod duration;
 pub mod env_vars;
 pub mod event;
+pub mod evidence;
 pub mod exit;
 pub mod github;
 pub mod init;
+pub mod notify;
+pub mod pipeline;
 pub mod platform;
 pub mod printer;
 pub mod probe;
 pub mod report;
 pub mod secret;
 pub mod settings;
+pub mod smoke;
 pub mod stop;
 pub mod timefmt;
 
@@ -37,10 +43,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Outcome::Usage.exit_code() } else { Outcome::Success.exit_code() };
+            return if e.use_stderr() {
+                Outcome::Usage.exit_code()
+            } else {
+                Outcome::Success.exit_code()
+            };
         }
     };
-    let verbose = cli.global.verbose || env_vars::non_empty(env_vars::RUNNER_DEBUG).is_some_and(|v| v == "1");
+    let verbose =
+        cli.global.verbose || env_vars::non_empty(env_vars::RUNNER_DEBUG).is_some_and(|v| v == "1");
     let verbosity = if cli.global.quiet {
         Verbosity::Quiet
     } else if verbose {
@@ -56,7 +67,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             printer.add_mask(&value);
         }
     }
-    let config_path = cli.global.config.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+    let config_path = cli
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
     if cli.global.show_settings {
         printer.json(&serde_json::json!({
             "config": config_path,
@@ -68,7 +83,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }));
         return Outcome::Success.exit_code();
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             printer.error(&format!("cannot start the async runtime: {e}"));
@@ -78,7 +96,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let outcome = runtime.block_on(async {
         let stop = stop::Stop::new();
         listen_for_signals(&stop);
-        let ctx = commands::Ctx { printer: printer.clone(), config_path, stop, github };
+        let ctx = commands::Ctx {
+            printer: printer.clone(),
+            config_path,
+            stop,
+            github,
+        };
         match commands::dispatch(&ctx, cli.command).await {
             Ok(outcome) => outcome,
             Err(err) => {
@@ -105,7 +128,10 @@ fn listen_for_signals(stop: &stop::Stop) {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = stop.clone();
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         let name = tokio::select! {

@@ -47,8 +47,8 @@ struct Inner {
 impl Printer {
     pub fn new(json: bool, verbosity: Verbosity, color: ColorChoice) -> Printer {
         let stderr_tty = std::io::stderr().is_terminal();
-        let ci = std::env::var_os(crate::env_vars::CI).is_some()
-            || crate::env_vars::in_github_actions();
+        let ci =
+            std::env::var_os(crate::env_vars::CI).is_some() || crate::env_vars::in_github_actions();
         let no_color = crate::env_vars::non_empty(crate::env_vars::NO_COLOR).is_some();
         let color = match color {
             ColorChoice::Always => true,
@@ -86,7 +86,11 @@ impl Printer {
         self.inner
             .capture
             .as_ref()
-            .map(|c| c.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+            .map(|c| {
+                c.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
             .unwrap_or_default()
     }
 
@@ -116,9 +120,8 @@ impl Printer {
 
     /// The one JSON document of a `--json` run, on stdout.
     pub fn json<T: serde::Serialize>(&self, value: &T) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
-            format!("{{\"error\": \"could not serialize output: {e}\"}}")
-        });
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|e| format!("{{\"error\": \"could not serialize output: {e}\"}}"));
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", secret::redact(&text));
     }
@@ -195,7 +198,11 @@ impl Printer {
             return;
         }
         if self.inner.interactive {
-            let mut bar = self.inner.bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut bar = self
+                .inner
+                .bar
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let pb = bar.get_or_insert_with(|| {
                 let pb = ProgressBar::new_spinner();
                 pb.set_style(
@@ -213,7 +220,11 @@ impl Printer {
 
     /// Ends any live progress display.
     pub fn finish_progress(&self) {
-        let mut bar = self.inner.bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut bar = self
+            .inner
+            .bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(pb) = bar.take() {
             pb.finish_and_clear();
         }
@@ -252,7 +263,11 @@ impl Printer {
     }
 
     fn with_bar_suspended(&self, f: impl FnOnce()) {
-        let bar = self.inner.bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bar = self
+            .inner
+            .bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match bar.as_ref() {
             Some(pb) => pb.suspend(f),
             None => f(),

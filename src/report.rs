@@ -194,9 +194,18 @@ pub struct RunRecord {
 impl RunRecord {
     /// The run URL, commit and actor from the GitHub Actions environment, when there is one.
     pub fn github_context() -> (Option<String>, Option<String>, Option<String>) {
-        use crate::env_vars::{GITHUB_ACTOR, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_SERVER_URL, GITHUB_SHA, non_empty};
-        let url = match (non_empty(GITHUB_SERVER_URL), non_empty(GITHUB_REPOSITORY), non_empty(GITHUB_RUN_ID)) {
-            (Some(server), Some(repo), Some(id)) => Some(format!("{server}/{repo}/actions/runs/{id}")),
+        use crate::env_vars::{
+            GITHUB_ACTOR, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_SERVER_URL, GITHUB_SHA,
+            non_empty,
+        };
+        let url = match (
+            non_empty(GITHUB_SERVER_URL),
+            non_empty(GITHUB_REPOSITORY),
+            non_empty(GITHUB_RUN_ID),
+        ) {
+            (Some(server), Some(repo), Some(id)) => {
+                Some(format!("{server}/{repo}/actions/runs/{id}"))
+            }
             _ => None,
         };
         (url, non_empty(GITHUB_SHA), non_empty(GITHUB_ACTOR))

@@ -24,7 +24,9 @@ pub fn register(value: &str) -> bool {
     if value.len() < MIN_SECRET_LEN {
         return false;
     }
-    let mut all = registry().write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut all = registry()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if all.iter().any(|s| s == value) {
         return false;
     }
@@ -36,12 +38,17 @@ pub fn register(value: &str) -> bool {
 
 /// Every registered secret, for `::add-mask::`.
 pub fn all() -> Vec<String> {
-    registry().read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    registry()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Replaces every registered secret in `text` with [`MASK`].
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let all = registry().read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let all = registry()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !all.iter().any(|s| text.contains(s.as_str())) {
         return Cow::Borrowed(text);
     }

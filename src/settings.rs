@@ -56,6 +56,11 @@ pub struct RollbackSettings {
 
 impl From<cli::RollbackArgs> for RollbackSettings {
     fn from(a: cli::RollbackArgs) -> Self {
-        RollbackSettings { target: a.target.target, service: a.target.app, to: a.to, wait_lock: a.wait_lock.map(|d| d.0) }
+        RollbackSettings {
+            target: a.target.target,
+            service: a.target.app,
+            to: a.to,
+            wait_lock: a.wait_lock.map(|d| d.0),
+        }
     }
 }

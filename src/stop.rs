@@ -21,12 +21,19 @@ impl Default for Stop {
 impl Stop {
     pub fn new() -> Stop {
         let (tx, rx) = watch::channel(false);
-        Stop { rx, tx: Arc::new(tx), reason: Arc::new(Mutex::new(None)) }
+        Stop {
+            rx,
+            tx: Arc::new(tx),
+            reason: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Asks everything watching to stop; the first reason given is kept.
     pub fn trigger(&self, reason: &str) {
-        let mut r = self.reason.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut r = self
+            .reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if r.is_none() {
             *r = Some(reason.to_owned());
         }
@@ -39,7 +46,10 @@ impl Stop {
     }
 
     pub fn reason(&self) -> Option<String> {
-        self.reason.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Resolves once [`Stop::trigger`] has been called (at once if it already was).

@@ -5,7 +5,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a point in time.
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
     let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     format!(
@@ -23,14 +26,29 @@ pub fn now() -> String {
 
 /// `HH:MM:SS` (UTC), the prefix of plain progress lines in CI logs.
 pub fn clock(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() % 86_400;
-    format!("{:02}:{:02}:{:02}", secs / 3600, (secs % 3600) / 60, secs % 60)
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+        % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
 }
 
 /// A run id: `YYYYMMDDTHHMMSSZ-<pid hex>`: sortable by time, unique per process.
 pub fn run_id(t: SystemTime) -> String {
-    let stamp: String = rfc3339(t).chars().filter(char::is_ascii_alphanumeric).collect();
-    let nanos = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).subsec_nanos();
+    let stamp: String = rfc3339(t)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let nanos = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .subsec_nanos();
     format!("{stamp}-{:x}{:03x}", std::process::id(), nanos >> 20)
 }
 

@@ -1,3 +1,149 @@
-//! (being written)
+//! `shipit demo`: the whole pipeline on this machine, no account and no network. It deploys a
+//! healthy v1, then a v2 whose /health answers 500, and shows the automatic rollback to v1 and
+//! its verification, with real HTTP on 127.0.0.1 and the same pipeline code as a real deploy.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::demo::{APP, DemoPlatform, DemoServer};
 use crate::exit::Outcome;
-pub(crate) async fn run(_ctx: &super::Ctx, _d: Option<&std::path::Path>) -> anyhow::Result<Outcome> { anyhow::bail!("being written") }
+use crate::pipeline::DeployOptions;
+use crate::probe::{HttpProber, SystemClock};
+
+pub(crate) async fn run(ctx: &super::Ctx, dir: Option<&Path>) -> anyhow::Result<Outcome> {
+    let dir: PathBuf = match dir {
+        Some(d) => d.to_owned(),
+        None => std::env::temp_dir().join(format!(
+            "shipit-demo-{}",
+            crate::timefmt::run_id(std::time::SystemTime::now())
+        )),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let platform = DemoPlatform::new();
+    let server = DemoServer::start(platform.clone())
+        .await
+        .context("cannot start the demo server on 127.0.0.1")?;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let config_path = dir.join("shipit.yml");
+    std::fs::write(&config_path, demo_config(&base))
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let config = crate::config::load(&config_path)?;
+    let services = crate::config::resolve(&config, "demo", None)?;
+    let prober = HttpProber::new()?;
+    let clock = SystemClock::new();
+    let p = &ctx.printer;
+    p.step(&format!(
+        "shipit demo: app `{APP}` served at {base}, files in {}",
+        dir.display()
+    ));
+    p.info(
+        "this is the real pipeline; only the platform is simulated (no Fly account, no network)",
+    );
+
+    p.step("1/2: deploy v1, a healthy release (the first deploy: there is nothing to roll back to yet)");
+    let v1 = DeployOptions {
+        image: Some(format!("registry.fly.io/{APP}:v1")),
+        strategy: None,
+        rollback: true,
+    };
+    let first = super::deploy::deploy_services(
+        ctx, &config, &services, &v1, None, &platform, &prober, &clock,
+    )
+    .await;
+
+    p.step("2/2: deploy v2, whose /health answers 500: flyctl reports success, the outside health gate does not");
+    let v2 = DeployOptions {
+        image: Some(format!("registry.fly.io/{APP}:v2-broken")),
+        strategy: None,
+        rollback: true,
+    };
+    let second = super::deploy::deploy_services(
+        ctx, &config, &services, &v2, None, &platform, &prober, &clock,
+    )
+    .await;
+
+    let hooks = server
+        .hooks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let hooks_file = dir.join("notifications.jsonl");
+    std::fs::write(
+        &hooks_file,
+        hooks.iter().map(|h| format!("{h}\n")).collect::<String>(),
+    )
+    .with_context(|| format!("cannot write {}", hooks_file.display()))?;
+    let live = platform.world().live_image().unwrap_or_default();
+    p.step("what happened");
+    p.out(&format!(
+        "v1 deploy: exit {} ({})",
+        first.outcome.code(),
+        first.summary
+    ));
+    p.out(&format!(
+        "v2 deploy: exit {} ({})",
+        second.outcome.code(),
+        second.summary
+    ));
+    p.out(&format!("live now:  {live}"));
+    p.out(&format!("evidence:  {}", config.evidence.log.display()));
+    p.out(&format!("receipts:  {}", config.evidence.runs.display()));
+    p.out(&format!(
+        "notices:   {} webhook notifications received at {base}/hooks, saved to {}",
+        hooks.len(),
+        hooks_file.display()
+    ));
+    p.out(&format!(
+        "try:       shipit --config {} history",
+        config_path.display()
+    ));
+    let as_expected = first.outcome == Outcome::Success
+        && second.outcome == Outcome::RolledBack
+        && live.ends_with(":v1");
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&serde_json::json!({
+            "dir": dir, "url": base, "runs": [first, second], "live_image": live,
+            "evidence": config.evidence.log, "receipts": config.evidence.runs,
+            "notifications": hooks.len(), "as_expected": as_expected,
+        }));
+    }
+    if as_expected {
+        p.success("demo finished as designed: v2 was refused from outside and v1 is live and healthy again");
+        Ok(Outcome::Success)
+    } else {
+        p.error("the demo did not end as designed (see above)");
+        Ok(Outcome::Failed)
+    }
+}
+
+fn demo_config(base: &str) -> String {
+    format!(
+        r#"# Written by `shipit demo`. The app is served by shipit itself on 127.0.0.1.
+version: 1
+defaults:
+  health:
+    path: /health
+    interval: 200ms
+    timeout: 1s
+    healthy_after: 3
+    unhealthy_after: 3
+    deadline: 15s
+    expect: ["[STATUS] == 200", "[RESPONSE_TIME] < 1s"]
+  regression:
+    probes: 5
+    p95_ratio: 3
+    p95_slack: 200ms
+  rollback: auto
+apps:
+  web: {{}}
+environments:
+  demo:
+    web: {{ app: {APP}, url: "{base}" }}
+notify:
+  - webhook: {{ url: "{base}/hooks", secret: "whsec_ZGVtby1zZWNyZXQtZm9yLXNoaXBpdA==" }}
+evidence:
+  log: feedback/deployment.md
+"#
+    )
+}

@@ -1,7 +1,98 @@
-//! `shipit history [APP]`: past runs, newest first. (Being written.)
+//! `shipit history [APP]`: past runs, newest first, read from the receipts.
 
+use crate::evidence;
 use crate::exit::Outcome;
+use crate::notify::message::truncate;
+use crate::report::RunRecord;
 
-pub(crate) fn run(_ctx: &super::Ctx, _app: Option<&str>, _limit: usize) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`shipit history` is being written")
+pub(crate) fn run(ctx: &super::Ctx, app: Option<&str>, limit: usize) -> anyhow::Result<Outcome> {
+    let p = &ctx.printer;
+    let settings = evidence::settings_for(&ctx.config_path)?;
+    let (runs, bad) = evidence::receipt::load_all(&settings.runs)?;
+    for (path, why) in &bad {
+        p.warn(&format!("skipped {}: {why}", evidence::display_path(path)));
+    }
+    let runs: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|r| app.is_none_or(|a| concerns(r, a)))
+        .take(limit)
+        .collect();
+    if p.json_mode() {
+        let list: Vec<serde_json::Value> = runs.iter().map(|r| row_json(r)).collect();
+        p.json(&serde_json::json!({"runs": list}));
+        return Ok(Outcome::Success);
+    }
+    if runs.is_empty() {
+        let what = app.map(|a| format!(" of {a}")).unwrap_or_default();
+        p.info(&format!(
+            "no runs{what} recorded in {}",
+            evidence::display_path(&settings.runs)
+        ));
+        return Ok(Outcome::Success);
+    }
+    let rows: Vec<[String; 6]> = runs
+        .iter()
+        .map(|r| {
+            [
+                r.id.clone(),
+                r.started_at.clone(),
+                r.kind.name().to_owned(),
+                target(r),
+                r.event.name().to_owned(),
+                truncate(&r.summary, 80),
+            ]
+        })
+        .collect();
+    let header = ["ID", "STARTED", "KIND", "TARGET", "OUTCOME", "SUMMARY"].map(str::to_owned);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .take(5)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect();
+        p.out(&format!("{}  {}", cells.join("  "), row[5]));
+    }
+    Ok(Outcome::Success)
+}
+
+/// Whether the run touched `app`: a Fly app name, a service name, or an environment.
+fn concerns(r: &RunRecord, app: &str) -> bool {
+    r.env.as_deref() == Some(app) || r.services.iter().any(|s| s.app == app || s.service == app)
+}
+
+/// `staging/hotdash-staging`, `staging/hotdash-staging,hotdash-agent`.
+fn target(r: &RunRecord) -> String {
+    let apps: Vec<&str> = r.services.iter().map(|s| s.app.as_str()).collect();
+    let env = r
+        .env
+        .clone()
+        .or_else(|| r.services.first().map(|s| s.env.clone()))
+        .unwrap_or_default();
+    if apps.is_empty() {
+        env
+    } else {
+        format!("{env}/{}", apps.join(","))
+    }
+}
+
+fn row_json(r: &RunRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "kind": r.kind,
+        "env": r.env,
+        "apps": r.services.iter().map(|s| s.app.as_str()).collect::<Vec<_>>(),
+        "event": r.event,
+        "outcome": r.outcome,
+        "exit_code": r.outcome.code(),
+        "summary": r.summary,
+    })
 }

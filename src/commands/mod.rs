@@ -43,7 +43,7 @@ impl Ctx {
         Ok(crate::config::load(&self.config_path)?)
     }
 
-    /// The Fly adapter, with flyctl located (SHIPIT_FLYCTL, then flyctl, then fly on PATH).
+    /// The Fly adapter, with flyctl located (`SHIPIT_FLYCTL`, then flyctl, then fly on PATH).
     pub(crate) fn fly(&self) -> anyhow::Result<Fly> {
         Fly::locate().context("cannot run flyctl")
     }
@@ -55,10 +55,28 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
     match command {
         Command::Deploy(args) => deploy::run(ctx, args.into()).await,
         Command::Rollback(args) => rollback::run(ctx, args.into()).await,
-        Command::Status(args) => status::run(ctx, args.target.as_deref(), args.app.as_deref()).await,
-        Command::Baseline(args) => baseline::run(ctx, &args.target.target, args.target.app.as_deref(), args.probes).await,
+        Command::Status(args) => {
+            status::run(ctx, args.target.as_deref(), args.app.as_deref()).await
+        }
+        Command::Baseline(args) => {
+            baseline::run(
+                ctx,
+                &args.target.target,
+                args.target.app.as_deref(),
+                args.probes,
+            )
+            .await
+        }
         Command::Health(args) => health::run(ctx, &args.target, args.app.as_deref()).await,
-        Command::Smoke(args) => smoke::run(ctx, &args.target.target, args.target.app.as_deref(), args.junit.as_deref()).await,
+        Command::Smoke(args) => {
+            smoke::run(
+                ctx,
+                &args.target.target,
+                args.target.app.as_deref(),
+                args.junit.as_deref(),
+            )
+            .await
+        }
         Command::Plan(args) => plan::run(ctx, args.into()).await,
         Command::Notify(NotifyCommand::Test) => notify_test::run(ctx).await,
         Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit),
@@ -67,4 +85,168 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
     }
+}
+
+/// Rejects a `--strategy` flyctl would not accept, before anything runs.
+pub(crate) fn check_strategy(strategy: Option<&str>) -> anyhow::Result<()> {
+    const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
+    match strategy {
+        Some(s) if !STRATEGIES.contains(&s) => {
+            anyhow::bail!(
+                "unknown --strategy `{s}`\nhint: use one of {}",
+                STRATEGIES.join(", ")
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A new run record, stamped now, with the GitHub context when there is one.
+pub(crate) fn new_record(
+    kind: crate::report::RunKind,
+    env: Option<String>,
+) -> crate::report::RunRecord {
+    let (run_url, sha, actor) = crate::report::RunRecord::github_context();
+    crate::report::RunRecord {
+        id: crate::timefmt::run_id(std::time::SystemTime::now()),
+        kind,
+        env,
+        started_at: crate::timefmt::now(),
+        finished_at: String::new(),
+        duration_ms: 0,
+        outcome: Outcome::Success,
+        event: crate::event::Event::Started,
+        services: Vec::new(),
+        summary: String::new(),
+        run_url,
+        sha,
+        actor,
+    }
+}
+
+/// The pipeline's dependencies for a real run: flyctl, HTTP probes, the system clock, and
+/// GitHub step outputs and log groups when running under Actions.
+pub(crate) fn pipeline_deps<'a, P, R, C>(
+    ctx: &'a Ctx,
+    platform: &'a P,
+    prober: &'a R,
+    clock: &'a C,
+    state_dir: &'a std::path::Path,
+) -> crate::pipeline::Deps<'a, P, R, C> {
+    let github = ctx.github;
+    let printer = &ctx.printer;
+    crate::pipeline::Deps {
+        platform,
+        prober,
+        clock,
+        printer,
+        stop: &ctx.stop,
+        state_dir,
+        fleet_poll: std::time::Duration::from_secs(2),
+        output: Box::new(move |key, value| {
+            if github && let Err(e) = crate::github::write_output(key, value) {
+                printer.warn(&format!("cannot write the step output `{key}`: {e:#}"));
+            }
+        }),
+        group: Box::new(move |name| {
+            if github {
+                match name {
+                    Some(n) => printer
+                        .workflow_command(&format!("::group::{}", crate::github::escape_data(n))),
+                    None => printer.workflow_command("::endgroup::"),
+                }
+            }
+        }),
+    }
+}
+
+/// Sets the run's outcome, event and one-line summary from its services' results.
+pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::time::Duration) {
+    use crate::event::Event;
+    use crate::report::ServiceResult as R;
+    let has = |r: R| run.services.iter().any(|s| s.result == r);
+    let (outcome, event) = if has(R::RollbackFailed) {
+        (Outcome::NeedsHuman, Event::RollbackFailed)
+    } else if has(R::Cancelled) {
+        (Outcome::Cancelled, Event::Cancelled)
+    } else if has(R::RolledBack) {
+        (Outcome::RolledBack, Event::RolledBack)
+    } else if has(R::FailedBeforeChange) || has(R::Unhealthy) {
+        (Outcome::Failed, Event::Failed)
+    } else {
+        (Outcome::Success, Event::Succeeded)
+    };
+    run.outcome = outcome;
+    run.event = event;
+    run.finished_at = crate::timefmt::now();
+    run.duration_ms = elapsed.as_millis() as u64;
+    let parts: Vec<String> = run
+        .services
+        .iter()
+        .map(|s| format!("{}: {}", s.app, service_line(s)))
+        .collect();
+    let head = match outcome {
+        Outcome::Success => "succeeded",
+        Outcome::RolledBack => "failed and rolled back: the previous release is live and healthy",
+        Outcome::NeedsHuman => "failed and NOT recovered: a human must act now",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Failed | Outcome::Usage => "failed; nothing was changed",
+    };
+    run.summary = format!("{} {head} ({})", run.kind.name(), parts.join("; "));
+}
+
+/// One service's end state in a few words: `v42 live`, `rolled back to v41`...
+pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
+    use crate::report::ServiceResult as R;
+    let rel = |r: Option<&crate::report::ReleaseRef>| match r {
+        Some(crate::report::ReleaseRef {
+            version: Some(v), ..
+        }) => format!("v{v}"),
+        Some(r) => r.image.clone(),
+        None => "unknown".into(),
+    };
+    match s.result {
+        R::Succeeded => format!("{} live", rel(s.live.as_ref().or(s.to.as_ref()))),
+        R::RolledBack => format!(
+            "{} failed, rolled back to {}",
+            rel(s.to.as_ref()),
+            rel(s.live.as_ref())
+        ),
+        R::RollbackFailed => format!("failed, not recovered, live: {}", rel(s.live.as_ref())),
+        R::FailedBeforeChange => format!("refused, {} still live", rel(s.from.as_ref())),
+        R::NotStarted => format!("not started, {} still live", rel(s.from.as_ref())),
+        R::Cancelled => format!("cancelled, live: {}", rel(s.live.as_ref())),
+        R::Unhealthy => "unhealthy".into(),
+        R::Planned => "planned".into(),
+    }
+}
+
+/// The last lines of a run: what failed, what was done, what runs now.
+pub(crate) fn last_words(ctx: &Ctx, run: &crate::report::RunRecord) {
+    match run.outcome {
+        Outcome::Success => ctx.printer.success(&run.summary),
+        Outcome::RolledBack | Outcome::Failed | Outcome::Usage => ctx.printer.warn(&run.summary),
+        Outcome::NeedsHuman | Outcome::Cancelled => ctx.printer.error(&run.summary),
+    }
+}
+
+/// Prints an error message the way `run` would, for errors a command handles itself.
+pub(crate) fn report_error_text(ctx: &Ctx, text: &str) {
+    match text.split_once("\nhint: ") {
+        Some((m, h)) => {
+            ctx.printer.error(m);
+            ctx.printer.hint(h);
+        }
+        None => ctx.printer.error(text),
+    }
+}
+
+/// Tells the channels that want `event` about the run; failures are warnings.
+pub(crate) async fn announce(
+    ctx: &Ctx,
+    config: &Config,
+    event: crate::event::Event,
+    run: &crate::report::RunRecord,
+) {
+    let _ = crate::notify::send_all(&config.notify, event, run, &ctx.printer).await;
 }

@@ -1,7 +1,126 @@
-//! (being written)
+//! `shipit plan ENV`: every step a deploy would take, with the exact flyctl argv, the gates and
+//! their thresholds, and the rollback target. Read-only calls only: it never deploys.
 
+use crate::baseline::Baseline;
+use crate::config::resolve;
+use crate::duration::format as dur;
 use crate::exit::Outcome;
+use crate::pipeline::deploy_request;
+use crate::platform::Platform;
+use crate::settings::DeploySettings;
 
-pub(crate) async fn run(_ctx: &super::Ctx, _s: crate::settings::DeploySettings) -> anyhow::Result<Outcome> {
-    anyhow::bail!("being written")
+pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
+    let config = ctx.config()?;
+    let services = resolve(&config, &s.env, s.service.as_deref())?;
+    super::check_strategy(s.strategy.as_deref())?;
+    let fly = ctx.fly();
+    let p = &ctx.printer;
+    let mut plans = Vec::new();
+    let mut blocked = false;
+    p.out(&format!(
+        "plan: deploy {} ({} service(s), in this order; nothing will be changed)",
+        s.env,
+        services.len()
+    ));
+    for svc in &services {
+        let req = deploy_request(svc, s.image.as_deref(), s.strategy.as_deref());
+        let mut problems: Vec<String> = Vec::new();
+        let mut target: Option<Baseline> = None;
+        let argv = match &fly {
+            Ok(fly) => {
+                if fly.has_token() {
+                    match (fly.releases(&svc.app).await, fly.status(&svc.app).await) {
+                        (Ok(releases), Ok(status)) => {
+                            if let Some(r) = releases.iter().find(|r| r.is_in_progress()) {
+                                problems
+                                    .push(format!("release v{} is still in progress", r.version));
+                            }
+                            target = Some(Baseline::from_status(&status, &releases));
+                        }
+                        (Err(e), _) | (_, Err(e)) => problems.push(e.to_string()),
+                    }
+                } else {
+                    problems.push("no Fly API token (set FLY_API_TOKEN)".into());
+                }
+                fly.deploy_argv(&req)
+            }
+            Err(e) => {
+                problems.push(format!("{e:#}"));
+                crate::platform::fly::Fly {
+                    path: "flyctl".into(),
+                }
+                .deploy_argv(&req)
+            }
+        };
+        let h = &svc.health;
+        let rollback_target = target
+            .as_ref()
+            .and_then(|b| b.image.clone().map(|i| (b.version, i)));
+        let target_text = match &rollback_target {
+            Some((Some(v), i)) => format!("v{v} ({i})"),
+            Some((None, i)) => i.clone(),
+            None if target.is_some() => "none: first deploy, nothing to roll back to".into(),
+            None => "unknown (flyctl could not be asked)".into(),
+        };
+        let expect: Vec<String> = h
+            .expect
+            .iter()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let steps = vec![
+            format!("preflight: flyctl found, token present, {} exists, no release in progress", svc.app),
+            format!("baseline: record what runs now and {} probes of {}; rollback target: {target_text}", svc.regression.probes, svc.health_url()),
+            format!("deploy: {}   (FLY_EMIT_RELEASE_JSON=1, shipit timeout {})", argv.join(" "), dur(svc.deploy_timeout)),
+            "fleet check: every started machine runs the new image; Fly checks passing; a stopped new machine ends the wait early".into(),
+            format!(
+                "health gate: GET {} every {}, timeout {}; open after {} passes in a row, fail after {} failures in a row or at {}; expect {}",
+                svc.health_url(), dur(h.interval), dur(h.timeout), h.healthy_after, h.unhealthy_after, dur(h.deadline), expect.join(", ")
+            ),
+            match svc.regression.p95_ratio {
+                Some(r) => format!("regression gate: {} probes; p95 <= {r} x baseline p95 + {}; error rate <= {}", svc.regression.probes, dur(svc.regression.p95_slack), svc.regression.max_error_rate),
+                None => format!("regression gate: {} probes; error rate <= {} (p95 comparison off)", svc.regression.probes, svc.regression.max_error_rate),
+            },
+            match &svc.smoke {
+                Some(path) => format!("smoke: {}", path.display()),
+                None => "smoke: none configured".into(),
+            },
+            if svc.watch.is_zero() { "watch: off".into() } else { format!("watch: {}", dur(svc.watch)) },
+            match (&rollback_target, svc.rollback && s.rollback) {
+                (_, false) => "on failure: no rollback (rollback: off): exit 4".into(),
+                (Some((_, image)), true) => {
+                    let mut rreq = deploy_request(svc, Some(image), None);
+                    rreq.skip_release_command = svc.skip_release_command_on_rollback;
+                    let argv = fly.as_ref().map_or_else(|_| crate::platform::fly::Fly { path: "flyctl".into() }.deploy_argv(&rreq), |f| f.deploy_argv(&rreq));
+                    format!("on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not)", argv.join(" "))
+                }
+                (None, true) => "on failure: no rollback target: exit 4".into(),
+            },
+        ];
+        p.out(&format!("\n{}", svc.label()));
+        for (i, step) in steps.iter().enumerate() {
+            p.out(&format!("  {}. {step}", i + 1));
+        }
+        for problem in &problems {
+            p.out(&format!("  ! preflight would refuse: {problem}"));
+        }
+        blocked |= !problems.is_empty();
+        plans.push(serde_json::json!({
+            "env": svc.env, "service": svc.name, "app": svc.app,
+            "flyctl_argv": argv, "rollback_target": rollback_target.as_ref().map(|(v, i)| serde_json::json!({"version": v, "image": i})),
+            "steps": steps, "problems": problems,
+        }));
+    }
+    if p.json_mode() {
+        p.json(&serde_json::json!({ "env": s.env, "services": plans }));
+    }
+    Ok(if blocked {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }

@@ -59,7 +59,14 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)?;
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )?;
         } else {
             write!(f, "{}: {}", self.file.display(), self.message)?;
         }
@@ -135,7 +142,10 @@ mod tests {
         assert_eq!(suggestion(m).unwrap(), "did you mean `health`?");
         let m = "unknown field `zzzzzz`, expected one of health, smoke";
         assert_eq!(suggestion(m).unwrap(), "valid keys here: health, smoke");
-        assert_eq!(closest("stagng", ["staging", "production"]), Some("staging"));
+        assert_eq!(
+            closest("stagng", ["staging", "production"]),
+            Some("staging")
+        );
         assert_eq!(closest("qa", ["staging", "production"]), None);
     }
 }

@@ -16,7 +16,8 @@ pub struct FlyToml {
 }
 
 pub fn read(path: &Path) -> anyhow::Result<FlyToml> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -60,7 +61,11 @@ pub fn parse(text: &str) -> Result<FlyToml, String> {
         .or_else(services_check)
         .or_else(top_level_check)
         .map(str::to_owned);
-    Ok(FlyToml { app, health_path, strategy })
+    Ok(FlyToml {
+        app,
+        health_path,
+        strategy,
+    })
 }
 
 #[cfg(test)]

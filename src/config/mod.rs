@@ -90,7 +90,11 @@ pub fn join_url(base: &str, path: &str) -> String {
     if path.starts_with("http://") || path.starts_with("https://") {
         return path.to_owned();
     }
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Where a health path came from, for `config check` and `plan`.
@@ -158,11 +162,24 @@ impl Channel {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChannelKind {
-    Slack { webhook_url: Text },
-    Discord { webhook_url: Text },
-    Teams { webhook_url: Text },
-    PagerDuty { routing_key: Text, events_url: Text, change_url: Text },
-    Webhook { url: Text, secret: Option<Text> },
+    Slack {
+        webhook_url: Text,
+    },
+    Discord {
+        webhook_url: Text,
+    },
+    Teams {
+        webhook_url: Text,
+    },
+    PagerDuty {
+        routing_key: Text,
+        events_url: Text,
+        change_url: Text,
+    },
+    Webhook {
+        url: Text,
+        secret: Option<Text>,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -195,7 +212,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let mut err = ConfigError::at(path, "", 0, 0, format!("cannot read the config file: {e}"));
         if e.kind() == std::io::ErrorKind::NotFound {
-            err = err.hint("run `shipit init` to write one, or pass --config FILE (or set SHIPIT_CONFIG)");
+            err = err.hint(
+                "run `shipit init` to write one, or pass --config FILE (or set SHIPIT_CONFIG)",
+            );
         }
         err
     })?;
@@ -204,8 +223,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validates config text as if it had been read from `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: RawConfig = serde_saphyr::from_str(text).map_err(|e| ConfigError::from_yaml(path, text, &e))?;
-    Loader { path, text, dir: path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf) }.resolve(raw)
+    let raw: RawConfig =
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::from_yaml(path, text, &e))?;
+    Loader {
+        path,
+        text,
+        dir: path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    }
+    .resolve(raw)
 }
 
 struct Loader<'a> {
@@ -227,7 +254,10 @@ impl Loader<'_> {
     fn resolve(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         if raw.version.value != 1 {
             return Err(self
-                .err(&raw.version, format!("`version: {}` is not supported", raw.version.value))
+                .err(
+                    &raw.version,
+                    format!("`version: {}` is not supported", raw.version.value),
+                )
                 .hint("this shipit reads `version: 1`"));
         }
         let defaults = raw.defaults.unwrap_or_default();
@@ -239,7 +269,10 @@ impl Loader<'_> {
         };
         if envs.value.is_empty() {
             return Err(self
-                .err(&envs, "`environments:` is empty: there is nothing to deploy")
+                .err(
+                    &envs,
+                    "`environments:` is empty: there is nothing to deploy",
+                )
                 .hint("add at least one environment with one service"));
         }
         let mut environments = Vec::new();
@@ -247,7 +280,10 @@ impl Loader<'_> {
         for (env_name, services) in envs.value.iter() {
             if services.value.is_empty() {
                 return Err(self
-                    .err(services, format!("environment `{env_name}` has no services"))
+                    .err(
+                        services,
+                        format!("environment `{env_name}` has no services"),
+                    )
                     .hint("list the services to deploy, e.g. `web: { app: ..., url: ... }`"));
             }
             let mut resolved = Vec::new();
@@ -260,26 +296,46 @@ impl Loader<'_> {
                     );
                     e = match closest(svc_name, known.iter().copied()) {
                         Some(best) => e.hint(format!("did you mean `{best}`?")),
-                        None if known.is_empty() => e.hint(format!("add `apps: {{ {svc_name}: {{}} }}`")),
+                        None if known.is_empty() => {
+                            e.hint(format!("add `apps: {{ {svc_name}: {{}} }}`"))
+                        }
                         None => e.hint(format!("defined services: {}", known.join(", "))),
                     };
                     return Err(e);
                 };
-                let service = self.service(env_name, svc_name, target, &defaults, &settings.value)?;
+                let service =
+                    self.service(env_name, svc_name, target, &defaults, &settings.value)?;
                 let place = format!("{env_name}.{svc_name}");
                 if let Some((_, other)) = seen_apps.iter().find(|(a, _)| *a == service.app) {
                     return Err(self
-                        .err(target, format!("Fly app `{}` is used by both {other} and {place}", service.app))
+                        .err(
+                            target,
+                            format!(
+                                "Fly app `{}` is used by both {other} and {place}",
+                                service.app
+                            ),
+                        )
                         .hint("each service of each environment deploys its own Fly app"));
                 }
                 seen_apps.push((service.app.clone(), place));
                 resolved.push(service);
             }
-            environments.push(Environment { name: env_name.to_owned(), services: resolved });
+            environments.push(Environment {
+                name: env_name.to_owned(),
+                services: resolved,
+            });
         }
-        let notify = raw.notify.unwrap_or_default().into_iter().map(|c| self.channel(c)).collect::<Result<_, _>>()?;
+        let notify = raw
+            .notify
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| self.channel(c))
+            .collect::<Result<_, _>>()?;
         let evidence = raw.evidence;
-        let log = evidence.as_ref().and_then(|e| e.log.clone()).unwrap_or_else(|| "feedback/deployment.md".into());
+        let log = evidence
+            .as_ref()
+            .and_then(|e| e.log.clone())
+            .unwrap_or_else(|| "feedback/deployment.md".into());
         let state = self.dir.join(STATE_DIR);
         let runs = evidence
             .as_ref()
@@ -290,7 +346,11 @@ impl Loader<'_> {
             dir: self.dir.clone(),
             environments,
             notify,
-            evidence: EvidenceSettings { log: self.dir.join(log), runs, state },
+            evidence: EvidenceSettings {
+                log: self.dir.join(log),
+                runs,
+                state,
+            },
         })
     }
 
@@ -304,19 +364,30 @@ impl Loader<'_> {
     ) -> Result<Service, ConfigError> {
         let t = &target.value;
         let fly_app = t.app.as_ref().ok_or_else(|| {
-            self.err(target, format!("`environments.{env}.{name}` has no `app:` (the Fly app name)"))
-                .hint(format!("add e.g. `app: myapp-{env}`"))
+            self.err(
+                target,
+                format!("`environments.{env}.{name}` has no `app:` (the Fly app name)"),
+            )
+            .hint(format!("add e.g. `app: myapp-{env}`"))
         })?;
         if fly_app.value.trim().is_empty() {
             return Err(self.err(fly_app, "`app:` is empty"));
         }
         let url = t.url.as_ref().ok_or_else(|| {
-            self.err(target, format!("`environments.{env}.{name}` has no `url:`: shipit probes the app from outside"))
-                .hint(format!("add e.g. `url: https://{}.fly.dev`", fly_app.value))
+            self.err(
+                target,
+                format!(
+                    "`environments.{env}.{name}` has no `url:`: shipit probes the app from outside"
+                ),
+            )
+            .hint(format!("add e.g. `url: https://{}.fly.dev`", fly_app.value))
         })?;
         let url_text = url.value.as_str();
         if !(url_text.starts_with("http://") || url_text.starts_with("https://")) {
-            return Err(self.err(url, format!("`url: {}` must start with http:// or https://", url.value)));
+            return Err(self.err(
+                url,
+                format!("`url: {}` must start with http:// or https://", url.value),
+            ));
         }
         let url_value = Text::clone(&url.value);
         let fly_config = match &t.fly_config {
@@ -354,15 +425,28 @@ impl Loader<'_> {
             None => true,
             Some(r) if r.value == "auto" => true,
             Some(r) if r.value == "off" => false,
-            Some(r) => return Err(self.err(r, format!("`rollback: {}` is not valid", r.value)).hint("use `auto` or `off`")),
+            Some(r) => {
+                return Err(self
+                    .err(r, format!("`rollback: {}` is not valid", r.value))
+                    .hint("use `auto` or `off`"));
+            }
         };
         let smoke = match pick(|s| s.smoke.as_ref()) {
             Some(p) => {
                 let full = self.dir.join(&p.value);
                 if !full.is_file() {
                     return Err(self
-                        .err(p, format!("smoke suite `{}` does not exist (looked for {})", p.value, full.display()))
-                        .hint("fix the path (relative to shipit.yml's folder) or remove `smoke:`"));
+                        .err(
+                            p,
+                            format!(
+                                "smoke suite `{}` does not exist (looked for {})",
+                                p.value,
+                                full.display()
+                            ),
+                        )
+                        .hint(
+                            "fix the path (relative to shipit.yml's folder) or remove `smoke:`",
+                        ));
                 }
                 Some(full)
             }
@@ -381,7 +465,10 @@ impl Loader<'_> {
             smoke,
             rollback,
             watch: app.watch.or(defaults.watch).map_or(Duration::ZERO, |d| d.0),
-            deploy_timeout: app.deploy_timeout.or(defaults.deploy_timeout).map_or(Duration::from_secs(20 * 60), |d| d.0),
+            deploy_timeout: app
+                .deploy_timeout
+                .or(defaults.deploy_timeout)
+                .map_or(Duration::from_secs(20 * 60), |d| d.0),
             wait_timeout: app.wait_timeout.or(defaults.wait_timeout).map(|d| d.0),
             skip_release_command_on_rollback: app
                 .skip_release_command_on_rollback
@@ -390,14 +477,25 @@ impl Loader<'_> {
         })
     }
 
-    fn health(&self, d: Option<&RawHealth>, a: Option<&RawHealth>, fly_path: Option<String>) -> Result<HealthSpec, ConfigError> {
-        fn get<'r, T>(d: Option<&'r RawHealth>, a: Option<&'r RawHealth>, f: impl Fn(&'r RawHealth) -> Option<T>) -> Option<T> {
+    fn health(
+        &self,
+        d: Option<&RawHealth>,
+        a: Option<&RawHealth>,
+        fly_path: Option<String>,
+    ) -> Result<HealthSpec, ConfigError> {
+        fn get<'r, T>(
+            d: Option<&'r RawHealth>,
+            a: Option<&'r RawHealth>,
+            f: impl Fn(&'r RawHealth) -> Option<T>,
+        ) -> Option<T> {
             a.and_then(&f).or_else(|| d.and_then(&f))
         }
         let (path, path_source) = match get(d, a, |h| h.path.as_ref()) {
             Some(p) => {
                 if !p.value.starts_with('/') {
-                    return Err(self.err(p, format!("health path `{}` must start with `/`", p.value)));
+                    return Err(
+                        self.err(p, format!("health path `{}` must start with `/`", p.value))
+                    );
                 }
                 (p.value.clone(), PathSource::Config)
             }
@@ -406,17 +504,25 @@ impl Loader<'_> {
                 None => ("/health".to_owned(), PathSource::Default),
             },
         };
-        let count = |v: Option<&Spanned<i64>>, key: &str, default: u32| -> Result<u32, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(n) if n.value < 1 || n.value > 1000 => Err(self
-                    .err(n, format!("`health.{key}: {}` must be between 1 and 1000", n.value))
-                    .hint(format!("it counts consecutive probes, e.g. `{key}: 3`"))),
-                Some(n) => Ok(n.value as u32),
-            }
-        };
+        let count =
+            |v: Option<&Spanned<i64>>, key: &str, default: u32| -> Result<u32, ConfigError> {
+                match v {
+                    None => Ok(default),
+                    Some(n) if n.value < 1 || n.value > 1000 => Err(self
+                        .err(
+                            n,
+                            format!("`health.{key}: {}` must be between 1 and 1000", n.value),
+                        )
+                        .hint(format!("it counts consecutive probes, e.g. `{key}: 3`"))),
+                    Some(n) => Ok(n.value as u32),
+                }
+            };
         let healthy_after = count(get(d, a, |h| h.healthy_after.as_ref()), "healthy_after", 3)?;
-        let unhealthy_after = count(get(d, a, |h| h.unhealthy_after.as_ref()), "unhealthy_after", 3)?;
+        let unhealthy_after = count(
+            get(d, a, |h| h.unhealthy_after.as_ref()),
+            "unhealthy_after",
+            3,
+        )?;
         let interval = get(d, a, |h| h.interval).map_or(Duration::from_secs(2), |x| x.0);
         let timeout = get(d, a, |h| h.timeout).map_or(Duration::from_secs(5), |x| x.0);
         let deadline = get(d, a, |h| h.deadline).map_or(Duration::from_secs(300), |x| x.0);
@@ -440,56 +546,97 @@ impl Loader<'_> {
                 }
                 out
             }
-            None => vec![Condition::parse("[STATUS] == 200").expect("the default condition parses")],
+            None => {
+                vec![Condition::parse("[STATUS] == 200").expect("the default condition parses")]
+            }
         };
         let headers = get(d, a, |h| h.headers.as_ref())
             .map(|h| h.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        Ok(HealthSpec { path, path_source, interval, timeout, healthy_after, unhealthy_after, deadline, expect, headers })
+        Ok(HealthSpec {
+            path,
+            path_source,
+            interval,
+            timeout,
+            healthy_after,
+            unhealthy_after,
+            deadline,
+            expect,
+            headers,
+        })
     }
 
     /// Parses one condition, pointing at the bad part of it when it does not parse.
     pub(crate) fn condition(&self, c: &Spanned<String>) -> Result<Condition, ConfigError> {
-        Condition::parse(&c.value).map_err(|e| {
-            self.err(c, format!("condition `{}` does not parse: {}", c.value, e.message))
-                .hint(format!("{}\n      {}^ here", c.value, " ".repeat(e.offset)))
-        })
+        spanned_condition(self.path, self.text, c)
     }
 
-    fn regression(&self, d: Option<&RawRegression>, a: Option<&RawRegression>) -> Result<RegressionSpec, ConfigError> {
-        fn get<'r, T>(d: Option<&'r RawRegression>, a: Option<&'r RawRegression>, f: impl Fn(&'r RawRegression) -> Option<T>) -> Option<T> {
+    fn regression(
+        &self,
+        d: Option<&RawRegression>,
+        a: Option<&RawRegression>,
+    ) -> Result<RegressionSpec, ConfigError> {
+        fn get<'r, T>(
+            d: Option<&'r RawRegression>,
+            a: Option<&'r RawRegression>,
+            f: impl Fn(&'r RawRegression) -> Option<T>,
+        ) -> Option<T> {
             a.and_then(&f).or_else(|| d.and_then(&f))
         }
         let probes = match get(d, a, |r| r.probes.as_ref()) {
             None => 10,
             Some(n) if n.value < 1 || n.value > 10_000 => {
-                return Err(self.err(n, format!("`regression.probes: {}` must be between 1 and 10000", n.value)));
+                return Err(self.err(
+                    n,
+                    format!(
+                        "`regression.probes: {}` must be between 1 and 10000",
+                        n.value
+                    ),
+                ));
             }
             Some(n) => n.value as u32,
         };
         let p95_ratio = match get(d, a, |r| r.p95_ratio.as_ref()) {
             Some(r) if !(r.value >= 1.0 && r.value.is_finite()) => {
                 return Err(self
-                    .err(r, format!("`regression.p95_ratio: {}` must be 1 or more", r.value))
-                    .hint("1.5 lets the new release's p95 latency be at most 1.5 × the baseline's"));
+                    .err(
+                        r,
+                        format!("`regression.p95_ratio: {}` must be 1 or more", r.value),
+                    )
+                    .hint(
+                        "1.5 lets the new release's p95 latency be at most 1.5 × the baseline's",
+                    ));
             }
             r => r.map(|r| r.value),
         };
         let max_error_rate = match get(d, a, |r| r.max_error_rate.as_ref()) {
             Some(r) if !(0.0..=1.0).contains(&r.value) => {
                 return Err(self
-                    .err(r, format!("`regression.max_error_rate: {}` must be between 0 and 1", r.value))
+                    .err(
+                        r,
+                        format!(
+                            "`regression.max_error_rate: {}` must be between 0 and 1",
+                            r.value
+                        ),
+                    )
                     .hint("0.05 allows 5% of the sample's probes to fail"));
             }
             r => r.map_or(0.0, |r| r.value),
         };
         let p95_slack = get(d, a, |r| r.p95_slack).map_or(Duration::from_millis(100), |x| x.0);
-        Ok(RegressionSpec { probes, p95_ratio, p95_slack, max_error_rate })
+        Ok(RegressionSpec {
+            probes,
+            p95_ratio,
+            p95_slack,
+            max_error_rate,
+        })
     }
 
     fn channel(&self, c: Spanned<RawChannel>) -> Result<Channel, ConfigError> {
         let on_list = |on: Option<&Vec<Spanned<String>>>| -> Result<Vec<Event>, ConfigError> {
-            let Some(list) = on else { return Ok(Event::ALL.to_vec()) };
+            let Some(list) = on else {
+                return Ok(Event::ALL.to_vec());
+            };
             let mut events = Vec::new();
             for name in list {
                 let Some(found) = Event::from_filter_name(&name.value) else {
@@ -514,38 +661,95 @@ impl Loader<'_> {
             if s.starts_with("http://") || s.starts_with("https://") {
                 Ok(u.value.clone())
             } else {
-                Err(self.err(u, format!("`{key}` must be an http:// or https:// URL, not `{}`", u.value)))
+                Err(self.err(
+                    u,
+                    format!(
+                        "`{key}` must be an http:// or https:// URL, not `{}`",
+                        u.value
+                    ),
+                ))
             }
         };
         let (kind, on) = match c.value {
-            RawChannel::Slack(s) => (ChannelKind::Slack { webhook_url: check_url(&s.webhook_url, "webhook_url")? }, on_list(s.on.as_ref())?),
-            RawChannel::Discord(s) => (ChannelKind::Discord { webhook_url: check_url(&s.webhook_url, "webhook_url")? }, on_list(s.on.as_ref())?),
-            RawChannel::Teams(s) => (ChannelKind::Teams { webhook_url: check_url(&s.webhook_url, "webhook_url")? }, on_list(s.on.as_ref())?),
+            RawChannel::Slack(s) => (
+                ChannelKind::Slack {
+                    webhook_url: check_url(&s.webhook_url, "webhook_url")?,
+                },
+                on_list(s.on.as_ref())?,
+            ),
+            RawChannel::Discord(s) => (
+                ChannelKind::Discord {
+                    webhook_url: check_url(&s.webhook_url, "webhook_url")?,
+                },
+                on_list(s.on.as_ref())?,
+            ),
+            RawChannel::Teams(s) => (
+                ChannelKind::Teams {
+                    webhook_url: check_url(&s.webhook_url, "webhook_url")?,
+                },
+                on_list(s.on.as_ref())?,
+            ),
             RawChannel::Pagerduty(p) => {
                 if p.routing_key.value.as_str().is_empty() {
                     return Err(self.err(&p.routing_key, "`routing_key` is empty"));
                 }
                 let kind = ChannelKind::PagerDuty {
                     routing_key: p.routing_key.value,
-                    events_url: p.events_url.unwrap_or_else(|| Text::literal("https://events.pagerduty.com/v2/enqueue")),
-                    change_url: p.change_url.unwrap_or_else(|| Text::literal("https://events.pagerduty.com/v2/change/enqueue")),
+                    events_url: p.events_url.unwrap_or_else(|| {
+                        Text::literal("https://events.pagerduty.com/v2/enqueue")
+                    }),
+                    change_url: p.change_url.unwrap_or_else(|| {
+                        Text::literal("https://events.pagerduty.com/v2/change/enqueue")
+                    }),
                 };
                 (kind, on_list(p.on.as_ref())?)
             }
-            RawChannel::Webhook(w) => (ChannelKind::Webhook { url: check_url(&w.url, "url")?, secret: w.secret }, on_list(w.on.as_ref())?),
+            RawChannel::Webhook(w) => (
+                ChannelKind::Webhook {
+                    url: check_url(&w.url, "url")?,
+                    secret: w.secret,
+                },
+                on_list(w.on.as_ref())?,
+            ),
         };
         Ok(Channel { kind, on })
     }
 }
 
+/// Parses a condition written at `c` in `file` (whose text is `text`), pointing at the bad part
+/// of it when it does not parse. Shared by shipit.yml and smoke suite files.
+pub(crate) fn spanned_condition(
+    file: &Path,
+    text: &str,
+    c: &Spanned<String>,
+) -> Result<Condition, ConfigError> {
+    Condition::parse(&c.value).map_err(|e| {
+        let at = c.referenced;
+        ConfigError::at(
+            file,
+            text,
+            at.line(),
+            at.column(),
+            format!("condition `{}` does not parse: {}", c.value, e.message),
+        )
+        .hint(format!("{}\n      {}^ here", c.value, " ".repeat(e.offset)))
+    })
+}
+
 mod dur_text {
-    pub(super) fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::duration::format(*d))
     }
 }
 
 mod opt_dur_text {
-    pub(super) fn serialize<S: serde::Serializer>(d: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_str(&crate::duration::format(*d)),
             None => s.serialize_none(),

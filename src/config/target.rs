@@ -4,44 +4,72 @@
 use super::{Config, Service, closest};
 
 /// The services a command acts on, in deploy order.
-pub fn resolve<'c>(config: &'c Config, target: &str, service: Option<&str>) -> anyhow::Result<Vec<&'c Service>> {
+pub fn resolve<'c>(
+    config: &'c Config,
+    target: &str,
+    service: Option<&str>,
+) -> anyhow::Result<Vec<&'c Service>> {
     if let Some(env) = config.environment(target) {
         return match service {
             None => Ok(env.services.iter().collect()),
-            Some(name) => match env.services.iter().find(|s| s.name == name || s.app == name) {
-                Some(s) => Ok(vec![s]),
-                None => {
+            Some(name) => {
+                if let Some(s) = env
+                    .services
+                    .iter()
+                    .find(|s| s.name == name || s.app == name)
+                {
+                    Ok(vec![s])
+                } else {
                     let names: Vec<&str> = env.services.iter().map(|s| s.name.as_str()).collect();
-                    let hint = closest(name, names.iter().copied())
-                        .map_or_else(|| format!("its services: {}", names.join(", ")), |b| format!("did you mean `{b}`?"));
+                    let hint = closest(name, names.iter().copied()).map_or_else(
+                        || format!("its services: {}", names.join(", ")),
+                        |b| format!("did you mean `{b}`?"),
+                    );
                     anyhow::bail!("environment `{target}` has no service `{name}`\nhint: {hint}")
                 }
-            },
+            }
         };
     }
     if let Some(s) = config.services().find(|s| s.app == target) {
-        if let Some(name) = service {
-            if name != s.name && name != s.app {
-                anyhow::bail!(
-                    "`{target}` is the Fly app of {}, not of service `{name}`\nhint: drop --app, or name the environment: `{} --app {name}`",
-                    s.label(),
-                    s.env
-                );
-            }
+        if let Some(name) = service
+            && name != s.name
+            && name != s.app
+        {
+            anyhow::bail!(
+                "`{target}` is the Fly app of {}, not of service `{name}`\nhint: drop --app, or name the environment: `{} --app {name}`",
+                s.label(),
+                s.env
+            );
         }
         return Ok(vec![s]);
     }
-    let mut names: Vec<&str> = config.environments.iter().map(|e| e.name.as_str()).collect();
+    let mut names: Vec<&str> = config
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     names.extend(config.services().map(|s| s.app.as_str()));
     let hint = closest(target, names.iter().copied()).map_or_else(
         || {
             format!(
                 "environments: {}; Fly apps: {}",
-                config.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "),
-                config.services().map(|s| s.app.as_str()).collect::<Vec<_>>().join(", ")
+                config
+                    .environments
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                config
+                    .services()
+                    .map(|s| s.app.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         },
         |b| format!("did you mean `{b}`?"),
     );
-    anyhow::bail!("`{target}` is neither an environment nor a Fly app in {}\nhint: {hint}", config.path.display())
+    anyhow::bail!(
+        "`{target}` is neither an environment nor a Fly app in {}\nhint: {hint}",
+        config.path.display()
+    )
 }

@@ -16,7 +16,10 @@ pub struct Text {
 
 impl Text {
     pub fn literal(value: impl Into<String>) -> Text {
-        Text { value: value.into(), from_env: false }
+        Text {
+            value: value.into(),
+            from_env: false,
+        }
     }
 
     /// The value, with variables expanded.
@@ -31,7 +34,11 @@ impl Text {
 
     /// How the value may be shown: itself, or the mask when it came from the environment.
     pub fn shown(&self) -> &str {
-        if self.from_env { crate::secret::MASK } else { &self.value }
+        if self.from_env {
+            crate::secret::MASK
+        } else {
+            &self.value
+        }
     }
 
     pub fn into_string(self) -> String {
@@ -52,7 +59,10 @@ impl fmt::Display for Text {
 }
 
 /// Expands `${VAR}` in `raw` with `lookup`. Returns the text and whether a variable was used.
-pub fn expand(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<(String, bool), String> {
+pub fn expand(
+    raw: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(String, bool), String> {
     let mut out = String::with_capacity(raw.len());
     let mut used = false;
     let mut rest = raw;
@@ -99,7 +109,8 @@ impl<'de> serde::Deserialize<'de> for Text {
                 f.write_str("a string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
-                let (value, from_env) = expand(v, |name| std::env::var(name).ok()).map_err(E::custom)?;
+                let (value, from_env) =
+                    expand(v, |name| std::env::var(name).ok()).map_err(E::custom)?;
                 if from_env {
                     crate::secret::register(&value);
                 }
@@ -197,16 +208,34 @@ mod tests {
 
     #[test]
     fn expands_variables_and_escapes() {
-        assert_eq!(expand("${HOOK}", env).unwrap(), ("https://hooks.example/T0/B0/xyz".into(), true));
-        assert_eq!(expand("a $$HOME b", env).unwrap(), ("a $HOME b".into(), false));
+        assert_eq!(
+            expand("${HOOK}", env).unwrap(),
+            ("https://hooks.example/T0/B0/xyz".into(), true)
+        );
+        assert_eq!(
+            expand("a $$HOME b", env).unwrap(),
+            ("a $HOME b".into(), false)
+        );
         assert_eq!(expand("cost: $5", env).unwrap(), ("cost: $5".into(), false));
         assert_eq!(expand("x${EMPTY}y", env).unwrap(), ("xy".into(), true));
     }
 
     #[test]
     fn unset_or_malformed_variables_are_errors_that_name_them() {
-        assert!(expand("${NOPE}", env).unwrap_err().contains("`NOPE` is not set"));
-        assert!(expand("${NOPE", env).unwrap_err().contains("without a closing"));
-        assert!(expand("${1X}", env).unwrap_err().contains("not a variable name"));
+        assert!(
+            expand("${NOPE}", env)
+                .unwrap_err()
+                .contains("`NOPE` is not set")
+        );
+        assert!(
+            expand("${NOPE", env)
+                .unwrap_err()
+                .contains("without a closing")
+        );
+        assert!(
+            expand("${1X}", env)
+                .unwrap_err()
+                .contains("not a variable name")
+        );
     }
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::{
-    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine, Platform, PlatformError,
-    Release, ReleaseLine, SecretInfo,
+    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
+    Platform, PlatformError, Release, ReleaseLine, SecretInfo,
 };
 use crate::env_vars;
 use crate::stop::Stop;
@@ -65,7 +65,10 @@ impl Fly {
     #[allow(clippy::disallowed_methods)] // the one place that spawns flyctl
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.path);
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
     }
 
@@ -95,14 +98,21 @@ impl Fly {
         }
     }
 
-    async fn read_json<T: for<'de> Deserialize<'de>>(&self, args: &[&str]) -> Result<T, PlatformError> {
+    async fn read_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        args: &[&str],
+    ) -> Result<T, PlatformError> {
         let text = self.read(args, READ_TIMEOUT).await?;
         serde_json::from_str(text.trim()).map_err(|e| malformed(&self.display(args), &e, &text))
     }
 }
 
 fn spawn_error(command: &str, e: &std::io::Error) -> PlatformError {
-    PlatformError { kind: ErrorKind::NotInstalled, command: command.to_owned(), message: format!("cannot run flyctl: {e}") }
+    PlatformError {
+        kind: ErrorKind::NotInstalled,
+        command: command.to_owned(),
+        message: format!("cannot run flyctl: {e}"),
+    }
 }
 
 fn malformed(command: &str, e: &serde_json::Error, text: &str) -> PlatformError {
@@ -110,7 +120,9 @@ fn malformed(command: &str, e: &serde_json::Error, text: &str) -> PlatformError 
     PlatformError {
         kind: ErrorKind::Malformed,
         command: command.to_owned(),
-        message: format!("`{command}` printed output shipit cannot parse ({e}); it began: {preview:?}"),
+        message: format!(
+            "`{command}` printed output shipit cannot parse ({e}); it began: {preview:?}"
+        ),
     }
 }
 
@@ -119,19 +131,36 @@ fn malformed(command: &str, e: &serde_json::Error, text: &str) -> PlatformError 
 pub fn classify(command: &str, code: Option<i32>, stderr: &str) -> PlatformError {
     let error_lines: Vec<&str> = stderr
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("Error: ").or_else(|| l.trim().strip_prefix("Error ")))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("Error: ")
+                .or_else(|| l.trim().strip_prefix("Error "))
+        })
         .collect();
     let message = if error_lines.is_empty() {
-        stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned()
+        stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_owned()
     } else {
         error_lines.join("; ")
     };
     let lower = stderr.to_lowercase();
     let kind = if code == Some(127) {
         ErrorKind::Interrupted
-    } else if lower.contains("no access token available") || lower.contains("not authenticated") || lower.contains("unauthorized") {
+    } else if lower.contains("no access token available")
+        || lower.contains("not authenticated")
+        || lower.contains("unauthorized")
+    {
         ErrorKind::NotAuthenticated
-    } else if lower.contains("could not find app") || lower.contains("could not be found") || lower.contains("could not resolve app") || lower.contains("app not found") {
+    } else if lower.contains("could not find app")
+        || lower.contains("could not be found")
+        || lower.contains("could not resolve app")
+        || lower.contains("app not found")
+    {
         ErrorKind::AppNotFound
     } else if lower.contains("timeout reached waiting for health checks") {
         ErrorKind::HealthCheckTimeout
@@ -148,7 +177,11 @@ pub fn classify(command: &str, code: Option<i32>, stderr: &str) -> PlatformError
         (true, None) => "flyctl was killed by a signal".to_owned(),
         (false, _) => message,
     };
-    PlatformError { kind, command: command.to_owned(), message: format!("`{command}` failed: {message}") }
+    PlatformError {
+        kind,
+        command: command.to_owned(),
+        message: format!("`{command}` failed: {message}"),
+    }
 }
 
 // The JSON shapes, as flyctl prints them (PascalCase GraphQL types, snake_case Machines types).
@@ -204,7 +237,11 @@ struct CheckJson {
 
 impl From<CheckJson> for Check {
     fn from(c: CheckJson) -> Check {
-        Check { name: c.name, status: c.status, output: c.output }
+        Check {
+            name: c.name,
+            status: c.status,
+            output: c.output,
+        }
     }
 }
 
@@ -219,10 +256,17 @@ impl From<MachineJson> for Machine {
             region: m.region,
             image: config.image,
             // A string in the JSON ("42"), not a number.
-            release_version: metadata.get("fly_release_version").and_then(|v| v.parse().ok()),
+            release_version: metadata
+                .get("fly_release_version")
+                .and_then(|v| v.parse().ok()),
             process_group: metadata.get("fly_process_group").cloned(),
             host_status: m.host_status,
-            checks: m.checks.unwrap_or_default().into_iter().map(Check::from).collect(),
+            checks: m
+                .checks
+                .unwrap_or_default()
+                .into_iter()
+                .map(Check::from)
+                .collect(),
         }
     }
 }
@@ -280,19 +324,32 @@ pub fn parse_log_stream(text: &str) -> Vec<LogEntry> {
     serde_json::Deserializer::from_str(text)
         .into_iter::<LogJson>()
         .map_while(Result::ok)
-        .map(|l| LogEntry { timestamp: l.timestamp, level: l.level, instance: l.instance, region: l.region, message: l.message })
+        .map(|l| LogEntry {
+            timestamp: l.timestamp,
+            level: l.level,
+            instance: l.instance,
+            region: l.region,
+            message: l.message,
+        })
         .collect()
 }
 
 /// Whether flyctl will find a token: in the environment, or from `flyctl auth login`.
 fn token_available() -> bool {
-    if env_vars::non_empty(env_vars::FLY_ACCESS_TOKEN).is_some() || env_vars::non_empty(env_vars::FLY_API_TOKEN).is_some() {
+    if env_vars::non_empty(env_vars::FLY_ACCESS_TOKEN).is_some()
+        || env_vars::non_empty(env_vars::FLY_API_TOKEN).is_some()
+    {
         return true;
     }
     std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".fly/config.yml"))
         .and_then(|p| std::fs::read_to_string(p).ok())
-        .is_some_and(|t| t.lines().any(|l| l.trim_start().starts_with("access_token:") && l.split(':').nth(1).is_some_and(|v| !v.trim().is_empty())))
+        .is_some_and(|t| {
+            t.lines().any(|l| {
+                l.trim_start().starts_with("access_token:")
+                    && l.split(':').nth(1).is_some_and(|v| !v.trim().is_empty())
+            })
+        })
 }
 
 impl Platform for Fly {
@@ -317,16 +374,27 @@ impl Platform for Fly {
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         let s: StatusJson = self.read_json(&["status", "--json", "--app", app]).await?;
         Ok(AppStatus {
-            app: if s.name.is_empty() { app.to_owned() } else { s.name },
+            app: if s.name.is_empty() {
+                app.to_owned()
+            } else {
+                s.name
+            },
             version: s.version,
             status: s.status,
             hostname: s.hostname,
-            machines: s.machines.unwrap_or_default().into_iter().map(Machine::from).collect(),
+            machines: s
+                .machines
+                .unwrap_or_default()
+                .into_iter()
+                .map(Machine::from)
+                .collect(),
         })
     }
 
     async fn releases(&self, app: &str) -> Result<Vec<Release>, PlatformError> {
-        let r: Option<Vec<ReleaseJson>> = self.read_json(&["releases", "--json", "--app", app]).await?;
+        let r: Option<Vec<ReleaseJson>> = self
+            .read_json(&["releases", "--json", "--app", app])
+            .await?;
         Ok(r.unwrap_or_default()
             .into_iter()
             .map(|r| Release {
@@ -342,12 +410,19 @@ impl Platform for Fly {
     }
 
     async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        let m: Option<Vec<MachineJson>> = self.read_json(&["machines", "list", "--json", "--app", app]).await?;
-        Ok(m.unwrap_or_default().into_iter().map(Machine::from).collect())
+        let m: Option<Vec<MachineJson>> = self
+            .read_json(&["machines", "list", "--json", "--app", app])
+            .await?;
+        Ok(m.unwrap_or_default()
+            .into_iter()
+            .map(Machine::from)
+            .collect())
     }
 
     async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        let c: Option<BTreeMap<String, Vec<CheckJson>>> = self.read_json(&["checks", "list", "--json", "--app", app]).await?;
+        let c: Option<BTreeMap<String, Vec<CheckJson>>> = self
+            .read_json(&["checks", "list", "--json", "--app", app])
+            .await?;
         Ok(c.unwrap_or_default()
             .into_iter()
             .map(|(id, checks)| (id, checks.into_iter().map(Check::from).collect()))
@@ -355,10 +430,16 @@ impl Platform for Fly {
     }
 
     async fn secrets(&self, app: &str) -> Result<Vec<SecretInfo>, PlatformError> {
-        let s: Option<Vec<SecretJson>> = self.read_json(&["secrets", "list", "--json", "--app", app]).await?;
+        let s: Option<Vec<SecretJson>> = self
+            .read_json(&["secrets", "list", "--json", "--app", app])
+            .await?;
         Ok(s.unwrap_or_default()
             .into_iter()
-            .map(|s| SecretInfo { name: s.name, digest: s.digest, status: s.status })
+            .map(|s| SecretInfo {
+                name: s.name,
+                digest: s.digest,
+                status: s.status,
+            })
             .collect())
     }
 
@@ -380,15 +461,22 @@ impl Platform for Fly {
         })
         .await;
         match finished {
-            Ok(Ok(status)) if !status.success() => {
-                Err(classify(&command, status.code(), &String::from_utf8_lossy(&err)))
-            }
+            Ok(Ok(status)) if !status.success() => Err(classify(
+                &command,
+                status.code(),
+                &String::from_utf8_lossy(&err),
+            )),
             _ => Ok(parse_log_stream(&String::from_utf8_lossy(&out))),
         }
     }
 
     fn deploy_argv(&self, req: &DeployRequest) -> Vec<String> {
-        let mut argv = vec!["flyctl".to_owned(), "deploy".into(), "--app".into(), req.app.clone()];
+        let mut argv = vec![
+            "flyctl".to_owned(),
+            "deploy".into(),
+            "--app".into(),
+            req.app.clone(),
+        ];
         if let Some(c) = &req.fly_config {
             argv.extend(["--config".into(), c.display().to_string()]);
         }
@@ -408,7 +496,12 @@ impl Platform for Fly {
         argv
     }
 
-    async fn deploy(&self, req: &DeployRequest, on_line: &mut dyn FnMut(OutputLine<'_>), stop: &Stop) -> DeployOutcome {
+    async fn deploy(
+        &self,
+        req: &DeployRequest,
+        on_line: &mut dyn FnMut(OutputLine<'_>),
+        stop: &Stop,
+    ) -> DeployOutcome {
         let argv = self.deploy_argv(req);
         let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
         let command = self.display(&args);
@@ -444,7 +537,9 @@ impl Platform for Fly {
         let status = loop {
             let grace = async {
                 match interrupted_at {
-                    Some(t) => tokio::time::sleep(INTERRUPT_GRACE.saturating_sub(t.elapsed())).await,
+                    Some(t) => {
+                        tokio::time::sleep(INTERRUPT_GRACE.saturating_sub(t.elapsed())).await;
+                    }
                     None => std::future::pending::<()>().await,
                 }
             };
@@ -513,7 +608,7 @@ fn interrupt(child: &tokio::process::Child) {
     }
 }
 
-/// The one compact line flyctl prints with FLY_EMIT_RELEASE_JSON on success.
+/// The one compact line flyctl prints with `FLY_EMIT_RELEASE_JSON` on success.
 fn parse_release_line(line: &str) -> Option<ReleaseLine> {
     let t = line.trim();
     if !t.starts_with('{') || !t.contains("\"image_ref\"") {
@@ -528,10 +623,18 @@ mod tests {
 
     #[test]
     fn classifies_flyctl_failures_and_keeps_the_message() {
-        let e = classify("flyctl status", Some(1), "Error: no access token available. Please login with 'flyctl auth login'\n");
+        let e = classify(
+            "flyctl status",
+            Some(1),
+            "Error: no access token available. Please login with 'flyctl auth login'\n",
+        );
         assert_eq!(e.kind, ErrorKind::NotAuthenticated);
         assert!(e.message.contains("no access token available"));
-        let e = classify("flyctl status", Some(1), "Error: failed to get app: Could not find App \"x\"\n");
+        let e = classify(
+            "flyctl status",
+            Some(1),
+            "Error: failed to get app: Could not find App \"x\"\n",
+        );
         assert_eq!(e.kind, ErrorKind::AppNotFound);
         let e = classify(
             "flyctl deploy",
@@ -539,10 +642,20 @@ mod tests {
             "Error: failed to update machine 1: Unrecoverable error: timeout reached waiting for health checks to pass for machine 1: x\n",
         );
         assert_eq!(e.kind, ErrorKind::HealthCheckTimeout);
-        let e = classify("flyctl deploy", Some(1), "Error release_command failed running on machine 1 with exit code 1.\nError: release command failed - aborting deployment. machine 1 exited with non-zero status of 1\n");
+        let e = classify(
+            "flyctl deploy",
+            Some(1),
+            "Error release_command failed running on machine 1 with exit code 1.\nError: release command failed - aborting deployment. machine 1 exited with non-zero status of 1\n",
+        );
         assert_eq!(e.kind, ErrorKind::ReleaseCommandFailed);
-        assert_eq!(classify("flyctl deploy", Some(127), "").kind, ErrorKind::Interrupted);
-        assert_eq!(classify("flyctl deploy", Some(1), "Error: boom\n").kind, ErrorKind::Other);
+        assert_eq!(
+            classify("flyctl deploy", Some(127), "").kind,
+            ErrorKind::Interrupted
+        );
+        assert_eq!(
+            classify("flyctl deploy", Some(1), "Error: boom\n").kind,
+            ErrorKind::Other
+        );
     }
 
     #[test]

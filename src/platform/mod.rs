@@ -47,7 +47,10 @@ impl Machine {
 
     /// A machine that has given up: it should be running the new image and is not.
     pub fn is_down(&self) -> bool {
-        matches!(self.state.as_str(), "stopped" | "failed" | "destroyed" | "suspended")
+        matches!(
+            self.state.as_str(),
+            "stopped" | "failed" | "destroyed" | "suspended"
+        )
     }
 
     pub fn checks_passing(&self) -> bool {
@@ -181,8 +184,12 @@ impl PlatformError {
             ErrorKind::NotAuthenticated => Some(
                 "set FLY_API_TOKEN (e.g. `fly tokens create deploy`, stored as a repository secret) or run `flyctl auth login`",
             ),
-            ErrorKind::AppNotFound => Some("check the `app:` name in shipit.yml, or create the app with `flyctl apps create`"),
-            ErrorKind::Malformed => Some("flyctl printed something shipit cannot read; check `flyctl version` and report it with the output"),
+            ErrorKind::AppNotFound => Some(
+                "check the `app:` name in shipit.yml, or create the app with `flyctl apps create`",
+            ),
+            ErrorKind::Malformed => Some(
+                "flyctl printed something shipit cannot read; check `flyctl version` and report it with the output",
+            ),
             _ => None,
         }
     }
@@ -213,5 +220,10 @@ pub trait Platform {
     /// The exact argv a deploy would run, for `plan` and receipts.
     fn deploy_argv(&self, req: &DeployRequest) -> Vec<String>;
     /// Deploys, streaming output lines to `on_line`, until done, `req.timeout`, or `stop`.
-    async fn deploy(&self, req: &DeployRequest, on_line: &mut dyn FnMut(OutputLine<'_>), stop: &Stop) -> DeployOutcome;
+    async fn deploy(
+        &self,
+        req: &DeployRequest,
+        on_line: &mut dyn FnMut(OutputLine<'_>),
+        stop: &Stop,
+    ) -> DeployOutcome;
 }

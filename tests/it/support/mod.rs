@@ -3,6 +3,8 @@
 //! only, and reading back what the double was asked to do.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -47,7 +49,10 @@ pub fn double_bin() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps/<test>");
         let path = profile_dir.join("flyctl-double");
         if !path.is_file() {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -58,7 +63,11 @@ pub fn double_bin() -> &'static Path {
                 .expect("cargo build -p flyctl-double");
             assert!(status.success(), "building the flyctl double failed");
         }
-        assert!(path.is_file(), "flyctl double not found at {}", path.display());
+        assert!(
+            path.is_file(),
+            "flyctl double not found at {}",
+            path.display()
+        );
         path
     })
 }
@@ -71,7 +80,10 @@ pub struct Project {
 
 impl Project {
     pub fn new() -> Project {
-        let dir = tempfile::Builder::new().prefix("shipit-test-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("shipit-test-")
+            .tempdir()
+            .expect("temp dir");
         Project { dir }
     }
 
@@ -113,7 +125,10 @@ impl Project {
 
     /// Writes the flyctl double's state.
     pub fn fly_state(&self, state: &Value) -> &Self {
-        self.write("flyctl-state.json", &serde_json::to_string_pretty(state).unwrap())
+        self.write(
+            "flyctl-state.json",
+            &serde_json::to_string_pretty(state).unwrap(),
+        )
     }
 
     /// The double's state as it is now.
@@ -127,13 +142,23 @@ impl Project {
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .map(|v| {
-                v["argv"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+                v["argv"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
             })
             .collect()
     }
 
     pub fn deploy_calls(&self) -> Vec<Vec<String>> {
-        self.fly_calls().into_iter().filter(|a| a.first().is_some_and(|c| c == "deploy")).collect()
+        self.fly_calls()
+            .into_iter()
+            .filter(|a| a.first().is_some_and(|c| c == "deploy"))
+            .collect()
     }
 
     /// `shipit ARGS` in this project, with the double as flyctl and a token set.
@@ -177,22 +202,37 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts the exit code, showing both streams when it is wrong.
     pub fn code(&self, expected: i32) -> &Self {
-        assert_eq!(self.code, expected, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn stderr_has(&self, text: &str) -> &Self {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n--- stderr\n{}\n--- stdout\n{}", self.stderr, self.stdout);
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n--- stderr\n{}\n--- stdout\n{}",
+            self.stderr,
+            self.stdout
+        );
         self
     }
 
     pub fn stdout_has(&self, text: &str) -> &Self {
-        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
     }
 }
 

@@ -1,0 +1,302 @@
+//! The way back: `flyctl deploy --image <baseline image>` for the same app and config, then the
+//! health gate on it. Used automatically after a failed gate and by `shipit rollback`.
+
+use std::time::Instant;
+
+use super::{DeployOptions, Deps, deploy_request, release_text};
+use crate::baseline::Baseline;
+use crate::config::Service;
+use crate::platform::{OutputLine, Platform, Release};
+use crate::probe::{Clock, Prober};
+use crate::report::{ReleaseRef, ServiceRecord, ServiceResult, StepRecord};
+
+/// After a failure past the deploy call: roll back when allowed and possible, and say what
+/// runs now. Ends as `RolledBack` (exit 3) or `RollbackFailed` (exit 4).
+pub(super) async fn after_failure<P: Platform, R: Prober, C: Clock>(
+    deps: &Deps<'_, P, R, C>,
+    svc: &Service,
+    opts: &DeployOptions,
+    mut record: ServiceRecord,
+    baseline: Option<&Baseline>,
+    reason: &str,
+) -> ServiceRecord {
+    let target = baseline.and_then(|b| {
+        b.image.clone().map(|i| ReleaseRef {
+            version: b.version,
+            image: i,
+        })
+    });
+    let refuse = |mut record: ServiceRecord, why: &str| {
+        deps.printer
+            .error(&format!("{}: {reason}; {why}", svc.label()));
+        deps.printer.error(&format!(
+            "{}: a human must act now: what runs is {}",
+            svc.label(),
+            release_text(record.to.as_ref())
+        ));
+        record.result = ServiceResult::RollbackFailed;
+        record.decision = Some(format!("no rollback: {why}"));
+        record.live = record.to.clone();
+        record
+    };
+    if !opts.rollback || !svc.rollback {
+        let why = if opts.rollback {
+            "rollback is off in shipit.yml (`rollback: off`)"
+        } else {
+            "--no-rollback was given"
+        };
+        return refuse(record, why);
+    }
+    let Some(target) = target else {
+        return refuse(
+            record,
+            "there is no rollback target (first deploy of this app)",
+        );
+    };
+    record.decision = Some(format!(
+        "roll back to {}: {reason}",
+        release_text(Some(&target))
+    ));
+    deps.printer.step(&format!(
+        "{}: rollback to {}",
+        svc.label(),
+        release_text(Some(&target))
+    ));
+    redeploy(deps, svc, &target, &mut record, "rollback").await;
+    record
+}
+
+/// Deploys `target` and gates it; fills the record's result, live release, steps and gates.
+async fn redeploy<P: Platform, R: Prober, C: Clock>(
+    deps: &Deps<'_, P, R, C>,
+    svc: &Service,
+    target: &ReleaseRef,
+    record: &mut ServiceRecord,
+    step_name: &str,
+) {
+    let started = Instant::now();
+    let started_at = crate::timefmt::now();
+    let mut req = deploy_request(svc, Some(&target.image), None);
+    req.skip_release_command = svc.skip_release_command_on_rollback;
+    let printer = deps.printer;
+    let mut on_line = |line: OutputLine<'_>| match line {
+        OutputLine::Stdout(l) | OutputLine::Stderr(l) => printer.info(&format!("  {l}")),
+    };
+    (deps.group)(Some(&format!("flyctl deploy {} (rollback)", svc.app)));
+    let call_stop = deps.stop.child();
+    let outcome = deps.platform.deploy(&req, &mut on_line, &call_stop).await;
+    (deps.group)(None);
+    record.flyctl.push(outcome.argv.clone());
+    record
+        .actions
+        .push(format!("ran `{}`", outcome.argv.join(" ")));
+    let call_ok = outcome.succeeded();
+    record.steps.push(StepRecord {
+        name: step_name.to_owned(),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        ok: call_ok,
+        detail: outcome
+            .error
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    });
+    if !call_ok {
+        let why = outcome
+            .error
+            .as_ref()
+            .map_or_else(|| "flyctl failed".to_owned(), ToString::to_string);
+        record
+            .issues
+            .push(format!("the rollback deploy failed: {why}"));
+        record.result = ServiceResult::RollbackFailed;
+        deps.printer.error(&format!(
+            "{}: the rollback deploy failed: {why}",
+            svc.label()
+        ));
+        deps.printer.error(&format!(
+            "{}: a human must act now; try `shipit rollback {}{}`",
+            svc.label(),
+            svc.app,
+            target
+                .version
+                .map(|v| format!(" --to {v}"))
+                .unwrap_or_default()
+        ));
+        return;
+    }
+    let started = Instant::now();
+    let started_at = crate::timefmt::now();
+    let url = svc.health_url();
+    let report = crate::probe::gate::run_gate(
+        deps.prober,
+        deps.clock,
+        &svc.health,
+        &url,
+        deps.stop,
+        deps.printer,
+        &svc.label(),
+    )
+    .await;
+    deps.printer.finish_progress();
+    record
+        .gates
+        .push(report.gate_record(&format!("{step_name} health"), &svc.health));
+    record.steps.push(StepRecord {
+        name: format!("{step_name} health gate"),
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        ok: report.opened,
+        detail: report.reason.clone(),
+    });
+    let live = ReleaseRef {
+        version: outcome
+            .release
+            .as_ref()
+            .map(|r| r.version)
+            .or(target.version),
+        image: target.image.clone(),
+    };
+    if report.opened {
+        record.result = ServiceResult::RolledBack;
+        record.actions.push(format!(
+            "rolled back to {} and it passed the health gate",
+            release_text(Some(target))
+        ));
+        deps.printer.success(&format!(
+            "{}: {} is live again and healthy",
+            svc.label(),
+            release_text(Some(target))
+        ));
+    } else {
+        record.result = ServiceResult::RollbackFailed;
+        record.issues.push(format!(
+            "after the rollback the app is still unhealthy: {}",
+            report.reason
+        ));
+        deps.printer.error(&format!(
+            "{}: rolled back to {} but it is unhealthy too ({}): a human must act now",
+            svc.label(),
+            release_text(Some(target)),
+            report.reason
+        ));
+    }
+    record.live = Some(live);
+}
+
+/// The default target of `shipit rollback`: the newest release older than the current one with
+/// status `complete` and an image different from what the machines run now.
+pub fn choose_rollback_target(
+    releases: &[Release],
+    current_version: Option<u64>,
+    current_image: Option<&str>,
+    to: Option<u64>,
+) -> Result<Release, String> {
+    if let Some(v) = to {
+        let r = releases.iter().find(|r| r.version == v).ok_or_else(|| {
+            let known: Vec<String> = releases
+                .iter()
+                .take(10)
+                .map(|r| format!("v{}", r.version))
+                .collect();
+            format!(
+                "there is no release v{v} (recent releases: {})",
+                known.join(", ")
+            )
+        })?;
+        if r.image.trim().is_empty() {
+            return Err(format!(
+                "release v{v} has no image reference, so it cannot be deployed again"
+            ));
+        }
+        return Ok(r.clone());
+    }
+    let newest = current_version
+        .or_else(|| releases.iter().map(|r| r.version).max())
+        .unwrap_or(0);
+    releases
+        .iter()
+        .filter(|r| r.version < newest && r.status == "complete" && !r.image.trim().is_empty())
+        .filter(|r| current_image.is_none_or(|c| r.image != c))
+        .max_by_key(|r| r.version)
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "there is no complete release older than v{newest} with another image to go back to"
+            )
+        })
+}
+
+/// `shipit rollback`: puts `target` back and gates it. Ends as `Succeeded` or `RollbackFailed`.
+pub async fn rollback_service<P: Platform, R: Prober, C: Clock>(
+    deps: &Deps<'_, P, R, C>,
+    svc: &Service,
+    from: Option<ReleaseRef>,
+    target: &Release,
+) -> ServiceRecord {
+    let mut record = ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
+    record.from = from;
+    let to = ReleaseRef {
+        version: Some(target.version),
+        image: target.image.clone(),
+    };
+    record.to = Some(to.clone());
+    record.decision = Some(format!(
+        "roll back to {} on request",
+        release_text(Some(&to))
+    ));
+    deps.printer.step(&format!(
+        "{}: rollback to {}",
+        svc.label(),
+        release_text(Some(&to))
+    ));
+    redeploy(deps, svc, &to, &mut record, "rollback").await;
+    if record.result == ServiceResult::RolledBack {
+        // Asked for and done: for a manual rollback that is success.
+        record.result = ServiceResult::Succeeded;
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(version: u64, status: &str, image: &str) -> Release {
+        Release {
+            version,
+            status: status.into(),
+            in_progress: false,
+            image: image.into(),
+            created_at: String::new(),
+            description: String::new(),
+            user: String::new(),
+        }
+    }
+
+    #[test]
+    fn default_target_skips_failed_releases_and_the_running_image() {
+        let releases = [
+            rel(5, "failed", "i5"),
+            rel(4, "complete", "i3"),
+            rel(3, "complete", "i3"),
+            rel(2, "complete", "i2"),
+        ];
+        let t = choose_rollback_target(&releases, Some(4), Some("i3"), None).unwrap();
+        assert_eq!(t.version, 2);
+        assert!(choose_rollback_target(&releases[..1], Some(5), Some("i5"), None).is_err());
+        assert_eq!(
+            choose_rollback_target(&releases, Some(4), Some("i3"), Some(3))
+                .unwrap()
+                .version,
+            3
+        );
+        assert!(
+            choose_rollback_target(&releases, None, None, Some(9))
+                .unwrap_err()
+                .contains("no release v9")
+        );
+        assert!(choose_rollback_target(&[rel(1, "complete", "")], None, None, Some(1)).is_err());
+    }
+}
