@@ -33,7 +33,7 @@ pub(crate) async fn run(
     let mut skipped = Vec::new();
     for s in &services {
         if let Some(path) = &s.smoke {
-            suites.push((*s, smoke::load(path)?))
+            suites.push((*s, smoke::load(path)?));
         } else {
             p.info(&format!(
                 "{}: no smoke suite (`smoke:` is not set), skipped",
@@ -63,7 +63,12 @@ pub(crate) async fn run(
         if ctx.stop.is_stopped() {
             break;
         }
-        let file = crate::evidence::display_path(&suite.path);
+        let file = suite
+            .path
+            .strip_prefix(&config.dir)
+            .unwrap_or(&suite.path)
+            .display()
+            .to_string();
         p.step(&format!(
             "smoke {}: {} checks from {file}, {} at a time",
             s.label(),
@@ -74,7 +79,7 @@ pub(crate) async fn run(
         p.finish_progress();
         report.name = format!("{}/{}", s.env, s.name);
         report.suite = file;
-        report.base_url = s.url.shown().to_owned();
+        s.url.shown().clone_into(&mut report.base_url);
         for check in &report.checks {
             p.out(&format!("  {}", check.line()));
         }

@@ -296,9 +296,9 @@ pub async fn run_gate<P: Prober, C: Clock>(
     label: &str,
 ) -> GateReport {
     let mut gate = Gate::from_spec(spec);
-    let start = clock.now();
-    let since = || clock.now().saturating_sub(start);
-    let mut probes: Vec<ProbeRecord> = Vec::new();
+    let origin = clock.now();
+    let since = || clock.now().saturating_sub(origin);
+    let mut records: Vec<ProbeRecord> = Vec::new();
     let mut first_failure_at = None;
     let mut cancelled = false;
     let base = ProbeSpec::health(spec, url);
@@ -334,11 +334,11 @@ pub async fn run_gate<P: Prober, C: Clock>(
         gate.observe(since(), record.pass, &record.failed);
         printer.progress(&format!(
             "{label} probe {}: {} {}",
-            probes.len() + 1,
+            records.len() + 1,
             record.line(),
             gate.streak()
         ));
-        probes.push(record);
+        records.push(record);
         if gate.state() != &GateState::Waiting {
             break;
         }
@@ -363,7 +363,7 @@ pub async fn run_gate<P: Prober, C: Clock>(
         match gate.state() {
             GateState::Open => format!(
                 "opened after {} in {}",
-                count(probes.len(), "probe"),
+                count(records.len(), "probe"),
                 short(elapsed)
             ),
             GateState::Failed(why) => why.clone(),
@@ -374,7 +374,7 @@ pub async fn run_gate<P: Prober, C: Clock>(
         opened: !cancelled && gate.state() == &GateState::Open,
         cancelled,
         reason,
-        probes,
+        probes: records,
         elapsed,
         first_failure_at,
     }
@@ -825,7 +825,7 @@ pub(crate) mod tests {
     #[test]
     fn records_serialize_in_milliseconds_and_read_back() {
         let r = ProbeRecord {
-            at: Duration::from_millis(2000),
+            at: Duration::from_secs(2),
             status: Some(503),
             latency: Duration::from_micros(12_500),
             connected: true,

@@ -216,7 +216,8 @@ mod tests {
         let in_a_day = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
-            .as_secs() as i64
+            .as_secs()
+            .cast_signed()
             + 86_400;
         let left = time_left(in_a_day);
         assert!(left > Duration::from_secs(86_390) && left <= Duration::from_secs(86_400));

@@ -8,6 +8,7 @@
 //! Latencies count only for probes that got an answer: a refused connection's "latency" says
 //! nothing about the release's speed. Failures count every probe that did not pass.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -69,12 +70,13 @@ impl LatencyStats {
             percent(self.error_rate)
         );
         if self.answered > 0 {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 ", p50 {}, p95 {}, max {}",
                 short(self.p50),
                 short(self.p95),
                 short(self.max)
-            ));
+            );
         } else {
             text.push_str(", no answers");
         }

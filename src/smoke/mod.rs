@@ -141,7 +141,8 @@ impl SmokeReport {
         let mut observed = self.summary();
         if !failed.is_empty() {
             let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
-            observed.push_str(&format!("; failed: {}", names.join(", ")));
+            observed.push_str("; failed: ");
+            observed.push_str(&names.join(", "));
         }
         GateRecord {
             name: "smoke".to_owned(),
@@ -298,6 +299,7 @@ async fn bounded<F: Future>(tasks: Vec<F>, limit: usize, out: &mut [Option<F::Ou
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
+    use std::fmt::Write as _;
     use std::path::Path;
 
     use super::*;
@@ -331,7 +333,7 @@ mod tests {
     fn suite(n: usize, concurrency: usize) -> Suite {
         let mut text = format!("concurrency: {concurrency}\nchecks:\n");
         for i in 0..n {
-            text.push_str(&format!("  - {{ name: check {i}, path: /{i} }}\n"));
+            let _ = writeln!(text, "  - {{ name: check {i}, path: /{i} }}");
         }
         parse(Path::new("smoke/web.yml"), &text).unwrap()
     }

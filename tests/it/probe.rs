@@ -198,7 +198,6 @@ fn the_gate_fails_when_a_healthy_release_turns_to_500() {
 }
 
 #[test]
-#[ignore = "in progress when the session ended: see the closing note"]
 fn the_gate_waits_out_a_slow_start_and_opens() {
     let server = Server::start([(
         "/health",
