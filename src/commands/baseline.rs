@@ -32,6 +32,8 @@ pub(crate) async fn run(
     } else {
         None
     };
+    // A target is one environment or one app, so every service shares it.
+    let env = services.first().map(|s| s.env.clone());
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let mut records = Vec::new();
@@ -83,7 +85,7 @@ pub(crate) async fn run(
     let record = RunRecord {
         id: crate::timefmt::run_id(started_at),
         kind: RunKind::Baseline,
-        env: config.environment(target).map(|e| e.name.clone()),
+        env,
         started_at: crate::timefmt::rfc3339(started_at),
         finished_at: crate::timefmt::now(),
         duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -20,8 +20,10 @@
 //!             "message": "..."}}]                    // only when the app failed
 //! ```
 //!
-//! `image` is the image the fleet runs (see `Baseline::from_status`); `mixed_images` is true when
-//! the started machines disagree, e.g. after a rolling deploy that failed half way.
+//! `version` is the app's current release as flyctl reports it. `image` is the image the fleet
+//! runs, chosen as `shipit baseline` chooses the rollback target (`Baseline::from_status`, which
+//! is why `status` also reads `releases --json`); `mixed_images` is true when the started
+//! machines disagree, e.g. after a rolling deploy that failed half way.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -198,14 +200,20 @@ fn select<'c>(
 /// Asks the platform about one app. Never fails: a failure is kept in the report.
 async fn report<P: Platform>(platform: &P, service: &Service, with_logs: bool) -> AppReport {
     let mut r = AppReport::new(service);
-    let status = match platform.status(&service.app).await {
-        Ok(s) => s,
-        Err(e) => {
+    // Releases too, so that `image` is the one `baseline` would record (a failed release's
+    // image does not win a tie against the last complete one).
+    let (status, releases) = tokio::join!(
+        platform.status(&service.app),
+        platform.releases(&service.app)
+    );
+    let (status, releases) = match (status, releases) {
+        (Ok(s), Ok(r)) => (s, r),
+        (Err(e), _) | (_, Err(e)) => {
             r.error = Some(app_error(e));
             return r;
         }
     };
-    let fleet = Baseline::from_status(&status, &[]);
+    let fleet = Baseline::from_status(&status, &releases);
     r.version = (status.version > 0).then_some(status.version);
     r.status = Some(status.status.clone());
     r.image = fleet.image;
@@ -329,9 +337,9 @@ fn image_line(r: &AppReport) -> String {
         e.0 += 1;
         e.1 = e.1.max(m.release_version);
     }
-    // Most machines first, then the newest release.
+    // The fleet's image first, then by most machines and the newest release.
     let mut split: Vec<(&str, (usize, Option<u64>))> = split.into_iter().collect();
-    split.sort_by_key(|(_, key)| std::cmp::Reverse(*key));
+    split.sort_by_key(|(image, key)| (r.image.as_deref() != Some(*image), std::cmp::Reverse(*key)));
     let parts: Vec<String> = split
         .iter()
         .map(|(image, (n, v))| {

@@ -288,6 +288,35 @@ fn condition_that_does_not_parse() {
 }
 
 #[test]
+fn condition_errors_point_into_the_condition() {
+    // The second condition is the bad one: the error is at its place in the list, and the hint
+    // repeats it with a caret under the offending part.
+    let yaml = "version: 1\napps:\n  web:\n    health:\n      expect:\n        - \"[STATUS] == 200\"\n        - \"[STATSU] == 200\"\nenvironments:\n  staging:\n    web: { app: a, url: https://a.fly.dev }\n";
+    let stderr = rejects(
+        yaml,
+        &[
+            "shipit.yml:7:11:",
+            "condition `[STATSU] == 200` does not parse",
+            "did you mean `[STATUS]`?",
+        ],
+    );
+    assert!(
+        stderr.contains("hint: [STATSU] == 200") && stderr.contains("^ here"),
+        "{stderr}"
+    );
+
+    let yaml = "version: 1\ndefaults:\n  health: { expect: [\"[STATUS] === 200\"] }\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: a, url: https://a.fly.dev }\n";
+    let stderr = rejects(
+        yaml,
+        &[
+            "shipit.yml:3:22:",
+            "condition `[STATUS] === 200` does not parse",
+        ],
+    );
+    assert!(stderr.contains("^ here"), "{stderr}");
+}
+
+#[test]
 fn duplicate_key() {
     let yaml = format!(
         "version: 1\n{APPS}environments:\n  staging:\n    web: {{ app: a, url: https://a.fly.dev }}\n    web: {{ app: b, url: https://b.fly.dev }}\n"

@@ -150,7 +150,10 @@ fn half_updated_fleet_is_reported_mixed() {
     run.code(0);
     let web = &run.json()[0];
     assert_eq!(web["mixed_images"], true);
-    assert_eq!(web["image"], WEB_V3, "the image most machines run");
+    assert_eq!(
+        web["image"], WEB_V3,
+        "the image of the last complete release the machines run, as `baseline` records it"
+    );
     assert_eq!(
         web["checks"],
         json!({"passing": 2, "warning": 0, "critical": 1})
@@ -227,7 +230,9 @@ fn targets_resolve_like_every_other_command() {
         project
             .fly_calls()
             .iter()
-            .all(|c| c.first().is_some_and(|c| c == "status"))
+            .all(|c| c.first().is_some_and(|c| c == "status" || c == "releases")),
+        "status only reads: {:?}",
+        project.fly_calls()
     );
 }
 
@@ -242,4 +247,20 @@ fn an_app_without_machines() {
     let agent = &run.code(0).json()[0];
     assert_eq!(agent["image"], Value::Null);
     assert_eq!(agent["machines"], json!([]));
+}
+
+#[test]
+fn a_tie_goes_to_the_last_complete_release() {
+    // Two machines, one on the failed release 4 and one on release 3: the fleet's image is the
+    // one a rollback would put back, and it is listed first.
+    let mut web = fly_app("web-staging", 4, WEB_V4, 2);
+    web["releases"][0]["status"] = json!("failed");
+    web["machines"][1]["image"] = json!(WEB_V3);
+    web["machines"][1]["release_version"] = json!(3);
+    let project = project(&json!({ "web-staging": web }));
+    let run = project.run(&["status", "web-staging"]);
+    run.code(0)
+        .stdout_has(&format!("MIXED: 1 on {WEB_V3} (v3); 1 on {WEB_V4} (v4)"));
+    let run = project.run(&["status", "web-staging", "--json"]);
+    assert_eq!(run.code(0).json()[0]["image"], WEB_V3);
 }
