@@ -2,64 +2,37 @@
 //! writes (image, version, machines, checks, probe figures), a fleet left half updated, an
 //! unhealthy live release, and an app that does not exist.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::status_cmd::{WEB_V3, half_updated_apps, healthy_apps};
 use crate::support::Project;
+use crate::support::server::{Behaviour, Server};
 
-/// A health endpoint: answers every request with `status` and counts the requests.
-struct Endpoint {
-    port: u16,
-    hits: Arc<AtomicUsize>,
-}
+/// A health endpoint answering `/health` with `behaviour`.
+struct Endpoint(Server);
 
 impl Endpoint {
     fn start(status: u16) -> Endpoint {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&hits);
-        // Detached: it lives as long as the test process, which is fine for a test server.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                if !request.starts_with(b"GET /health ") {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                    continue;
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                let body = if status == 200 { "ok" } else { "down" };
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes());
-            }
-        });
-        Endpoint { port, hits }
+        let behaviour = if status == 200 {
+            Behaviour::ok("ok")
+        } else {
+            Behaviour::status(status)
+        };
+        Endpoint::with(behaviour)
+    }
+
+    fn with(behaviour: Behaviour) -> Endpoint {
+        Endpoint(Server::start([("/health", behaviour)]))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
     fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.0.hits("/health")
     }
 }
 
@@ -144,6 +117,26 @@ fn writes_the_baseline_with_probe_figures() {
             && calls.iter().any(|c| c[..2] == ["releases", "--json"])
     );
     assert!(project.deploy_calls().is_empty());
+}
+
+#[test]
+fn figures_are_the_measured_latency() {
+    let (web, agent) = (
+        Endpoint::with(Behaviour::slow(Duration::from_millis(40), "ok")),
+        Endpoint::start(200),
+    );
+    let project = project(&healthy_apps(), &web, &agent, 3);
+    project.run(&["baseline", "web-staging"]).code(0);
+    let f = &baseline_file(&project, "web-staging")["figures"];
+    assert_eq!(
+        (f["count"].as_u64(), f["answered"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let p50 = f["p50_ms"].as_f64().unwrap();
+    assert!(
+        (40.0..2000.0).contains(&p50),
+        "p50 {p50}ms for a 40ms endpoint: {f:#}"
+    );
 }
 
 #[test]
