@@ -10,7 +10,7 @@ use crate::notify::message::{
     human_duration, image_change, release_change, result_words, short_sha, verdict_mark,
 };
 use crate::printer::Printer;
-use crate::report::{RunRecord, ServiceRecord};
+use crate::report::{GateRecord, RunRecord, ServiceRecord};
 
 pub(crate) fn run(ctx: &super::Ctx, run: &str) -> anyhow::Result<Outcome> {
     let settings = evidence::settings_for(&ctx.config_path)?;
@@ -107,48 +107,7 @@ fn service(p: &Printer, s: &ServiceRecord) {
         }
     }
     if !s.gates.is_empty() {
-        p.out("  gates:");
-        let header = ("GATE", "RULE", "OBSERVED");
-        let wn = s
-            .gates
-            .iter()
-            .map(|g| g.name.chars().count())
-            .chain([header.0.len()])
-            .max()
-            .unwrap_or(0);
-        let wr = s
-            .gates
-            .iter()
-            .map(|g| g.rule.chars().count())
-            .chain([header.1.len()])
-            .max()
-            .unwrap_or(0)
-            .min(60);
-        let wo = s
-            .gates
-            .iter()
-            .map(|g| g.observed.chars().count())
-            .chain([header.2.len()])
-            .max()
-            .unwrap_or(0)
-            .min(40);
-        p.out(&format!(
-            "    {:wn$}  {:wr$}  {:wo$}  VERDICT",
-            header.0, header.1, header.2
-        ));
-        for g in &s.gates {
-            p.out(&format!(
-                "    {:wn$}  {:wr$}  {:wo$}  {} {}",
-                g.name,
-                g.rule,
-                g.observed,
-                verdict_mark(g.verdict),
-                g.verdict.name()
-            ));
-            for d in &g.details {
-                p.out(&format!("      {d}"));
-            }
-        }
+        gates(p, &s.gates);
     }
     if let Some(d) = &s.decision {
         p.out(&format!("  decision: {d}"));
@@ -165,6 +124,59 @@ fn service(p: &Printer, s: &ServiceRecord) {
         }
     }
     list(p, "warnings", &s.warnings);
+}
+
+/// Rule and observed value longer than these do not fit a table line: each gate gets a block.
+const RULE_COLUMN: usize = 50;
+const OBSERVED_COLUMN: usize = 40;
+
+/// The gates as a table (rule, observed, verdict), or as blocks when the values are long.
+fn gates(p: &Printer, gates: &[GateRecord]) {
+    p.out("  gates:");
+    let width = |f: fn(&GateRecord) -> &str, title: &str| {
+        gates
+            .iter()
+            .map(|g| f(g).chars().count())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (wn, wr, wo) = (
+        width(|g| &g.name, "GATE"),
+        width(|g| &g.rule, "RULE"),
+        width(|g| &g.observed, "OBSERVED"),
+    );
+    if wr <= RULE_COLUMN && wo <= OBSERVED_COLUMN {
+        p.out(&format!(
+            "    {:wn$}  {:wr$}  {:wo$}  VERDICT",
+            "GATE", "RULE", "OBSERVED"
+        ));
+        for g in gates {
+            let mark = verdict_mark(g.verdict);
+            let verdict = g.verdict.name();
+            p.out(&format!(
+                "    {:wn$}  {:wr$}  {:wo$}  {mark} {verdict}",
+                g.name, g.rule, g.observed
+            ));
+            for d in &g.details {
+                p.out(&format!("      {d}"));
+            }
+        }
+        return;
+    }
+    for g in gates {
+        p.out(&format!(
+            "    {}  {} {}",
+            g.name,
+            verdict_mark(g.verdict),
+            g.verdict.name()
+        ));
+        p.out(&format!("      rule:     {}", g.rule));
+        p.out(&format!("      observed: {}", g.observed));
+        for d in &g.details {
+            p.out(&format!("      {d}"));
+        }
+    }
 }
 
 fn list(p: &Printer, title: &str, items: &[String]) {

@@ -441,7 +441,9 @@ async fn post(client: &reqwest::Client, out: &Outgoing) -> (u32, Option<u16>, Op
                     .await
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                let text = message::truncate(text.trim(), 200).replace(&out.url, "<url>");
+                // An error page can be a whole HTML document: one line of it is enough.
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let text = message::truncate(&text, 160).replace(&out.url, "<url>");
                 let retryable = status.as_u16() == 429 || status.is_server_error();
                 if !retryable || last {
                     let tries = if attempt > 1 {

@@ -3,8 +3,8 @@
 //! - `trigger` when a run ends `failed`, `rollback_failed`, `cancelled` or `alert`, one per
 //!   service in trouble, with the stable `dedup_key` `shipit:{app}:{env}`: no state is stored,
 //!   and a second failure updates the open alert instead of opening another.
-//! - `resolve` with the same key when a deploy or rollback run of that service succeeds, or on
-//!   `resolved`.
+//! - `resolve` with the same key for every service that ended healthy (a deploy, a manual
+//!   rollback or a health check that succeeded), and for every service on `resolved`.
 //! - A Change Event (informational, never pages) for every service a deploy changed:
 //!   `succeeded` and `rolled_back`.
 //!
@@ -58,43 +58,38 @@ pub fn requests(msg: &Message<'_>) -> Vec<PdRequest> {
     }
     let deploys = matches!(r.kind, RunKind::Deploy | RunKind::Rollback | RunKind::Demo);
     let mut out = Vec::new();
-    match msg.event {
-        Event::Failed | Event::RollbackFailed | Event::Cancelled | Event::Alert => {
-            let troubled: Vec<&ServiceRecord> =
-                r.services.iter().filter(|s| in_trouble(s.result)).collect();
-            let targets = if troubled.is_empty() {
-                r.services.iter().collect()
-            } else {
-                troubled
-            };
-            for s in targets {
-                out.push(PdRequest {
-                    endpoint: Endpoint::Events,
-                    body: trigger(msg, s),
-                });
-            }
+    let mut triggered: Vec<&ServiceRecord> = Vec::new();
+    if matches!(
+        msg.event,
+        Event::Failed | Event::RollbackFailed | Event::Cancelled | Event::Alert
+    ) {
+        let troubled: Vec<&ServiceRecord> =
+            r.services.iter().filter(|s| in_trouble(s.result)).collect();
+        triggered = if troubled.is_empty() {
+            r.services.iter().collect()
+        } else {
+            troubled
+        };
+        for s in &triggered {
+            out.push(PdRequest {
+                endpoint: Endpoint::Events,
+                body: trigger(msg, s),
+            });
         }
-        Event::Succeeded if deploys => {
-            for s in r
-                .services
-                .iter()
-                .filter(|s| s.result == ServiceResult::Succeeded)
-            {
-                out.push(PdRequest {
-                    endpoint: Endpoint::Events,
-                    body: resolve(s),
-                });
-            }
-        }
-        Event::Resolved => {
-            for s in &r.services {
+    }
+    // A service that ended healthy closes its alert, whatever kind of run found it healthy (a
+    // scheduled health check after an alert, a manual rollback after a failed one). PagerDuty
+    // ignores a resolve for a key with nothing open, so no state is needed.
+    if msg.event != Event::Started {
+        for s in &r.services {
+            let healthy = s.result == ServiceResult::Succeeded || msg.event == Event::Resolved;
+            if healthy && !triggered.iter().any(|t| std::ptr::eq(*t, s)) {
                 out.push(PdRequest {
                     endpoint: Endpoint::Events,
                     body: resolve(s),
                 });
             }
         }
-        _ => {}
     }
     if matches!(msg.event, Event::Succeeded | Event::RolledBack) && deploys {
         for s in r.services.iter().filter(|s| {

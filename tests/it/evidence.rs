@@ -242,7 +242,6 @@ fn project_with_runs() -> Project {
 }
 
 #[test]
-#[ignore = "in progress when the session ended: see the closing note"]
 fn history_lists_runs_newest_first_and_filters_by_app() {
     let project = project_with_runs();
     let run = project.run(&["history"]);
@@ -282,7 +281,6 @@ fn history_lists_runs_newest_first_and_filters_by_app() {
 }
 
 #[test]
-#[ignore = "in progress when the session ended: see the closing note"]
 fn explain_shows_one_run_by_id_prefix_or_last() {
     let project = project_with_runs();
     let run = project.run(&["explain", "20261127T1021"]);
