@@ -46,7 +46,7 @@ pub struct Check {
 #[derive(Debug, Clone)]
 pub enum Target {
     /// A path on the service's URL: `/api/status`.
-    Path(String),
+    Path(Text),
     /// A whole URL, for a check of another host.
     Url(Text),
 }
@@ -55,7 +55,7 @@ impl Target {
     /// The URL to request: `base` joined with the path, or the check's own URL.
     pub fn url(&self, base: &str) -> String {
         match self {
-            Target::Path(p) => crate::config::join_url(base, p),
+            Target::Path(p) => crate::config::join_url(base, p.as_str()),
             Target::Url(u) => u.as_str().to_owned(),
         }
     }
@@ -63,7 +63,7 @@ impl Target {
     /// How the target may be shown: the path, or the URL with any secret masked.
     pub fn shown(&self) -> String {
         match self {
-            Target::Path(p) => p.clone(),
+            Target::Path(p) => p.shown().to_owned(),
             Target::Url(u) => u.shown().to_owned(),
         }
     }
@@ -95,7 +95,7 @@ struct RawSuite {
 struct RawCheck {
     name: Spanned<String>,
     method: Option<Spanned<String>>,
-    path: Option<Spanned<String>>,
+    path: Option<Spanned<Text>>,
     url: Option<Spanned<Text>>,
     headers: Option<OrderedMap<Text>>,
     body: Option<Text>,
@@ -185,7 +185,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Suite, ConfigError> {
                 );
             }
             (Some(p), None) => {
-                if !p.value.starts_with('/') {
+                if !p.value.as_str().starts_with('/') {
                     return Err(err(
                         &p.referenced,
                         format!("path `{}` must start with `/`", p.value),

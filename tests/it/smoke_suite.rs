@@ -404,3 +404,36 @@ mod xml {
         assert_eq!(ok.children[0].text, "t & u");
     }
 }
+
+#[test]
+fn secrets_in_a_suite_reach_the_server_but_no_output() {
+    const SECRET: &str = "smoke-secret-7f3a9c";
+    let server = Server::start([("/private/smoke-secret-7f3a9c", Behaviour::status(500))]);
+    let p = project(
+        &server,
+        "checks:\n  - name: private page\n    method: POST\n    path: /private/${SMOKE_TOKEN}\n    headers: { Authorization: 'Bearer ${SMOKE_TOKEN}' }\n    json: { token: '${SMOKE_TOKEN}' }\n",
+    );
+    let out = p
+        .shipit(&["smoke", "staging", "--junit", "junit.xml"])
+        .env("SMOKE_TOKEN", SECRET)
+        .output()
+        .unwrap();
+    let run = crate::support::Run::from(out);
+    run.code(1);
+    let seen = &server.requests()[0];
+    assert_eq!(seen.target, format!("/private/{SECRET}"));
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(seen.body, format!("{{\"token\":\"{SECRET}\"}}").as_bytes());
+    for (what, text) in [
+        ("stdout", run.stdout.clone()),
+        ("stderr", run.stderr.clone()),
+        ("junit", p.read("junit.xml")),
+        ("evidence", p.read("feedback/deployment.md")),
+    ] {
+        assert!(!text.contains(SECRET), "{what} leaks the secret:\n{text}");
+    }
+    run.stdout_has("✗ private page  POST ***  500 in ");
+}
