@@ -89,6 +89,21 @@ fn init_writes_a_project_that_loads() {
 }
 
 #[test]
+fn what_init_writes_passes_config_check_and_its_smoke_suite_loads() {
+    let project = Project::new();
+    init(&project, &[]).code(0);
+    project
+        .run(&["--config", "app/shipit.yml", "config", "check"])
+        .code(0)
+        .stdout_has("hotdash-staging")
+        .stdout_has("hotdash-production");
+    let suite = shipit::smoke::load(&project.file("app/smoke/web.yml"))
+        .unwrap_or_else(|e| panic!("the written smoke suite does not load:\n{e}"));
+    let names: Vec<&str> = suite.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["health endpoint answers", "home page renders"]);
+}
+
+#[test]
 fn init_writes_into_the_current_folder_by_default() {
     let project = Project::new();
     project.run(&["init", "--name", "hotdash"]).code(0);
