@@ -11,6 +11,7 @@ mod github_io;
 mod health_cmd;
 mod init_cmd;
 mod notify;
+mod pipeline;
 mod probe;
 mod smoke_suite;
 mod status_cmd;

@@ -1,0 +1,406 @@
+//! The deploy pipeline end to end, one test per case: the real binary, the flyctl double, and a
+//! health endpoint on 127.0.0.1 that serves whatever image the double's fleet runs.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::fleet::{FleetServer, live_image};
+use crate::support::server::Behaviour;
+use crate::support::{Project, Run, eventually, fly_app};
+
+const APP: &str = "hotdash-staging";
+const GOOD: &str = "registry.fly.io/hotdash-staging:deployment-v3";
+const NEW: &str = "registry.fly.io/hotdash-staging:new";
+
+/// A project whose staging/web is `APP`, live on `GOOD` (release 3, two machines), with a
+/// health endpoint that answers 200 for `GOOD` and `new_behaviour` for any other image.
+fn project(
+    deploys: Value,
+    new_behaviour: fn() -> Behaviour,
+    extra_health: &str,
+) -> (Project, FleetServer) {
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}, "deploys": deploys}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), move |state| {
+        let image = live_image(state, APP);
+        if image == GOOD || image.ends_with("deployment-v2") {
+            Behaviour::ok("{\"ok\":true}")
+        } else {
+            new_behaviour()
+        }
+    });
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 3, unhealthy_after: 3, deadline: 3s{extra_health} }}\n  regression: {{ probes: 3 }}\n  deploy_timeout: 30s\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
+        fleet.url()
+    ));
+    (p, fleet)
+}
+
+fn deploy(p: &Project) -> Run {
+    p.run(&["deploy", "staging", "--image", NEW])
+}
+
+fn healthy() -> Behaviour {
+    Behaviour::ok("{\"ok\":true}")
+}
+
+fn receipt(p: &Project) -> Value {
+    let dir = p.file(".shipit/runs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("receipts folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    serde_json::from_str(&std::fs::read_to_string(files.last().expect("a receipt")).unwrap())
+        .unwrap()
+}
+
+/// The images every machine of APP runs now.
+fn fleet_images(p: &Project) -> Vec<String> {
+    p.state()["apps"][APP]["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["image"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_good_release_passes_every_gate() {
+    let (p, _f) = project(json!([]), healthy, "");
+    deploy(&p).code(0).stderr_has("passed every gate");
+    assert_eq!(p.deploy_calls().len(), 1);
+    assert!(fleet_images(&p).iter().all(|i| i == NEW));
+    let r = receipt(&p);
+    assert_eq!(r["outcome"], "success");
+    assert_eq!(r["services"][0]["from"]["image"], GOOD);
+    // The rollback target was on disk before the deploy call.
+    let target: Value =
+        serde_json::from_str(&p.read(".shipit/baseline/hotdash-staging.json")).unwrap();
+    assert_eq!(target["image"], GOOD);
+}
+
+#[test]
+fn a_release_answering_500_is_rolled_back() {
+    let (p, _f) = project(json!([]), || Behaviour::status(500), "");
+    let run = deploy(&p);
+    run.code(3)
+        .stderr_has("[STATUS] (500) == 200")
+        .stderr_has("live again and healthy");
+    let calls = p.deploy_calls();
+    assert_eq!(calls.len(), 2, "deploy, then rollback: {calls:?}");
+    assert!(
+        calls[1]
+            .windows(2)
+            .any(|w| w[0] == "--image" && w[1] == GOOD),
+        "rollback deploys the baseline image: {:?}",
+        calls[1]
+    );
+    assert!(fleet_images(&p).iter().all(|i| i == GOOD));
+    assert_eq!(receipt(&p)["services"][0]["result"], "rolled_back");
+}
+
+#[test]
+fn a_slow_release_over_the_latency_condition_is_rolled_back() {
+    let (p, _f) = project(
+        json!([]),
+        || Behaviour::slow(Duration::from_millis(300), "ok"),
+        ", expect: [\"[STATUS] == 200\", \"[RESPONSE_TIME] < 150ms\"]",
+    );
+    deploy(&p).code(3).stderr_has("[RESPONSE_TIME]");
+}
+
+#[test]
+fn a_flapping_release_never_opens_the_gate() {
+    let (p, _f) = project(json!([]), || Behaviour::statuses([200, 200, 500]), "");
+    deploy(&p).code(3).stderr_has("health gate failed");
+}
+
+#[test]
+fn a_crashed_release_refusing_connections_is_rolled_back() {
+    let (p, _f) = project(json!([]), || Behaviour::Close, "");
+    deploy(&p).code(3);
+    assert!(fleet_images(&p).iter().all(|i| i == GOOD));
+}
+
+#[test]
+fn flyctl_failing_with_a_half_updated_fleet_is_rolled_back() {
+    // Rolling: the first machine took the new image, then flyctl gave up; the app still answers.
+    let (p, _f) = project(
+        json!([{"outcome": "fail_health", "updated": 1}]),
+        healthy,
+        "",
+    );
+    let run = deploy(&p);
+    run.code(3)
+        .stderr_has("half-updated")
+        .stderr_has("timeout reached waiting for health checks");
+    assert_eq!(p.deploy_calls().len(), 2);
+    assert!(
+        fleet_images(&p).iter().all(|i| i == GOOD),
+        "{:?}",
+        fleet_images(&p)
+    );
+}
+
+#[test]
+fn flyctl_failing_while_the_app_is_healthy_is_a_warning_not_a_rollback() {
+    let (p, _f) = project(json!([{"outcome": "fail_but_healthy"}]), healthy, "");
+    let run = deploy(&p);
+    run.code(0)
+        .stderr_has("warning:")
+        .stderr_has("request canceled");
+    assert_eq!(p.deploy_calls().len(), 1);
+    let r = receipt(&p);
+    assert!(
+        r["services"][0]["decision"]
+            .as_str()
+            .unwrap()
+            .contains("healthy from outside"),
+        "{r}"
+    );
+}
+
+#[test]
+fn flyctl_hanging_past_the_deploy_timeout_is_stopped() {
+    let (p, _f) = project(json!([{"outcome": "hang"}]), healthy, "");
+    let yaml = p
+        .read("shipit.yml")
+        .replace("deploy_timeout: 30s", "deploy_timeout: 1s");
+    p.config(&yaml);
+    let start = Instant::now();
+    let run = deploy(&p);
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        start.elapsed()
+    );
+    // flyctl never touched a machine: nothing to roll back, the previous release is still live.
+    run.code(1)
+        .stderr_has("deploy_timeout")
+        .stderr_has("before any machine was updated");
+    let state = p.state();
+    let newest = &state["apps"][APP]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|r| r["version"].as_u64())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        newest["status"], "interrupted",
+        "flyctl got SIGINT and marked its release"
+    );
+}
+
+#[test]
+fn a_new_machine_that_crashes_ends_the_wait_early() {
+    // flyctl would wait out a 60 s wait-timeout on a stopped machine (superfly/flyctl#2653).
+    let (p, _f) = project(
+        json!([{"outcome": "crash", "updated": 1, "wait_ms": 60000}]),
+        || Behaviour::Close,
+        "",
+    );
+    let start = Instant::now();
+    let run = deploy(&p);
+    let took = start.elapsed();
+    run.code(3)
+        .stderr_has("not waiting for flyctl's wait-timeout");
+    assert!(
+        took < Duration::from_secs(30),
+        "the fast path did not fire: {took:?}"
+    );
+}
+
+#[test]
+fn a_failing_rollback_deploy_needs_a_human() {
+    let (p, _f) = project(
+        json!([{"outcome": "ok"}, {"outcome": "image_not_found"}]),
+        || Behaviour::status(500),
+        "",
+    );
+    deploy(&p)
+        .code(4)
+        .stderr_has("the rollback deploy failed")
+        .stderr_has("a human must act now");
+}
+
+#[test]
+fn an_unhealthy_baseline_after_rollback_needs_a_human() {
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}}));
+    // Healthy until the first deploy, then down whatever runs (the database went away).
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
+        let deployed = state["apps"][APP]["releases"]
+            .as_array()
+            .is_some_and(|r| r.len() > 3);
+        if deployed {
+            Behaviour::status(502)
+        } else {
+            Behaviour::ok("up")
+        }
+    });
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 50ms, timeout: 500ms, deadline: 2s }}\n  regression: {{ probes: 2 }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
+        fleet.url()
+    ));
+    deploy(&p).code(4).stderr_has("unhealthy too");
+}
+
+#[test]
+fn no_rollback_flag_leaves_the_release_and_exits_4() {
+    let (p, _f) = project(json!([]), || Behaviour::status(500), "");
+    p.run(&["deploy", "staging", "--image", NEW, "--no-rollback"])
+        .code(4)
+        .stderr_has("--no-rollback");
+    assert_eq!(p.deploy_calls().len(), 1);
+}
+
+#[test]
+fn a_release_in_progress_refuses_before_any_change() {
+    let p = Project::new();
+    let mut app = fly_app(APP, 3, GOOD, 2);
+    app["releases"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, json!({"version": 4, "status": "running", "image": NEW}));
+    p.fly_state(&json!({"apps": {APP: app}}));
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!("version: 1\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"http://127.0.0.1:9\", fly_config: fly/hotdash-staging.toml }}\n"));
+    deploy(&p)
+        .code(1)
+        .stderr_has("still in progress")
+        .stderr_has("nothing was changed");
+    assert!(p.deploy_calls().is_empty());
+}
+
+#[test]
+fn a_missing_app_or_token_refuses_before_any_change() {
+    let (p, _f) = project(json!([]), healthy, "");
+    p.fly_state(&json!({"apps": {}}));
+    deploy(&p).code(1).stderr_has("Could not find App");
+    let run = Run::from(
+        p.shipit(&["deploy", "staging"])
+            .env_remove("FLY_API_TOKEN")
+            .env("HOME", p.path())
+            .output()
+            .unwrap(),
+    );
+    run.code(1).stderr_has("no Fly API token");
+    assert!(p.deploy_calls().is_empty());
+}
+
+#[test]
+fn manual_rollback_picks_the_previous_good_release_or_the_one_asked_for() {
+    let (p, _f) = project(json!([]), healthy, "");
+    p.run(&["rollback", APP]).code(0).stderr_has("v2");
+    let calls = p.deploy_calls();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0]
+            .iter()
+            .any(|a| a == "registry.fly.io/hotdash-staging:deployment-v2"),
+        "{:?}",
+        calls[0]
+    );
+    p.run(&["rollback", "staging", "--app", "web", "--to", "1"])
+        .code(0);
+    assert!(
+        p.deploy_calls()[1]
+            .iter()
+            .any(|a| a == "registry.fly.io/hotdash-staging:deployment-v1")
+    );
+}
+
+#[test]
+fn manual_rollback_with_no_earlier_release_deploys_nothing() {
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 1, GOOD, 1)}}));
+    p.config(&format!("version: 1\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"http://127.0.0.1:9\" }}\n"));
+    p.run(&["rollback", APP])
+        .code(1)
+        .stderr_has("no complete release older than v1")
+        .stderr_has("nothing was deployed");
+    p.run(&["rollback", APP, "--to", "7"])
+        .code(1)
+        .stderr_has("no release v7");
+    assert!(p.deploy_calls().is_empty());
+}
+
+#[test]
+fn the_lock_held_by_another_run_is_named() {
+    let (p, _f) = project(json!([]), healthy, "");
+    let lock = p.file(".shipit/locks/hotdash-staging.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "pid 4242 started 2026-11-27T10:00:00Z\n").unwrap();
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock)
+        .unwrap();
+    held.try_lock().unwrap();
+    deploy(&p)
+        .code(1)
+        .stderr_has("pid 4242")
+        .stderr_has("--wait-lock");
+    assert!(p.deploy_calls().is_empty());
+    drop(held);
+    deploy(&p).code(0);
+}
+
+fn interrupt(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT {pid}");
+}
+
+/// Starts a deploy, waits for `ready`, sends SIGINT, and returns the run and how long it took
+/// to exit after the signal.
+fn cancel_when(p: &Project, ready: impl Fn(&Project) -> bool) -> (Run, Duration) {
+    let child = p
+        .shipit(&["deploy", "staging", "--image", NEW])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || ready(p)),
+        "the run never got there"
+    );
+    let sent = Instant::now();
+    interrupt(child.id());
+    let out = child.wait_with_output().unwrap();
+    (Run::from(out), sent.elapsed())
+}
+
+#[test]
+fn cancelling_during_the_deploy_call_exits_130_with_the_rollback_command() {
+    let (p, _f) = project(json!([{"outcome": "hang"}]), healthy, "");
+    let (run, took) = cancel_when(&p, |p| !p.deploy_calls().is_empty());
+    run.code(130)
+        .stderr_has("cancelled")
+        .stderr_has("shipit rollback hotdash-staging --to 3");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn cancelling_during_the_health_gate_exits_130() {
+    let (p, f) = project(json!([]), || Behaviour::status(500), "");
+    p.config(&p.read("shipit.yml").replace(
+        "unhealthy_after: 3, deadline: 3s",
+        "unhealthy_after: 1000, deadline: 60s",
+    ));
+    let (run, took) = cancel_when(&p, |_| f.server.hits("/health") > 6);
+    run.code(130)
+        .stderr_has("shipit rollback hotdash-staging --to 3");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(receipt(&p)["outcome"], "cancelled");
+}
