@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context as _;
@@ -77,6 +78,30 @@ fn clean(s: &str) -> String {
 
 fn in_actions() -> bool {
     env_vars::in_github_actions()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masks
+
+/// Secrets already given to the runner with `::add-mask::`.
+static MASKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Tells the runner to hide every registered secret it has not been told about yet. Called at
+/// startup (Fly's tokens) and again after the config loads, whose `${VAR}` values become secrets
+/// only then; a mask must come before the value could ever be printed.
+pub fn mask_new_secrets(printer: &Printer) {
+    if !in_actions() {
+        return;
+    }
+    let mut masked = MASKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for value in secret::all() {
+        if !masked.contains(&value) {
+            printer.add_mask(&value);
+            masked.push(value);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

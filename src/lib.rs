@@ -63,9 +63,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     register_process_secrets();
     let github = env_vars::in_github_actions();
     if github {
-        for value in secret::all() {
-            printer.add_mask(&value);
-        }
+        github::mask_new_secrets(&printer);
     }
     let config_path = cli
         .global

@@ -40,7 +40,12 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Loads and validates the config; every error names the file and place.
     pub(crate) fn config(&self) -> anyhow::Result<Config> {
-        Ok(crate::config::load(&self.config_path)?)
+        let config = crate::config::load(&self.config_path)?;
+        // Its `${VAR}` values are secrets from now on: mask them before anything is printed.
+        if self.github {
+            crate::github::mask_new_secrets(&self.printer);
+        }
+        Ok(config)
     }
 
     /// The Fly adapter, with flyctl located (`SHIPIT_FLYCTL`, then flyctl, then fly on PATH).

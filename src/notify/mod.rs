@@ -359,10 +359,10 @@ fn failed(channel: &'static str, target: String, error: &str, started: Instant) 
 }
 
 fn client() -> Result<reqwest::Client, String> {
-    // reqwest is built without a crypto provider; ring is shipit's one TLS stack. Installing it
-    // twice is harmless (the second call returns an error we do not need).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // The probes' TLS: rustls with the ring provider and the OS trust roots, so notifications
+    // and probes trust the same certificates.
     reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::probe::http::tls_config())
         .user_agent(concat!("shipit/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(ATTEMPT_TIMEOUT)

@@ -253,6 +253,18 @@ fn under_actions_masks_come_first_and_channel_urls_are_never_printed() {
         first.starts_with("::add-mask::"),
         "masks come first:\n{stderr}"
     );
+    assert_eq!(
+        stderr
+            .matches("::add-mask::http://127.0.0.1:9/services/very-secret-slack-token")
+            .count(),
+        1,
+        "the config's secrets are masked once loaded:\n{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("::add-mask::fo1_test_token").count(),
+        1,
+        "{stderr}"
+    );
     for line in stderr
         .lines()
         .filter(|l| l.contains("very-secret-slack-token"))
@@ -310,7 +322,17 @@ fn a_finished_run_under_actions_leaves_evidence_summary_outputs_annotations_and_
             "notified webhook (127.0.0.1:{}) (alert)",
             hooks.addr.port()
         ));
-    assert!(!run.stderr.contains("secret-path-token"), "{}", run.stderr);
+    // The channel URLs are secrets: masked for the runner, never printed otherwise.
+    let masked = format!("::add-mask::{}", hooks.url("/hook/secret-path-token"));
+    assert!(run.stderr.lines().next() == Some("::add-mask::fo1_test_token_do_not_leak_0123456789"));
+    assert!(run.stderr.contains(&masked), "{}", run.stderr);
+    for line in run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("secret-path-token"))
+    {
+        assert!(line.starts_with("::add-mask::"), "{}", run.stderr);
+    }
 
     // Evidence: one whole entry, and a receipt that `explain` reads.
     let log_text = project.read("feedback/deployment.md");
