@@ -844,3 +844,6 @@ async fn cancelled<P: Platform, R: Prober, C: Clock>(
     }
     st.record
 }
+
+#[cfg(test)]
+mod tests;

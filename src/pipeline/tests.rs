@@ -1,0 +1,627 @@
+//! The state machine's transitions, walked with a fake platform, a fake prober that answers by
+//! the image the fake fleet runs, and a clock that jumps instead of waiting: no network, no
+//! flyctl, no sleeping.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::{DeployOptions, Deps, deploy_service};
+use crate::config::Service;
+use crate::platform::{
+    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
+    Platform, PlatformError, Release, ReleaseLine, SecretInfo,
+};
+use crate::printer::Printer;
+use crate::probe::{Clock, ProbeResult, ProbeSpec, Prober};
+use crate::report::{ServiceRecord, ServiceResult};
+use crate::stop::Stop;
+
+const OLD: &str = "registry.fly.io/app:old";
+const NEW: &str = "registry.fly.io/app:new";
+
+/// What one deploy call does to the fake fleet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Script {
+    /// Every machine moves to the image; exit 0.
+    Ok,
+    /// The first machine moves, then flyctl fails (rolling leaves a half-updated fleet).
+    FailHalf,
+    /// Every machine moves and is healthy, but flyctl exits 1 (API rate limit).
+    FailButHealthy,
+    /// flyctl fails before touching a machine (release command).
+    FailUntouched,
+    /// The first machine moves and stops; flyctl would wait until stopped.
+    Crash,
+    /// flyctl cannot find the app.
+    AppMissing,
+}
+
+#[derive(Default)]
+struct World {
+    machines: Vec<Machine>,
+    releases: Vec<Release>,
+    scripts: Vec<Script>,
+    deploys: Vec<DeployRequest>,
+    /// Whether the rollback target file existed when each deploy call started.
+    target_on_disk: Vec<bool>,
+}
+
+#[derive(Clone)]
+struct FakePlatform {
+    world: Rc<RefCell<World>>,
+    token: bool,
+    in_progress: bool,
+    state_dir: std::path::PathBuf,
+}
+
+fn machine(id: &str, image: &str, version: u64) -> Machine {
+    Machine {
+        id: id.into(),
+        name: id.into(),
+        state: "started".into(),
+        region: "iad".into(),
+        image: image.into(),
+        release_version: Some(version),
+        process_group: Some("app".into()),
+        host_status: "ok".into(),
+        checks: vec![Check {
+            name: "servicecheck-00-http-3000".into(),
+            status: "passing".into(),
+            output: String::new(),
+        }],
+    }
+}
+
+fn release(version: u64, status: &str, image: &str) -> Release {
+    Release {
+        version,
+        status: status.into(),
+        in_progress: false,
+        image: image.into(),
+        created_at: String::new(),
+        description: String::new(),
+        user: String::new(),
+    }
+}
+
+impl FakePlatform {
+    fn new(state_dir: &Path, live: Option<&str>, scripts: &[Script]) -> FakePlatform {
+        let mut world = World {
+            scripts: scripts.to_vec(),
+            ..World::default()
+        };
+        if let Some(image) = live {
+            world.machines = vec![machine("m1", image, 5), machine("m2", image, 5)];
+            world.releases = vec![
+                release(5, "complete", image),
+                release(4, "complete", "registry.fly.io/app:older"),
+            ];
+        } else {
+            let mut m = machine("m1", "", 0);
+            m.release_version = None;
+            m.state = "created".into();
+            world.machines = vec![m];
+        }
+        FakePlatform {
+            world: Rc::new(RefCell::new(world)),
+            token: true,
+            in_progress: false,
+            state_dir: state_dir.to_owned(),
+        }
+    }
+
+    fn live_images(&self) -> Vec<String> {
+        self.world
+            .borrow()
+            .machines
+            .iter()
+            .map(|m| m.image.clone())
+            .collect()
+    }
+
+    fn deploy_images(&self) -> Vec<Option<String>> {
+        self.world
+            .borrow()
+            .deploys
+            .iter()
+            .map(|d| d.image.clone())
+            .collect()
+    }
+}
+
+impl Platform for FakePlatform {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+    fn has_token(&self) -> bool {
+        self.token
+    }
+    async fn version(&self) -> Result<String, PlatformError> {
+        Ok("0".into())
+    }
+    async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
+        let w = self.world.borrow();
+        Ok(AppStatus {
+            app: app.into(),
+            version: w.releases.iter().map(|r| r.version).max().unwrap_or(0),
+            status: "deployed".into(),
+            hostname: String::new(),
+            machines: w.machines.clone(),
+        })
+    }
+    async fn releases(&self, _app: &str) -> Result<Vec<Release>, PlatformError> {
+        let mut r = self.world.borrow().releases.clone();
+        if self.in_progress {
+            let mut running = release(6, "running", NEW);
+            running.in_progress = true;
+            r.insert(0, running);
+        }
+        Ok(r)
+    }
+    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
+        Ok(self.status(app).await?.machines)
+    }
+    async fn checks(&self, _app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
+        Ok(BTreeMap::new())
+    }
+    async fn secrets(&self, _app: &str) -> Result<Vec<SecretInfo>, PlatformError> {
+        Ok(Vec::new())
+    }
+    async fn logs(&self, _app: &str, _wait: Duration) -> Result<Vec<LogEntry>, PlatformError> {
+        Ok(Vec::new())
+    }
+    fn deploy_argv(&self, req: &DeployRequest) -> Vec<String> {
+        vec![
+            "flyctl".into(),
+            "deploy".into(),
+            "--app".into(),
+            req.app.clone(),
+            "--image".into(),
+            req.image.clone().unwrap_or_default(),
+        ]
+    }
+    async fn deploy(
+        &self,
+        req: &DeployRequest,
+        on_line: &mut dyn FnMut(OutputLine<'_>),
+        stop: &Stop,
+    ) -> DeployOutcome {
+        on_line(OutputLine::Stdout("==> Verifying app config"));
+        let on_disk = crate::baseline::Baseline::path(&self.state_dir, &req.app).is_file();
+        let script = {
+            let mut w = self.world.borrow_mut();
+            w.deploys.push(req.clone());
+            w.target_on_disk.push(on_disk);
+            if w.scripts.is_empty() {
+                Script::Ok
+            } else {
+                w.scripts.remove(0)
+            }
+        };
+        let image = req.image.clone().unwrap_or_else(|| NEW.into());
+        let version = self
+            .world
+            .borrow()
+            .releases
+            .iter()
+            .map(|r| r.version)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let fail = |kind: ErrorKind, message: &str| PlatformError {
+            kind,
+            command: "flyctl deploy".into(),
+            message: message.into(),
+        };
+        let mut out = DeployOutcome {
+            argv: self.deploy_argv(req),
+            exit_code: Some(0),
+            release: None,
+            error: None,
+            timed_out: false,
+            stopped: false,
+            elapsed: Duration::ZERO,
+        };
+        {
+            let mut w = self.world.borrow_mut();
+            let n = w.machines.len();
+            let moved = match script {
+                Script::Ok | Script::FailButHealthy => n,
+                Script::FailHalf | Script::Crash => 1,
+                Script::FailUntouched | Script::AppMissing => 0,
+            };
+            for m in w.machines.iter_mut().take(moved) {
+                m.image.clone_from(&image);
+                m.release_version = Some(version);
+                m.state = if script == Script::Crash {
+                    "stopped".into()
+                } else {
+                    "started".into()
+                };
+            }
+            let status = if matches!(script, Script::Ok) {
+                "complete"
+            } else {
+                "failed"
+            };
+            w.releases.insert(0, release(version, status, &image));
+        }
+        match script {
+            Script::Ok => {
+                out.release = Some(ReleaseLine {
+                    id: "rel".into(),
+                    version,
+                    image_ref: image,
+                })
+            }
+            Script::Crash => {
+                // flyctl would wait out its wait-timeout; the pipeline's fleet watcher stops it.
+                stop.stopped().await;
+                out.stopped = true;
+                out.exit_code = Some(127);
+            }
+            Script::AppMissing => {
+                out.exit_code = Some(1);
+                out.error = Some(fail(ErrorKind::AppNotFound, "Could not find App \"app\""));
+            }
+            Script::FailHalf | Script::FailButHealthy => {
+                out.exit_code = Some(1);
+                out.error = Some(fail(
+                    ErrorKind::HealthCheckTimeout,
+                    "timeout reached waiting for health checks",
+                ));
+            }
+            Script::FailUntouched => {
+                out.exit_code = Some(1);
+                out.error = Some(fail(
+                    ErrorKind::ReleaseCommandFailed,
+                    "release command failed",
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Answers 200 in 10 ms for healthy images, and as told for the rest; reads what the fleet runs.
+struct FakeProber {
+    platform: FakePlatform,
+    /// Images that answer 500.
+    broken: Vec<&'static str>,
+    /// Images that answer 200 but slowly.
+    slow: Vec<&'static str>,
+    /// After this many probes of NEW, NEW starts failing (the watch window case).
+    new_fails_after: Option<u32>,
+    new_probes: Cell<u32>,
+    clock: Rc<FakeClock>,
+}
+
+impl Prober for FakeProber {
+    async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
+        let image = self
+            .platform
+            .live_images()
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let mut latency = Duration::from_millis(10);
+        let mut status = 200;
+        if self.broken.contains(&image.as_str())
+            || image.is_empty()
+            || (spec.url.ends_with("/missing"))
+        {
+            status = if spec.url.ends_with("/missing") {
+                404
+            } else {
+                500
+            };
+        }
+        if self.slow.contains(&image.as_str()) {
+            latency = Duration::from_millis(200);
+        }
+        if image == NEW {
+            let n = self.new_probes.get() + 1;
+            self.new_probes.set(n);
+            if self.new_fails_after.is_some_and(|after| n > after) {
+                status = 503;
+            }
+        }
+        self.clock.now.set(self.clock.now.get() + latency);
+        ProbeResult {
+            connected: true,
+            status: Some(status),
+            latency,
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_truncated: false,
+            cert_expires_in: None,
+            error: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct FakeClock {
+    now: Cell<Duration>,
+}
+
+impl Clock for Rc<FakeClock> {
+    fn now(&self) -> Duration {
+        self.now.get()
+    }
+    async fn sleep(&self, d: Duration) {
+        self.now.set(self.now.get() + d);
+        tokio::task::yield_now().await;
+    }
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    platform: FakePlatform,
+    prober: FakeProber,
+    clock: Rc<FakeClock>,
+    printer: Printer,
+    stop: Stop,
+    outputs: Rc<RefCell<Vec<(String, String, usize)>>>,
+}
+
+impl Case {
+    fn new(live: Option<&str>, scripts: &[Script]) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".shipit");
+        let platform = FakePlatform::new(&state, live, scripts);
+        let clock = Rc::new(FakeClock::default());
+        let prober = FakeProber {
+            platform: platform.clone(),
+            broken: Vec::new(),
+            slow: Vec::new(),
+            new_fails_after: None,
+            new_probes: Cell::new(0),
+            clock: clock.clone(),
+        };
+        Case {
+            dir,
+            platform,
+            prober,
+            clock,
+            printer: Printer::capturing(),
+            stop: Stop::new(),
+            outputs: Rc::default(),
+        }
+    }
+
+    fn service(&self, extra: &str) -> Service {
+        std::fs::write(
+            self.dir.path().join("smoke.yml"),
+            "checks:\n  - name: home\n    path: /\n    expect: [\"[STATUS] == 200\"]\n  - name: missing page\n    path: /missing\n    expect: [\"[STATUS] == 200\"]\n",
+        )
+        .unwrap();
+        let yaml = format!(
+            "version: 1\ndefaults:\n  health: {{ interval: 1s, timeout: 1s, healthy_after: 2, unhealthy_after: 2, deadline: 30s }}\n  regression: {{ probes: 4, p95_ratio: 1.5, p95_slack: 20ms }}\n{extra}apps:\n  web: {{}}\nenvironments:\n  prod:\n    web: {{ app: app, url: \"http://127.0.0.1:9\" }}\n"
+        );
+        let config = crate::config::parse(&self.dir.path().join("shipit.yml"), &yaml).unwrap();
+        config.environments[0].services[0].clone()
+    }
+
+    async fn run(&self, svc: &Service, opts: &DeployOptions) -> ServiceRecord {
+        let state = self.dir.path().join(".shipit");
+        let outputs = self.outputs.clone();
+        let platform = self.platform.clone();
+        let deps = Deps {
+            platform: &self.platform,
+            prober: &self.prober,
+            clock: &self.clock,
+            printer: &self.printer,
+            stop: &self.stop,
+            state_dir: &state,
+            fleet_poll: Duration::from_secs(2),
+            output: Box::new(move |k, v| {
+                outputs.borrow_mut().push((
+                    k.into(),
+                    v.into(),
+                    platform.world.borrow().deploys.len(),
+                ))
+            }),
+            group: Box::new(|_| {}),
+        };
+        deploy_service(&deps, svc, opts).await
+    }
+}
+
+fn opts() -> DeployOptions {
+    DeployOptions {
+        image: Some(NEW.into()),
+        strategy: None,
+        rollback: true,
+    }
+}
+
+fn steps(r: &ServiceRecord) -> Vec<&str> {
+    r.steps.iter().map(|s| s.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_good_release_walks_every_stage_in_order() {
+    let c = Case::new(Some(OLD), &[]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded);
+    assert_eq!(
+        steps(&r),
+        [
+            "preflight",
+            "baseline",
+            "deploy",
+            "fleet check",
+            "health gate",
+            "regression gate",
+            "smoke",
+            "watch"
+        ]
+    );
+    assert_eq!(c.platform.live_images(), [NEW, NEW]);
+    assert_eq!(r.from.as_ref().unwrap().image, OLD);
+    assert_eq!(r.to.as_ref().unwrap().image, NEW);
+}
+
+#[tokio::test]
+async fn the_rollback_target_is_on_disk_and_published_before_the_deploy_call() {
+    let c = Case::new(Some(OLD), &[]);
+    c.run(&c.service(""), &opts()).await;
+    assert_eq!(c.platform.world.borrow().target_on_disk, [true]);
+    let outputs = c.outputs.borrow();
+    let prev = outputs
+        .iter()
+        .find(|(k, _, _)| k == "previous_image")
+        .unwrap();
+    assert_eq!(
+        (prev.1.as_str(), prev.2),
+        (OLD, 0),
+        "written before any deploy call"
+    );
+}
+
+#[tokio::test]
+async fn preflight_refuses_without_a_token_or_with_a_release_in_progress() {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.platform.token = false;
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::FailedBeforeChange);
+    assert_eq!(steps(&r), ["preflight"]);
+    let mut c = Case::new(Some(OLD), &[]);
+    c.platform.in_progress = true;
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::FailedBeforeChange);
+    assert!(r.reason.unwrap().contains("in progress"));
+    assert!(c.platform.deploy_images().is_empty());
+}
+
+#[tokio::test]
+async fn a_deploy_that_cannot_find_the_app_is_refused_without_rollback() {
+    let c = Case::new(Some(OLD), &[Script::AppMissing]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::FailedBeforeChange);
+    assert_eq!(c.platform.deploy_images().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failure_that_touched_no_machine_needs_no_rollback() {
+    let c = Case::new(Some(OLD), &[Script::FailUntouched]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::FailedBeforeChange);
+    assert!(r.decision.unwrap().contains("no rollback needed"));
+    assert_eq!(c.platform.deploy_images().len(), 1);
+}
+
+#[tokio::test]
+async fn a_half_updated_fleet_is_rolled_back_to_the_baseline_image() {
+    let c = Case::new(Some(OLD), &[Script::FailHalf]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    assert_eq!(
+        c.platform.deploy_images(),
+        [Some(NEW.into()), Some(OLD.into())]
+    );
+    assert_eq!(c.platform.live_images(), [OLD, OLD]);
+    assert_eq!(steps(&r).last(), Some(&"rollback health gate"));
+}
+
+#[tokio::test]
+async fn flyctl_failing_on_a_healthy_fleet_goes_on_with_a_warning() {
+    let c = Case::new(Some(OLD), &[Script::FailButHealthy]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded);
+    assert!(!r.warnings.is_empty());
+    assert!(r.decision.unwrap().contains("healthy from outside"));
+}
+
+#[tokio::test]
+async fn a_crashed_machine_stops_the_deploy_call_and_rolls_back() {
+    let c = Case::new(Some(OLD), &[Script::Crash]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    assert!(r.reason.unwrap().contains("crashed"));
+}
+
+#[tokio::test]
+async fn a_failed_health_gate_rolls_back_and_verifies_the_baseline() {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.broken = vec![NEW];
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    assert!(
+        r.gates
+            .iter()
+            .any(|g| g.name == "rollback health" && g.verdict == crate::report::Verdict::Pass)
+    );
+}
+
+#[tokio::test]
+async fn an_unhealthy_baseline_after_rollback_needs_a_human() {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.broken = vec![NEW, OLD];
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RollbackFailed);
+}
+
+#[tokio::test]
+async fn a_healthy_but_slower_release_fails_the_regression_gate() {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.slow = vec![NEW];
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    assert!(steps(&r).contains(&"regression gate"));
+    assert!(r.reason.unwrap().contains("regression"));
+}
+
+#[tokio::test]
+async fn a_failing_smoke_check_rolls_back() {
+    let c = Case::new(Some(OLD), &[]);
+    let r = c.run(&c.service("  smoke: smoke.yml\n"), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    assert!(r.reason.unwrap().contains("smoke"));
+}
+
+#[tokio::test]
+async fn a_failure_inside_the_watch_window_still_rolls_back() {
+    let mut c = Case::new(Some(OLD), &[]);
+    // 2 gate probes + 4 regression probes pass; then the release degrades.
+    c.prober.new_fails_after = Some(8);
+    let r = c.run(&c.service("  watch: 1m\n"), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", steps(&r));
+    assert!(r.reason.unwrap().contains("watch"));
+}
+
+#[tokio::test]
+async fn without_a_target_or_with_rollback_off_a_failure_needs_a_human() {
+    let mut c = Case::new(None, &[]);
+    c.prober.broken = vec![NEW];
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RollbackFailed);
+    assert!(r.decision.unwrap().contains("no rollback target"));
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.broken = vec![NEW];
+    let r = c.run(&c.service("  rollback: off\n"), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RollbackFailed);
+    assert_eq!(c.platform.deploy_images().len(), 1);
+}
+
+#[tokio::test]
+async fn a_first_deploy_goes_on_without_a_target() {
+    let c = Case::new(None, &[]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded);
+    assert!(r.warnings.iter().any(|w| w.contains("first deploy")));
+}
+
+#[tokio::test]
+async fn a_stop_before_the_run_is_recorded_as_cancelled() {
+    let c = Case::new(Some(OLD), &[]);
+    c.stop.trigger("cancelled by SIGINT");
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Cancelled);
+    assert!(c.platform.deploy_images().is_empty());
+    let _ = &c.clock;
+}
