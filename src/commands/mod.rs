@@ -153,15 +153,17 @@ pub(crate) fn pipeline_deps<'a, P, R, C>(
                 printer.warn(&format!("cannot write the step output `{key}`: {e:#}"));
             }
         }),
-        group: Box::new(move |name| {
-            if github {
-                match name {
-                    Some(n) => printer
-                        .workflow_command(&format!("::group::{}", crate::github::escape_data(n))),
-                    None => printer.workflow_command("::endgroup::"),
+        // flyctl's output is someone else's text (build logs): inside the group, workflow
+        // commands are paused, so a `::add-mask::` or `::error::` line in it is shown, not obeyed.
+        group: {
+            let open = std::cell::RefCell::new(None);
+            Box::new(move |name| match name {
+                Some(n) if github => {
+                    *open.borrow_mut() = Some(crate::github::group_untrusted(printer, n));
                 }
-            }
-        }),
+                _ => drop(open.borrow_mut().take()),
+            })
+        },
     }
 }
 

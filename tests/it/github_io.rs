@@ -416,3 +416,136 @@ fn a_dead_receiver_does_not_change_a_runs_exit_code() {
     );
     assert_eq!(hooks.received().len(), 4, "one timed-out POST, three 500s");
 }
+
+#[test]
+fn a_rolled_back_deploy_under_actions_groups_flyctl_and_reports_the_rollback() {
+    use crate::notify::{Recorder, Reply};
+    use crate::support::fleet::{FleetServer, live_image};
+    use crate::support::server::Behaviour;
+    use serde_json::json;
+
+    const APP: &str = "hotdash-staging";
+    const GOOD: &str = "registry.fly.io/hotdash-staging:deployment-v3";
+    let hooks = Recorder::start(|_| Reply::Status(202));
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: crate::support::fly_app(APP, 3, GOOD, 2)}, "deploys": []}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
+        if live_image(state, APP) == GOOD {
+            Behaviour::ok("ok")
+        } else {
+            Behaviour::status(500)
+        }
+    });
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 50ms, timeout: 500ms, deadline: 3s }}\n  regression: {{ probes: 3 }}\napps: {{ web: {{}} }}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n  - pagerduty: {{ routing_key: \"${{PD_KEY}}\", events_url: \"{}\", change_url: \"{}\" }}\n",
+        fleet.url(),
+        hooks.url("/hook"),
+        hooks.url("/pd/events"),
+        hooks.url("/pd/change"),
+    ));
+    let gh = tempfile::tempdir().unwrap();
+    let (output, summary) = (gh.path().join("output"), gh.path().join("summary.md"));
+    let out = p
+        .shipit(&[
+            "deploy",
+            "staging",
+            "--image",
+            "registry.fly.io/hotdash-staging:new",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("PD_KEY", "pd-routing-key-0123456789")
+        .output()
+        .unwrap();
+    let run = crate::support::Run::from(out);
+    run.code(3);
+
+    // flyctl's output is grouped, with workflow commands paused inside each group.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let opens: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("::group::flyctl deploy"))
+        .collect();
+    assert_eq!(
+        opens.len(),
+        2,
+        "the deploy and the rollback:\n{}",
+        run.stderr
+    );
+    for &i in &opens {
+        let token = lines[i + 1]
+            .strip_prefix("::stop-commands::")
+            .unwrap_or_else(|| panic!("{}", run.stderr));
+        let resume = lines
+            .iter()
+            .position(|l| *l == format!("::{token}::"))
+            .expect("commands resumed");
+        assert!(
+            resume > i && lines[resume + 1] == "::endgroup::",
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(lines[opens[1]].contains("(rollback)"));
+
+    // Outputs: the rollback target early, then the result.
+    let outputs = parse_output_file(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!(outputs["result"], "rolled_back");
+    assert_eq!(outputs["rolled_back"], "true");
+    assert_eq!(outputs["previous_version"], "3");
+    assert_eq!(outputs["previous_image"], GOOD);
+    assert_eq!(outputs["image"], "registry.fly.io/hotdash-staging:new");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("shipit deploy staging: rolled back")
+            && md.contains("rolled back to v3, healthy again"),
+        "{md}"
+    );
+    assert!(
+        run.stderr
+            .contains("::error title=staging/web health gate failed::"),
+        "{}",
+        run.stderr
+    );
+
+    // Messages: started and rolled_back to the webhook; PagerDuty records the change, pages nobody.
+    let types: Vec<String> = hooks
+        .received()
+        .iter()
+        .filter(|r| r.path == "/hook")
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(types, ["shipit.started", "shipit.rolled_back"]);
+    let pd: Vec<_> = hooks
+        .received()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/pd"))
+        .collect();
+    assert_eq!(pd.len(), 1, "{pd:?}");
+    assert_eq!(pd[0].path, "/pd/change");
+    let change: serde_json::Value = serde_json::from_slice(&pd[0].body).unwrap();
+    assert_eq!(change["routing_key"], "pd-routing-key-0123456789");
+    assert!(
+        change["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rolled back hotdash-staging (staging) from v4 to v3"),
+        "{change}"
+    );
+
+    let log_text = p.read("feedback/deployment.md");
+    let entries = shipit::evidence::log::entries(&log_text);
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0]
+            .body
+            .contains("previous release live and healthy again"),
+        "{log_text}"
+    );
+}
