@@ -29,6 +29,18 @@ use crate::secret;
 /// The longest all notifications of one event may take together. Whatever has not been
 /// delivered by then is given up on, so a dead receiver delays a deploy by at most this much.
 pub const TOTAL_CAP: Duration = Duration::from_secs(10);
+/// The cap for `cancelled`: GitHub sends SIGTERM 7.5 s after SIGINT (and shipit exits on a second
+/// signal), so the message that says a run was cancelled must be out well before that.
+pub const CANCELLED_CAP: Duration = Duration::from_secs(3);
+
+/// How long the notifications of `event` may take together.
+pub fn cap_for(event: Event) -> Duration {
+    if event == Event::Cancelled {
+        CANCELLED_CAP
+    } else {
+        TOTAL_CAP
+    }
+}
 /// One POST, from connecting to the end of the response.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 /// Connecting alone.
@@ -288,7 +300,12 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 
 async fn deliver(channels: &[&Channel], msg: &Message<'_>) -> Vec<SendResult> {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + TOTAL_CAP;
+    let cap = if msg.test {
+        TOTAL_CAP
+    } else {
+        cap_for(msg.event)
+    };
+    let deadline = tokio::time::Instant::now() + cap;
     let unix_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -337,7 +354,7 @@ async fn deliver(channels: &[&Channel], msg: &Message<'_>) -> Vec<SendResult> {
             r.unwrap_or_else(|| {
                 let why = format!(
                     "gave up after {}s, shipit's limit for notifications",
-                    TOTAL_CAP.as_secs()
+                    cap.as_secs()
                 );
                 failed(name, label, &why, started)
             })

@@ -989,3 +989,33 @@ fn an_unsigned_webhook_has_id_and_timestamp_but_no_signature() {
     assert_eq!(names, ["content-type", "webhook-id", "webhook-timestamp"]);
     assert_eq!(out[0].headers[2].1, "1795775000");
 }
+
+#[test]
+fn a_cancelled_run_gets_a_shorter_cap_inside_githubs_signal_window() {
+    let rec = Recorder::start(|_| Reply::Hang);
+    let channels = vec![chat("slack", rec.url("/hang"), Event::ALL.to_vec())];
+    let printer = shipit::printer::Printer::capturing();
+    let mut record = rolled_back();
+    record.event = Event::Cancelled;
+    let start = Instant::now();
+    let results = runtime().block_on(notify::send_all(
+        &channels,
+        Event::Cancelled,
+        &record,
+        &printer,
+    ));
+    let took = start.elapsed();
+    assert!(
+        took >= notify::CANCELLED_CAP && took < notify::CANCELLED_CAP + Duration::from_secs(1),
+        "took {took:?}"
+    );
+    assert!(
+        results[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 3s"),
+        "{:?}",
+        results[0]
+    );
+}
