@@ -240,12 +240,15 @@ impl Printer {
 
     fn err_line(&self, text: &str) {
         let text = secret::redact(text);
-        let line = if self.inner.interactive {
-            text.into_owned()
-        } else {
-            format!("[{}] {text}", crate::timefmt::clock(SystemTime::now()))
-        };
-        self.err_raw(&line);
+        if self.inner.interactive {
+            self.err_raw(&text);
+            return;
+        }
+        // Every line of a multi-line message gets the same prefix, so text laid out under the
+        // first line (a caret under a bad condition) stays aligned in CI logs.
+        let stamp = format!("[{}] ", crate::timefmt::clock(SystemTime::now()));
+        let line: Vec<String> = text.lines().map(|l| format!("{stamp}{l}")).collect();
+        self.err_raw(&line.join("\n"));
     }
 
     fn err_raw(&self, line: &str) {

@@ -304,6 +304,17 @@ fn condition_errors_point_into_the_condition() {
         stderr.contains("hint: [STATSU] == 200") && stderr.contains("^ here"),
         "{stderr}"
     );
+    // In CI every stderr line carries a timestamp; the caret must still sit under the unknown name.
+    let hint = stderr
+        .lines()
+        .find(|l| l.contains("hint: [STATSU]"))
+        .unwrap();
+    let caret = stderr.lines().find(|l| l.contains("^ here")).unwrap();
+    assert_eq!(
+        hint.find("STATSU"),
+        caret.find('^'),
+        "misaligned caret:\n{hint}\n{caret}"
+    );
 
     let yaml = "version: 1\ndefaults:\n  health: { expect: [\"[STATUS] === 200\"] }\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: a, url: https://a.fly.dev }\n";
     let stderr = rejects(
