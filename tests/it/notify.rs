@@ -1019,3 +1019,33 @@ fn a_cancelled_run_gets_a_shorter_cap_inside_githubs_signal_window() {
         results[0]
     );
 }
+
+#[test]
+fn send_all_pages_pagerduty_on_the_events_url_when_the_way_back_failed() {
+    let rec = Recorder::start(|_| Reply::Status(202));
+    let channels = vec![Channel {
+        kind: ChannelKind::PagerDuty {
+            routing_key: Text::literal("R0UTINGKEY-events"),
+            events_url: Text::literal(rec.url("/v2/enqueue")),
+            change_url: Text::literal(rec.url("/v2/change/enqueue")),
+        },
+        on: Event::ALL.to_vec(),
+    }];
+    let printer = shipit::printer::Printer::capturing();
+    let record = rollback_failed();
+    let results = runtime().block_on(notify::send_all(
+        &channels,
+        Event::RollbackFailed,
+        &record,
+        &printer,
+    ));
+    assert!(results[0].delivered, "{:?}", results[0]);
+    let got = rec.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/v2/enqueue");
+    let body = got[0].json();
+    assert_eq!(body["routing_key"], "R0UTINGKEY-events");
+    assert_eq!(body["event_action"], "trigger");
+    assert_eq!(body["dedup_key"], "shipit:hotdash-production:production");
+    assert_eq!(body["payload"]["severity"], "critical");
+}
