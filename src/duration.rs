@@ -2,6 +2,7 @@
 //! `1m30s`. A unit is always required, so `5` is an error rather than a guess.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Parses `200ms`, `2s`, `1.5s`, `5m`, `1h`, `1h30m`, `0s`. Units: ms, s, m, h.
@@ -76,13 +77,13 @@ pub fn format(d: Duration) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let mut out = String::new();
     if h > 0 {
-        out.push_str(&format!("{h}h"));
+        let _ = write!(out, "{h}h");
     }
     if m > 0 {
-        out.push_str(&format!("{m}m"));
+        let _ = write!(out, "{m}m");
     }
     if s > 0 {
-        out.push_str(&format!("{s}s"));
+        let _ = write!(out, "{s}s");
     }
     out
 }

@@ -60,6 +60,7 @@ impl Stop {
 
     /// A new, independent stop that also fires when this one does: a child scope (one flyctl
     /// call) can be stopped alone without stopping the whole run.
+    #[must_use]
     pub fn child(&self) -> Stop {
         let child = Stop::new();
         let parent = self.clone();

@@ -71,7 +71,10 @@ pub(crate) async fn run(ctx: &super::Ctx, dir: Option<&Path>) -> anyhow::Result<
     let hooks_file = dir.join("notifications.jsonl");
     std::fs::write(
         &hooks_file,
-        hooks.iter().map(|h| format!("{h}\n")).collect::<String>(),
+        hooks
+            .iter()
+            .flat_map(|h| [h.as_str(), "\n"])
+            .collect::<String>(),
     )
     .with_context(|| format!("cannot write {}", hooks_file.display()))?;
     let live = platform.world().live_image().unwrap_or_default();

@@ -49,6 +49,10 @@ impl Ctx {
     }
 
     /// The Fly adapter, with flyctl located (`SHIPIT_FLYCTL`, then flyctl, then fly on PATH).
+    #[allow(
+        clippy::unused_self,
+        reason = "a method so every command asks the context for its platform"
+    )]
     pub(crate) fn fly(&self) -> anyhow::Result<Fly> {
         Fly::locate().context("cannot run flyctl")
     }

@@ -14,10 +14,10 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
     let services = resolve(&config, &s.env, s.service.as_deref())?;
     super::check_strategy(s.strategy.as_deref())?;
     let fly = ctx.fly();
-    let p = &ctx.printer;
+    let printer = &ctx.printer;
     let mut plans = Vec::new();
     let mut blocked = false;
-    p.out(&format!(
+    printer.out(&format!(
         "plan: deploy {} ({} service(s), in this order; nothing will be changed)",
         s.env,
         services.len()
@@ -52,7 +52,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
                 .deploy_argv(&req)
             }
         };
-        let h = &svc.health;
+        let health = &svc.health;
         let rollback_target = target
             .as_ref()
             .and_then(|b| b.image.clone().map(|i| (b.version, i)));
@@ -62,7 +62,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
             None if target.is_some() => "none: first deploy, nothing to roll back to".into(),
             None => "unknown (flyctl could not be asked)".into(),
         };
-        let expect: Vec<String> = h
+        let expect: Vec<String> = health
             .expect
             .iter()
             .map(|c| {
@@ -79,7 +79,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
             "fleet check: every started machine runs the new image; Fly checks passing; a stopped new machine ends the wait early".into(),
             format!(
                 "health gate: GET {} every {}, timeout {}; open after {} passes in a row, fail after {} failures in a row or at {}; expect {}",
-                svc.health_url(), dur(h.interval), dur(h.timeout), h.healthy_after, h.unhealthy_after, dur(h.deadline), expect.join(", ")
+                svc.health_url(), dur(health.interval), dur(health.timeout), health.healthy_after, health.unhealthy_after, dur(health.deadline), expect.join(", ")
             ),
             match svc.regression.p95_ratio {
                 Some(r) => format!("regression gate: {} probes; p95 <= {r} x baseline p95 + {}; error rate <= {}", svc.regression.probes, dur(svc.regression.p95_slack), svc.regression.max_error_rate),
@@ -93,20 +93,20 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
             match (&rollback_target, svc.rollback && s.rollback) {
                 (_, false) => "on failure: no rollback (rollback: off): exit 4".into(),
                 (Some((_, image)), true) => {
-                    let mut rreq = deploy_request(svc, Some(image), None);
-                    rreq.skip_release_command = svc.skip_release_command_on_rollback;
-                    let argv = fly.as_ref().map_or_else(|_| crate::platform::fly::Fly { path: "flyctl".into() }.deploy_argv(&rreq), |f| f.deploy_argv(&rreq));
+                    let mut rollback_req = deploy_request(svc, Some(image), None);
+                    rollback_req.skip_release_command = svc.skip_release_command_on_rollback;
+                    let argv = fly.as_ref().map_or_else(|_| crate::platform::fly::Fly { path: "flyctl".into() }.deploy_argv(&rollback_req), |f| f.deploy_argv(&rollback_req));
                     format!("on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not)", argv.join(" "))
                 }
                 (None, true) => "on failure: no rollback target: exit 4".into(),
             },
         ];
-        p.out(&format!("\n{}", svc.label()));
+        printer.out(&format!("\n{}", svc.label()));
         for (i, step) in steps.iter().enumerate() {
-            p.out(&format!("  {}. {step}", i + 1));
+            printer.out(&format!("  {}. {step}", i + 1));
         }
         for problem in &problems {
-            p.out(&format!("  ! preflight would refuse: {problem}"));
+            printer.out(&format!("  ! preflight would refuse: {problem}"));
         }
         blocked |= !problems.is_empty();
         plans.push(serde_json::json!({
@@ -115,8 +115,8 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
             "steps": steps, "problems": problems,
         }));
     }
-    if p.json_mode() {
-        p.json(&serde_json::json!({ "env": s.env, "services": plans }));
+    if printer.json_mode() {
+        printer.json(&serde_json::json!({ "env": s.env, "services": plans }));
     }
     Ok(if blocked {
         Outcome::Failed

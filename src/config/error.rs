@@ -46,8 +46,8 @@ impl ConfigError {
             None => raw,
         };
         message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
-        if let Some(rest) = message.strip_prefix("error: ") {
-            message = rest.to_owned();
+        if message.starts_with("error: ") {
+            message.drain(.."error: ".len());
         }
         let hint = suggestion(&message);
         let mut e = ConfigError::at(file, text, line, column, message);

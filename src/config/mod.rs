@@ -746,6 +746,10 @@ mod dur_text {
 }
 
 mod opt_dur_text {
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `with` passes the field by reference"
+    )]
     pub(super) fn serialize<S: serde::Serializer>(
         d: &Option<std::time::Duration>,
         s: S,

@@ -7,6 +7,9 @@ use serde_saphyr::Spanned;
 use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
 
+/// `environments:`: environment name -> service name -> where it deploys, in file order.
+pub(crate) type RawEnvironments = OrderedMap<Spanned<OrderedMap<Spanned<RawTarget>>>>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
@@ -16,7 +19,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub apps: Option<OrderedMap<Spanned<RawSettings>>>,
     #[serde(default)]
-    pub environments: Option<Spanned<OrderedMap<Spanned<OrderedMap<Spanned<RawTarget>>>>>>,
+    pub environments: Option<Spanned<RawEnvironments>>,
     #[serde(default)]
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]

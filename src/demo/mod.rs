@@ -120,7 +120,7 @@ impl Platform for DemoPlatform {
             return Err(Self::not_found(app, "releases"));
         }
         let mut r = self.world().releases.clone();
-        r.sort_by(|a, b| b.version.cmp(&a.version));
+        r.sort_by_key(|r| std::cmp::Reverse(r.version));
         Ok(r)
     }
 

@@ -28,6 +28,11 @@ use crate::stop::Stop;
 
 pub use rollback::{choose_rollback_target, rollback_service};
 
+/// Publishes a GitHub step output (`key`, `value`); a no-op outside Actions.
+pub type OutputFn<'a> = Box<dyn Fn(&str, &str) + 'a>;
+/// Opens (`Some(title)`) or closes (`None`) a log group around flyctl's output.
+pub type GroupFn<'a> = Box<dyn Fn(Option<&str>) + 'a>;
+
 /// What the pipeline runs on.
 pub struct Deps<'a, P, R, C> {
     pub platform: &'a P,
@@ -41,9 +46,9 @@ pub struct Deps<'a, P, R, C> {
     /// How often the fleet is looked at while flyctl deploys (the crashed-machine fast path).
     pub fleet_poll: Duration,
     /// Called with (key, value) for GitHub step outputs; a no-op outside Actions.
-    pub output: Box<dyn Fn(&str, &str) + 'a>,
+    pub output: OutputFn<'a>,
     /// Wraps flyctl's streamed output in a log group under Actions.
-    pub group: Box<dyn Fn(Option<&str>) + 'a>,
+    pub group: GroupFn<'a>,
 }
 
 /// What `shipit deploy` asked for, for one service.
@@ -369,7 +374,6 @@ async fn deploy<P: Platform, R: Prober, C: Clock>(
     };
     let (outcome, crashed) = tokio::join!(call, watcher);
     (deps.group)(None);
-    let outcome = outcome;
     st.record.flyctl.push(outcome.argv.clone());
     st.record
         .actions

@@ -255,7 +255,7 @@ impl Platform for FakePlatform {
                     id: "rel".into(),
                     version,
                     image_ref: image,
-                })
+                });
             }
             Script::Crash => {
                 // flyctl would wait out its wait-timeout; the pipeline's fleet watcher stops it.
@@ -423,7 +423,7 @@ impl Case {
                     k.into(),
                     v.into(),
                     platform.world.borrow().deploys.len(),
-                ))
+                ));
             }),
             group: Box::new(|_| {}),
         };

@@ -53,6 +53,10 @@ impl Fly {
             })
     }
 
+    #[allow(
+        clippy::unused_self,
+        reason = "kept beside the other calls that build flyctl command lines"
+    )]
     fn display(&self, args: &[&str]) -> String {
         let mut s = String::from("flyctl");
         for a in args {
@@ -503,8 +507,8 @@ impl Platform for Fly {
         stop: &Stop,
     ) -> DeployOutcome {
         let argv = self.deploy_argv(req);
-        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
-        let command = self.display(&args);
+        let flags: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+        let command = self.display(&flags);
         let started = Instant::now();
         let mut outcome = DeployOutcome {
             argv: argv.clone(),
@@ -515,7 +519,7 @@ impl Platform for Fly {
             stopped: false,
             elapsed: Duration::ZERO,
         };
-        let mut cmd = self.command(&args);
+        let mut cmd = self.command(&flags);
         cmd.env(env_vars::FLY_EMIT_RELEASE_JSON, "1");
         // Its own process group: a Ctrl-C in a terminal reaches shipit only, which decides
         // when flyctl is interrupted (and can still roll back).
