@@ -19,8 +19,26 @@ fn registry() -> &'static RwLock<Vec<String>> {
     REGISTRY.get_or_init(|| RwLock::new(Vec::new()))
 }
 
-/// Registers a value that must never be written out. Returns whether it was new.
+/// Registers a value that must never be written out. Returns whether it was new. A URL with a
+/// password (`postgres://user:PASSWORD@host/db`) also registers the password alone, since
+/// programs print it on its own (`password authentication failed for ...`).
 pub fn register(value: &str) -> bool {
+    if let Some(password) = url_password(value) {
+        register_one(password);
+    }
+    register_one(value)
+}
+
+/// The password of `scheme://user:password@host...`, if there is one.
+fn url_password(value: &str) -> Option<&str> {
+    let rest = value.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then_some(password)
+}
+
+fn register_one(value: &str) -> bool {
     if value.len() < MIN_SECRET_LEN {
         return false;
     }
@@ -115,6 +133,14 @@ mod tests {
         assert_eq!(format!("{s} {s:?}"), "*** ***");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
         assert_eq!(s.expose(), "tok-abcdef");
+    }
+
+    #[test]
+    fn a_url_password_is_a_secret_on_its_own() {
+        register("postgres://app:url-pw-31337@db:5432/app");
+        assert_eq!(redact("auth failed: url-pw-31337"), "auth failed: ***");
+        assert_eq!(url_password("https://hooks.example/T0/B0/x"), None);
+        assert_eq!(url_password("redis://:only-pw@cache"), Some("only-pw"));
     }
 
     #[test]

@@ -109,8 +109,16 @@ impl<'de> serde::Deserialize<'de> for Text {
                 f.write_str("a string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
-                let (value, from_env) =
-                    expand(v, |name| std::env::var(name).ok()).map_err(E::custom)?;
+                // Each variable's value is a secret on its own, not only the whole string: in
+                // `Bearer ${TOKEN}` the token must be masked wherever it turns up alone.
+                let (value, from_env) = expand(v, |name| {
+                    let found = std::env::var(name).ok();
+                    if let Some(secret) = &found {
+                        crate::secret::register(secret);
+                    }
+                    found
+                })
+                .map_err(E::custom)?;
                 if from_env {
                     crate::secret::register(&value);
                 }

@@ -317,9 +317,12 @@ fn number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// At most [`SHOWN_CHARS`] characters on one line.
+/// At most [`SHOWN_CHARS`] characters on one line. Secrets are masked before the cut: once a
+/// secret is cut in half, no later redaction can recognise it.
 fn shorten(text: &str) -> String {
-    let one_line = text.replace('\r', "").replace('\n', "\\n");
+    let one_line = crate::secret::redact(text)
+        .replace('\r', "")
+        .replace('\n', "\\n");
     if one_line.chars().count() <= SHOWN_CHARS {
         one_line
     } else {

@@ -10,6 +10,7 @@ mod fly_adapter;
 mod github_io;
 mod health_cmd;
 mod init_cmd;
+mod leak;
 mod notify;
 mod pipeline;
 mod probe;
