@@ -5,6 +5,7 @@
 
 mod baseline_cmd;
 mod config_errors;
+mod demo_cmd;
 mod evidence;
 mod fly_adapter;
 mod github_io;
@@ -13,6 +14,7 @@ mod init_cmd;
 mod leak;
 mod notify;
 mod pipeline;
+mod plan_cmd;
 mod probe;
 mod smoke_suite;
 mod status_cmd;

@@ -1,0 +1,68 @@
+//! `shipit plan`: every step with the exact flyctl argv and the rollback target, on the example
+//! project `shipit init` writes, and never a deploy call.
+
+use serde_json::json;
+
+use crate::support::{Project, fly_app};
+
+const IMAGE: &str = "registry.fly.io/myapp-staging:deployment-v3";
+
+fn example() -> Project {
+    let p = Project::new();
+    p.run(&["init", "--name", "myapp"]).code(0);
+    p.fly_state(&json!({"apps": {"myapp-staging": fly_app("myapp-staging", 3, IMAGE, 2)}}));
+    p
+}
+
+#[test]
+fn plan_prints_the_flyctl_argv_and_the_rollback_target_and_changes_nothing() {
+    let p = example();
+    let before = p.state();
+    let run = p.run(&["plan", "staging"]);
+    run.code(0)
+        .stdout_has("flyctl deploy --app myapp-staging --config ")
+        .stdout_has("fly/myapp-staging.toml --remote-only --yes")
+        .stdout_has(&format!("rollback target: v3 ({IMAGE})"))
+        .stdout_has(&format!("--image {IMAGE}"))
+        .stdout_has("health gate: GET https://myapp-staging.fly.dev/health");
+    assert!(
+        p.deploy_calls().is_empty(),
+        "plan must not deploy: {:?}",
+        p.fly_calls()
+    );
+    assert!(
+        p.fly_calls()
+            .iter()
+            .all(|c| matches!(c[0].as_str(), "status" | "releases")),
+        "{:?}",
+        p.fly_calls()
+    );
+    assert_eq!(p.state(), before, "the double's state is unchanged");
+}
+
+#[test]
+fn plan_json_and_deploy_dry_run_say_the_same() {
+    let p = example();
+    let plan = p.run(&["plan", "staging", "--json"]);
+    plan.code(0);
+    let doc = plan.json();
+    let web = &doc["services"][0];
+    assert_eq!(web["app"], "myapp-staging");
+    assert_eq!(web["rollback_target"]["version"], 3);
+    assert_eq!(web["flyctl_argv"][1], "deploy");
+    let dry = p.run(&["deploy", "staging", "--dry-run", "--json"]);
+    dry.code(0);
+    assert_eq!(dry.json()["services"][0]["flyctl_argv"], web["flyctl_argv"]);
+    assert!(p.deploy_calls().is_empty());
+}
+
+#[test]
+fn plan_says_what_preflight_would_refuse() {
+    let p = example();
+    p.fly_state(&json!({"apps": {}}));
+    p.run(&["plan", "staging"])
+        .code(1)
+        .stdout_has("preflight would refuse")
+        .stdout_has("Could not find App");
+    assert!(p.deploy_calls().is_empty());
+}
