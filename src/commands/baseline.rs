@@ -15,7 +15,7 @@ use crate::exit::Outcome;
 use crate::platform::{Platform, PlatformError};
 use crate::probe::HttpProber;
 use crate::probe::stats::LatencyStats;
-use crate::report::{GateRecord, RunKind, RunRecord, ServiceRecord, ServiceResult, Verdict};
+use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
 
 pub(crate) async fn run(
     ctx: &super::Ctx,
@@ -80,34 +80,25 @@ pub(crate) async fn run(
     if ctx.printer.json_mode() {
         ctx.printer.json(&baselines);
     }
-    let (run_url, sha, actor) = RunRecord::github_context();
     let recorded = baselines.len();
-    let record = RunRecord {
-        id: crate::timefmt::run_id(started_at),
-        kind: RunKind::Baseline,
-        env,
-        started_at: crate::timefmt::rfc3339(started_at),
-        finished_at: crate::timefmt::now(),
-        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
-        outcome,
-        event: match outcome {
-            Outcome::Success => Event::Succeeded,
-            Outcome::Cancelled => Event::Cancelled,
-            _ => Event::Failed,
-        },
-        summary: match outcome {
-            Outcome::Success => format!("baseline recorded for {recorded} app(s)"),
-            Outcome::Cancelled => format!("baseline cancelled after {recorded} app(s)"),
-            _ => format!(
-                "baseline recorded for {recorded} of {} app(s)",
-                records.len()
-            ),
-        },
-        services: records,
-        run_url,
-        sha,
-        actor,
+    let mut record = super::new_record(RunKind::Baseline, env, started_at);
+    record.finished_at = crate::timefmt::now();
+    record.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+    record.outcome = outcome;
+    record.event = match outcome {
+        Outcome::Success => Event::Succeeded,
+        Outcome::Cancelled => Event::Cancelled,
+        _ => Event::Failed,
     };
+    record.summary = match outcome {
+        Outcome::Success => format!("baseline recorded for {recorded} app(s)"),
+        Outcome::Cancelled => format!("baseline cancelled after {recorded} app(s)"),
+        _ => format!(
+            "baseline recorded for {recorded} of {} app(s)",
+            records.len()
+        ),
+    };
+    record.services = records;
     super::finish::finish(ctx, &config, &record).await;
     Ok(outcome)
 }

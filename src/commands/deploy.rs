@@ -55,7 +55,11 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
 ) -> RunRecord {
     let started = Instant::now();
     let env = services.first().map(|s| s.env.clone()).unwrap_or_default();
-    let mut run = super::new_record(RunKind::Deploy, Some(env.clone()));
+    let mut run = super::new_record(
+        RunKind::Deploy,
+        Some(env.clone()),
+        std::time::SystemTime::now(),
+    );
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
         services

@@ -21,7 +21,7 @@ use crate::event::Event;
 use crate::exit::Outcome;
 use crate::probe::spot::{self, Level, Spot};
 use crate::probe::{HttpProber, ProbeSpec, Prober};
-use crate::report::{GateRecord, RunKind, RunRecord, ServiceRecord, ServiceResult, Verdict};
+use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
 
 /// One app's verdict, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -106,26 +106,21 @@ pub(crate) async fn run(
     } else {
         p.error(&summary);
     }
-    let (run_url, sha, actor) = RunRecord::github_context();
-    let record = RunRecord {
-        id: crate::timefmt::run_id(started_at),
-        kind: RunKind::Health,
-        env: services.first().map(|s| s.env.clone()),
-        started_at: crate::timefmt::rfc3339(started_at),
-        finished_at: crate::timefmt::now(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        outcome,
-        event: match outcome {
-            Outcome::Success => Event::Succeeded,
-            Outcome::Cancelled => Event::Cancelled,
-            _ => Event::Alert,
-        },
-        services: records,
-        summary,
-        run_url,
-        sha,
-        actor,
+    let mut record = super::new_record(
+        RunKind::Health,
+        services.first().map(|s| s.env.clone()),
+        started_at,
+    );
+    record.finished_at = crate::timefmt::now();
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    record.outcome = outcome;
+    record.event = match outcome {
+        Outcome::Success => Event::Succeeded,
+        Outcome::Cancelled => Event::Cancelled,
+        _ => Event::Alert,
     };
+    record.services = records;
+    record.summary = summary;
     super::finish::finish(ctx, &config, &record).await;
     Ok(outcome)
 }

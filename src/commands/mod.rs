@@ -114,13 +114,14 @@ pub(crate) fn check_strategy(strategy: Option<&str>) -> anyhow::Result<()> {
 pub(crate) fn new_record(
     kind: crate::report::RunKind,
     env: Option<String>,
+    started: std::time::SystemTime,
 ) -> crate::report::RunRecord {
     let (run_url, sha, actor) = crate::report::RunRecord::github_context();
     crate::report::RunRecord {
-        id: crate::timefmt::run_id(std::time::SystemTime::now()),
+        id: crate::timefmt::run_id(started),
         kind,
         env,
-        started_at: crate::timefmt::now(),
+        started_at: crate::timefmt::rfc3339(started),
         finished_at: String::new(),
         duration_ms: 0,
         outcome: Outcome::Success,

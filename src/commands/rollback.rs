@@ -28,7 +28,11 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
     let prober = HttpProber::new()?;
     let clock = SystemClock::new();
     let started = Instant::now();
-    let mut run = super::new_record(RunKind::Rollback, Some(services[0].env.clone()));
+    let mut run = super::new_record(
+        RunKind::Rollback,
+        Some(services[0].env.clone()),
+        std::time::SystemTime::now(),
+    );
     let mut failed = false;
     for svc in &services {
         if failed {

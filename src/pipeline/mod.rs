@@ -289,16 +289,7 @@ async fn baseline<P: Platform, R: Prober, C: Clock>(
             version: base.version,
             image: image.clone(),
         });
-        let url = svc.health_url();
-        let records = crate::probe::gate::sample(
-            deps.prober,
-            &svc.health,
-            &url,
-            svc.regression.probes,
-            deps.stop,
-        )
-        .await;
-        let stats = LatencyStats::from_records(&records);
+        let stats = sample(deps, svc).await;
         if stats.error_rate > 0.0 {
             deps.printer.warn(&format!(
                 "{}: the live release already fails {} of {} probes",
@@ -575,6 +566,42 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
     Next::To(Stage::HealthGate)
 }
 
+/// The health gate on the service's health URL, with the live progress line closed after it.
+/// Used on the new release and, after a rollback, on the baseline.
+pub(crate) async fn health_gate_report<P: Platform, R: Prober, C: Clock>(
+    deps: &Deps<'_, P, R, C>,
+    svc: &Service,
+) -> crate::probe::GateReport {
+    let report = crate::probe::gate::run_gate(
+        deps.prober,
+        deps.clock,
+        &svc.health,
+        &svc.health_url(),
+        deps.stop,
+        deps.printer,
+        &svc.label(),
+    )
+    .await;
+    deps.printer.finish_progress();
+    report
+}
+
+/// `regression.probes` probes back to back: the baseline's figures and the new release's.
+async fn sample<P: Platform, R: Prober, C: Clock>(
+    deps: &Deps<'_, P, R, C>,
+    svc: &Service,
+) -> LatencyStats {
+    let records = crate::probe::gate::sample(
+        deps.prober,
+        &svc.health,
+        &svc.health_url(),
+        svc.regression.probes,
+        deps.stop,
+    )
+    .await;
+    LatencyStats::from_records(&records)
+}
+
 fn record_gate(st: &mut RunState, name: &str, rule: &str, observed: &str, verdict: Verdict) {
     st.record.gates.push(GateRecord {
         name: name.to_owned(),
@@ -590,18 +617,7 @@ async fn health_gate<P: Platform, R: Prober, C: Clock>(
     svc: &Service,
     st: &mut RunState,
 ) -> Next {
-    let url = svc.health_url();
-    let report = crate::probe::gate::run_gate(
-        deps.prober,
-        deps.clock,
-        &svc.health,
-        &url,
-        deps.stop,
-        deps.printer,
-        &svc.label(),
-    )
-    .await;
-    deps.printer.finish_progress();
+    let report = health_gate_report(deps, svc).await;
     st.record
         .gates
         .push(report.gate_record("health", &svc.health));
@@ -638,19 +654,10 @@ async fn regression_gate<P: Platform, R: Prober, C: Clock>(
         return Next::To(Stage::Smoke);
     };
     let base = base.clone();
-    let url = svc.health_url();
-    let records = crate::probe::gate::sample(
-        deps.prober,
-        &svc.health,
-        &url,
-        svc.regression.probes,
-        deps.stop,
-    )
-    .await;
+    let current = sample(deps, svc).await;
     if deps.stop.is_stopped() {
         return Next::Cancelled;
     }
-    let current = LatencyStats::from_records(&records);
     let gate = crate::probe::regression::evaluate(&base, &current, &svc.regression);
     let failed = gate.verdict == Verdict::Fail;
     let observed = gate.observed.clone();

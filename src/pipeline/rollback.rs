@@ -128,18 +128,7 @@ async fn redeploy<P: Platform, R: Prober, C: Clock>(
     }
     let started = Instant::now();
     let started_at = crate::timefmt::now();
-    let url = svc.health_url();
-    let report = crate::probe::gate::run_gate(
-        deps.prober,
-        deps.clock,
-        &svc.health,
-        &url,
-        deps.stop,
-        deps.printer,
-        &svc.label(),
-    )
-    .await;
-    deps.printer.finish_progress();
+    let report = super::health_gate_report(deps, svc).await;
     record
         .gates
         .push(report.gate_record(&format!("{step_name} health"), &svc.health));
