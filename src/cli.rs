@@ -50,7 +50,7 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Put a previous release back: by Fly app name or environment
     Rollback(RollbackArgs),
-    /// What runs where: release, image, machines by region, Fly checks
+    /// What runs where: release, image, machines by region, Fly checks (with -v: recent logs)
     Status(StatusArgs),
     /// Record the current release, its image and health figures as the rollback target
     Baseline(BaselineArgs),
