@@ -227,7 +227,20 @@ pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
         R::RollbackFailed => format!("failed, not recovered, live: {}", rel(s.live.as_ref())),
         R::FailedBeforeChange => format!("refused, {} still live", rel(s.from.as_ref())),
         R::NotStarted => format!("not started, {} still live", rel(s.from.as_ref())),
-        R::Cancelled => format!("cancelled, live: {}", rel(s.live.as_ref())),
+        R::Cancelled => {
+            // The last line of a cancelled run says what is live and how to go back (DESIGN.md).
+            let back = match &s.from {
+                Some(from) if s.live.as_ref() != Some(from) => {
+                    let to = from
+                        .version
+                        .map(|v| format!(" --to {v}"))
+                        .unwrap_or_default();
+                    format!("; to go back: shipit rollback {}{to}", s.app)
+                }
+                _ => String::new(),
+            };
+            format!("cancelled, live: {}{back}", rel(s.live.as_ref()))
+        }
         R::Unhealthy => "unhealthy".into(),
         R::Planned => "planned".into(),
     }

@@ -389,6 +389,12 @@ fn cancelling_during_the_deploy_call_exits_130_with_the_rollback_command() {
         .stderr_has("cancelled")
         .stderr_has("shipit rollback hotdash-staging --to 3");
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    // flyctl was stopped before it touched a machine: v3 is still live, nothing to go back to.
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("live: v3") && !last.contains("to go back"),
+        "last line: {last}"
+    );
 }
 
 #[test]
@@ -402,5 +408,11 @@ fn cancelling_during_the_health_gate_exits_130() {
     run.code(130)
         .stderr_has("shipit rollback hotdash-staging --to 3");
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("live:")
+            && last.contains("to go back: shipit rollback hotdash-staging --to 3"),
+        "last line: {last}"
+    );
     assert_eq!(receipt(&p)["outcome"], "cancelled");
 }
