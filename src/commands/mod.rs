@@ -210,17 +210,29 @@ pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::tim
 /// One service's end state in a few words: `v42 live`, `rolled back to v41`...
 pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
     use crate::report::ServiceResult as R;
+    // A rollback is a new Fly release of an old image: say whose image it is, so "v5" is not
+    // mistaken for something new.
     let rel = |r: Option<&crate::report::ReleaseRef>| match r {
-        Some(crate::report::ReleaseRef {
-            version: Some(v), ..
-        }) => format!("v{v}"),
-        Some(r) => r.image.clone(),
+        Some(r) => {
+            let name = r
+                .version
+                .map_or_else(|| r.image.clone(), |v| format!("v{v}"));
+            match &s.from {
+                Some(from) if from.image == r.image && from.version != r.version => {
+                    match from.version {
+                        Some(v) => format!("{name} (the image of v{v})"),
+                        None => name,
+                    }
+                }
+                _ => name,
+            }
+        }
         None => "unknown".into(),
     };
     match s.result {
         R::Succeeded => format!("{} live", rel(s.live.as_ref().or(s.to.as_ref()))),
         R::RolledBack => format!(
-            "{} failed, rolled back to {}",
+            "{} failed; back on {}",
             rel(s.to.as_ref()),
             rel(s.live.as_ref())
         ),

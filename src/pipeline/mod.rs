@@ -352,9 +352,7 @@ async fn deploy<P: Platform, R: Prober, C: Clock>(
     let base_version = st.baseline.as_ref().and_then(|b| b.version).unwrap_or(0);
     let call_stop = deps.stop.child();
     let printer = deps.printer;
-    let mut on_line = |line: OutputLine<'_>| match line {
-        OutputLine::Stdout(l) | OutputLine::Stderr(l) => printer.info(&format!("  {l}")),
-    };
+    let mut on_line = |line: OutputLine<'_>| relay(printer, line);
     (deps.group)(Some(&format!("flyctl deploy {}", svc.app)));
     let watcher = watch_fleet(deps, &svc.app, base_version, &call_stop);
     let call = async {
@@ -564,6 +562,15 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
         ));
     }
     Next::To(Stage::HealthGate)
+}
+
+/// Relays one line of flyctl's output, indented under the step; its blank spacer lines are
+/// dropped, since in a timestamped CI log they are only noise.
+pub(crate) fn relay(printer: &Printer, line: OutputLine<'_>) {
+    let (OutputLine::Stdout(text) | OutputLine::Stderr(text)) = line;
+    if !text.trim().is_empty() {
+        printer.info(&format!("  {text}"));
+    }
 }
 
 /// The health gate on the service's health URL, with the live progress line closed after it.

@@ -79,9 +79,7 @@ async fn redeploy<P: Platform, R: Prober, C: Clock>(
     let mut req = deploy_request(svc, Some(&target.image), None);
     req.skip_release_command = svc.skip_release_command_on_rollback;
     let printer = deps.printer;
-    let mut on_line = |line: OutputLine<'_>| match line {
-        OutputLine::Stdout(l) | OutputLine::Stderr(l) => printer.info(&format!("  {l}")),
-    };
+    let mut on_line = |line: OutputLine<'_>| super::relay(printer, line);
     (deps.group)(Some(&format!("flyctl deploy {} (rollback)", svc.app)));
     let call_stop = deps.stop.child();
     let outcome = deps.platform.deploy(&req, &mut on_line, &call_stop).await;
