@@ -74,10 +74,7 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
     let mut stopped_after: Option<usize> = None;
     for (i, svc) in services.iter().enumerate() {
         if stopped_after.is_some() {
-            let mut r = ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
-            r.result = ServiceResult::NotStarted;
-            r.reason = Some("not started because an earlier service failed".into());
-            run.services.push(r);
+            run.services.push(super::not_started(platform, svc).await);
             continue;
         }
         let _lock = match pipeline::lock::acquire(config.state_dir(), &svc.app, wait_lock).await {

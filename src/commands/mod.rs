@@ -287,3 +287,20 @@ pub(crate) async fn announce(
 ) {
     let _ = crate::notify::send_all(&config.notify, event, run, &ctx.printer).await;
 }
+
+/// The record of a service skipped because an earlier one failed, with the release it is left
+/// on (a read-only look), so the run's summary says which service runs what.
+pub(crate) async fn not_started<P: crate::platform::Platform>(
+    platform: &P,
+    svc: &crate::config::Service,
+) -> crate::report::ServiceRecord {
+    let mut r = crate::report::ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
+    r.result = crate::report::ServiceResult::NotStarted;
+    r.reason = Some("not started because an earlier service failed".into());
+    if let Ok(status) = platform.status(&svc.app).await {
+        let releases = platform.releases(&svc.app).await.unwrap_or_default();
+        r.from = crate::baseline::Baseline::from_status(&status, &releases).release_ref();
+        r.live.clone_from(&r.from);
+    }
+    r
+}

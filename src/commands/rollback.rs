@@ -9,7 +9,7 @@ use crate::exit::Outcome;
 use crate::pipeline;
 use crate::platform::Platform;
 use crate::probe::{HttpProber, SystemClock};
-use crate::report::{ReleaseRef, RunKind, ServiceRecord, ServiceResult};
+use crate::report::{ReleaseRef, RunKind, ServiceResult};
 use crate::settings::RollbackSettings;
 
 pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result<Outcome> {
@@ -36,9 +36,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
     let mut failed = false;
     for svc in &services {
         if failed {
-            let mut r = ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
-            r.result = ServiceResult::NotStarted;
-            run.services.push(r);
+            run.services.push(super::not_started(&fly, svc).await);
             continue;
         }
         let releases = fly.releases(&svc.app).await?;

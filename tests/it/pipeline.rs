@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::fleet::{FleetServer, live_image};
-use crate::support::server::Behaviour;
+use crate::support::server::{Behaviour, Server};
 use crate::support::{Project, Run, eventually, fly_app};
 
 const APP: &str = "hotdash-staging";
@@ -415,4 +415,69 @@ fn cancelling_during_the_health_gate_exits_130() {
         "last line: {last}"
     );
     assert_eq!(receipt(&p)["outcome"], "cancelled");
+}
+
+/// Two services: `agent` (healthy) then `web` (its new release answers 500), in that order.
+fn two_services(web_first: bool) -> (Project, FleetServer, Server) {
+    let p = Project::new();
+    let agent = "hotdash-agent-service";
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2), agent: fly_app(agent, 7, "registry.fly.io/agent:deployment-v7", 1)}}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
+        if live_image(state, APP) == GOOD {
+            Behaviour::ok("up")
+        } else {
+            Behaviour::status(500)
+        }
+    });
+    let agent_server = Server::start([("/health", Behaviour::ok("up"))]);
+    let web = format!("    web: {{ app: {APP}, url: \"{}\" }}\n", fleet.url());
+    let agent_line = format!(
+        "    agent: {{ app: {agent}, url: \"{}\" }}\n",
+        agent_server.url()
+    );
+    let services = if web_first {
+        format!("{web}{agent_line}")
+    } else {
+        format!("{agent_line}{web}")
+    };
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 50ms, timeout: 500ms, deadline: 3s }}\n  regression: {{ probes: 2 }}\napps:\n  web: {{}}\n  agent: {{}}\nenvironments:\n  staging:\n{services}"
+    ));
+    (p, fleet, agent_server)
+}
+
+#[test]
+fn services_deploy_in_config_order_and_a_failure_stops_the_rest() {
+    let (p, _f, _a) = two_services(true);
+    let run = deploy(&p);
+    run.code(3);
+    let calls = p.deploy_calls();
+    assert!(
+        calls.iter().all(|c| c.contains(&APP.to_owned())),
+        "the agent was not deployed: {calls:?}"
+    );
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("hotdash-staging: v4 failed; back on v5 (the image of v3)"),
+        "{last}"
+    );
+    assert!(
+        last.contains("hotdash-agent-service: not started, v7 still live"),
+        "{last}"
+    );
+    let r = receipt(&p);
+    assert_eq!(r["services"][1]["result"], "not_started");
+}
+
+#[test]
+fn services_deploy_in_the_order_the_config_lists_them() {
+    let (p, _f, _a) = two_services(false);
+    // The agent goes first and succeeds; web then fails and is rolled back: exit 3, agent stays.
+    deploy(&p).code(3);
+    let apps: Vec<String> = p
+        .deploy_calls()
+        .iter()
+        .map(|c| c[c.iter().position(|a| a == "--app").unwrap() + 1].clone())
+        .collect();
+    assert_eq!(apps, ["hotdash-agent-service", APP, APP]);
 }
