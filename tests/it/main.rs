@@ -7,6 +7,7 @@ mod baseline_cmd;
 mod config_errors;
 mod demo_cmd;
 mod evidence;
+mod example;
 mod fly_adapter;
 mod github_io;
 mod health_cmd;
