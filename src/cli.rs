@@ -87,7 +87,7 @@ pub struct TargetArgs {
     pub app: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct DeployArgs {
     /// Environment to deploy (e.g. staging)
     #[arg(value_name = "ENV")]
@@ -112,7 +112,7 @@ pub struct DeployArgs {
     pub wait_lock: Option<Dur>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct RollbackArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -153,7 +153,7 @@ pub struct SmokeArgs {
     pub junit: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct PlanArgs {
     /// Environment to plan (e.g. staging)
     #[arg(value_name = "ENV")]

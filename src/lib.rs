@@ -71,15 +71,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .clone()
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
     if cli.global.show_settings {
-        printer.json(&serde_json::json!({
-            "config": config_path,
-            "json": cli.global.json,
-            "verbosity": format!("{verbosity:?}").to_lowercase(),
-            "color": format!("{:?}", cli.global.color).to_lowercase(),
-            "github_actions": github,
-            "command": format!("{:?}", cli.command),
-        }));
-        return Outcome::Success.exit_code();
+        return show_settings(&printer, &cli, &config_path, verbosity, github);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -109,6 +101,45 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     });
     printer.finish_progress();
+    outcome.exit_code()
+}
+
+/// `--show-settings`: the resolved settings and config as JSON, without running anything, so
+/// tests can check what a command line and a config resolve to. Secrets print masked.
+fn show_settings(
+    printer: &Printer,
+    cli: &cli::Cli,
+    config_path: &std::path::Path,
+    verbosity: Verbosity,
+    github: bool,
+) -> ExitCode {
+    use cli::Command;
+    let settings = match &cli.command {
+        Command::Deploy(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
+        Command::Plan(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
+        Command::Rollback(a) => serde_json::to_value(settings::RollbackSettings::from(a.clone())),
+        other => Ok(serde_json::Value::String(format!("{other:?}"))),
+    }
+    .unwrap_or_default();
+    let (config, outcome) = match config::load(config_path) {
+        Ok(c) => (
+            serde_json::to_value(c).unwrap_or_default(),
+            Outcome::Success,
+        ),
+        Err(e) => (
+            serde_json::json!({ "error": e.to_string() }),
+            Outcome::Failed,
+        ),
+    };
+    printer.json(&serde_json::json!({
+        "config_path": config_path,
+        "json": cli.global.json,
+        "verbosity": format!("{verbosity:?}").to_lowercase(),
+        "color": format!("{:?}", cli.global.color).to_lowercase(),
+        "github_actions": github,
+        "settings": settings,
+        "config": config,
+    }));
     outcome.exit_code()
 }
 

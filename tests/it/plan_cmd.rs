@@ -66,3 +66,27 @@ fn plan_says_what_preflight_would_refuse() {
         .stdout_has("Could not find App");
     assert!(p.deploy_calls().is_empty());
 }
+
+#[test]
+fn show_settings_dumps_the_resolved_flags_and_config_without_running() {
+    let p = example();
+    let run = p.run(&[
+        "--show-settings",
+        "deploy",
+        "staging",
+        "--no-rollback",
+        "--wait-lock",
+        "90s",
+        "--image",
+        "r:1",
+    ]);
+    run.code(0);
+    let doc = run.json();
+    assert_eq!(doc["settings"]["rollback"], false);
+    assert_eq!(doc["settings"]["image"], "r:1");
+    assert_eq!(doc["settings"]["wait_lock"]["secs"], 90);
+    let web = &doc["config"]["environments"][0]["services"][0];
+    assert_eq!(web["app"], "myapp-staging");
+    assert_eq!(web["health"]["path_source"], "fly_toml");
+    assert!(p.fly_calls().is_empty(), "nothing ran");
+}
