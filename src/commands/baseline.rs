@@ -82,14 +82,6 @@ pub(crate) async fn run(
     }
     let recorded = baselines.len();
     let mut record = super::new_record(RunKind::Baseline, env, started_at);
-    record.finished_at = crate::timefmt::now();
-    record.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-    record.outcome = outcome;
-    record.event = match outcome {
-        Outcome::Success => Event::Succeeded,
-        Outcome::Cancelled => Event::Cancelled,
-        _ => Event::Failed,
-    };
     record.summary = match outcome {
         Outcome::Success => format!("baseline recorded for {recorded} app(s)"),
         Outcome::Cancelled => format!("baseline cancelled after {recorded} app(s)"),
@@ -99,8 +91,7 @@ pub(crate) async fn run(
         ),
     };
     record.services = records;
-    super::finish::finish(ctx, &config, &record).await;
-    Ok(outcome)
+    Ok(super::end_check_run(ctx, &config, record, clock, outcome, Event::Failed).await)
 }
 
 /// Records, writes and prints one service's baseline, filling its part of the run record.

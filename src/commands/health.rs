@@ -101,28 +101,14 @@ pub(crate) async fn run(
         Outcome::Success
     };
     let summary = summary(target, &verdicts, cancelled);
-    if outcome == Outcome::Success {
-        p.success(&summary);
-    } else {
-        p.error(&summary);
-    }
     let mut record = super::new_record(
         RunKind::Health,
         services.first().map(|s| s.env.clone()),
         started_at,
     );
-    record.finished_at = crate::timefmt::now();
-    record.duration_ms = started.elapsed().as_millis() as u64;
-    record.outcome = outcome;
-    record.event = match outcome {
-        Outcome::Success => Event::Succeeded,
-        Outcome::Cancelled => Event::Cancelled,
-        _ => Event::Alert,
-    };
     record.services = records;
     record.summary = summary;
-    super::finish::finish(ctx, &config, &record).await;
-    Ok(outcome)
+    Ok(super::end_check_run(ctx, &config, record, started, outcome, Event::Alert).await)
 }
 
 /// The service's part of the run record: one `health` gate with the spot check's verdict.

@@ -304,3 +304,31 @@ pub(crate) async fn not_started<P: crate::platform::Platform>(
     }
     r
 }
+
+/// Ends a check run (health, smoke, baseline): says the verdict, stamps the record with its end,
+/// outcome and event (`failure` when it did not succeed), and hands it to [`finish::finish`].
+pub(crate) async fn end_check_run(
+    ctx: &Ctx,
+    config: &Config,
+    mut record: crate::report::RunRecord,
+    started: std::time::Instant,
+    outcome: Outcome,
+    failure: crate::event::Event,
+) -> Outcome {
+    use crate::event::Event;
+    if outcome == Outcome::Success {
+        ctx.printer.success(&record.summary);
+    } else {
+        ctx.printer.error(&record.summary);
+    }
+    record.finished_at = crate::timefmt::now();
+    record.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    record.outcome = outcome;
+    record.event = match outcome {
+        Outcome::Success => Event::Succeeded,
+        Outcome::Cancelled => Event::Cancelled,
+        _ => failure,
+    };
+    finish::finish(ctx, config, &record).await;
+    outcome
+}

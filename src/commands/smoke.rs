@@ -142,26 +142,12 @@ pub(crate) async fn run(
         "smoke {target}: {passed}/{checks} checks passed{}",
         if cancelled { " (cancelled)" } else { "" }
     );
-    if outcome == Outcome::Success {
-        p.success(&summary);
-    } else {
-        p.error(&summary);
-    }
     let mut record = super::new_record(
         RunKind::Smoke,
         services.first().map(|s| s.env.clone()),
         started_at,
     );
-    record.finished_at = crate::timefmt::now();
-    record.duration_ms = started.elapsed().as_millis() as u64;
-    record.outcome = outcome;
-    record.event = match outcome {
-        Outcome::Success => Event::Succeeded,
-        Outcome::Cancelled => Event::Cancelled,
-        _ => Event::Failed,
-    };
     record.services = records;
     record.summary = summary;
-    super::finish::finish(ctx, &config, &record).await;
-    Ok(outcome)
+    Ok(super::end_check_run(ctx, &config, record, started, outcome, Event::Failed).await)
 }
