@@ -26,32 +26,22 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         let req = deploy_request(svc, s.image.as_deref(), s.strategy.as_deref());
         let mut problems: Vec<String> = Vec::new();
         let mut target: Option<Baseline> = None;
-        let argv = match &fly {
-            Ok(fly) => {
-                if fly.has_token() {
-                    match (fly.releases(&svc.app).await, fly.status(&svc.app).await) {
-                        (Ok(releases), Ok(status)) => {
-                            if let Some(r) = releases.iter().find(|r| r.is_in_progress()) {
-                                problems
-                                    .push(format!("release v{} is still in progress", r.version));
-                            }
-                            target = Some(Baseline::from_status(&status, &releases));
+        let argv = crate::platform::flyctl_deploy_argv(&req);
+        match &fly {
+            Ok(fly) if fly.has_token() => {
+                match (fly.releases(&svc.app).await, fly.status(&svc.app).await) {
+                    (Ok(releases), Ok(status)) => {
+                        if let Some(r) = releases.iter().find(|r| r.is_in_progress()) {
+                            problems.push(format!("release v{} is still in progress", r.version));
                         }
-                        (Err(e), _) | (_, Err(e)) => problems.push(e.to_string()),
+                        target = Some(Baseline::from_status(&status, &releases));
                     }
-                } else {
-                    problems.push("no Fly API token (set FLY_API_TOKEN)".into());
+                    (Err(e), _) | (_, Err(e)) => problems.push(e.to_string()),
                 }
-                fly.deploy_argv(&req)
             }
-            Err(e) => {
-                problems.push(format!("{e:#}"));
-                crate::platform::fly::Fly {
-                    path: "flyctl".into(),
-                }
-                .deploy_argv(&req)
-            }
-        };
+            Ok(_) => problems.push("no Fly API token (set FLY_API_TOKEN)".into()),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
         let health = &svc.health;
         let rollback_target = target
             .as_ref()
@@ -95,7 +85,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
                 (Some((_, image)), true) => {
                     let mut rollback_req = deploy_request(svc, Some(image), None);
                     rollback_req.skip_release_command = svc.skip_release_command_on_rollback;
-                    let argv = fly.as_ref().map_or_else(|_| crate::platform::fly::Fly { path: "flyctl".into() }.deploy_argv(&rollback_req), |f| f.deploy_argv(&rollback_req));
+                    let argv = crate::platform::flyctl_deploy_argv(&rollback_req);
                     format!("on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not)", argv.join(" "))
                 }
                 (None, true) => "on failure: no rollback target: exit 4".into(),

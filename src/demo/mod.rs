@@ -147,18 +147,7 @@ impl Platform for DemoPlatform {
     }
 
     fn deploy_argv(&self, req: &DeployRequest) -> Vec<String> {
-        let mut argv = vec![
-            "flyctl".to_owned(),
-            "deploy".into(),
-            "--app".into(),
-            req.app.clone(),
-            "--remote-only".into(),
-            "--yes".into(),
-        ];
-        if let Some(i) = &req.image {
-            argv.extend(["--image".into(), i.clone()]);
-        }
-        argv
+        crate::platform::flyctl_deploy_argv(req)
     }
 
     async fn deploy(

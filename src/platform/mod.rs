@@ -202,6 +202,34 @@ pub enum OutputLine<'a> {
     Stderr(&'a str),
 }
 
+/// The `flyctl deploy` command line for a request: what the Fly adapter runs, what `plan` shows
+/// and what the demo's platform reports, so all three agree.
+pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
+    let mut argv = vec![
+        "flyctl".to_owned(),
+        "deploy".into(),
+        "--app".into(),
+        req.app.clone(),
+    ];
+    if let Some(c) = &req.fly_config {
+        argv.extend(["--config".into(), c.display().to_string()]);
+    }
+    argv.extend(["--remote-only".into(), "--yes".into()]);
+    if let Some(i) = &req.image {
+        argv.extend(["--image".into(), i.clone()]);
+    }
+    if let Some(s) = &req.strategy {
+        argv.extend(["--strategy".into(), s.clone()]);
+    }
+    if let Some(w) = req.wait_timeout {
+        argv.extend(["--wait-timeout".into(), format!("{}s", w.as_secs().max(1))]);
+    }
+    if req.skip_release_command {
+        argv.push("--skip-release-command".into());
+    }
+    argv
+}
+
 /// The platform operations shipit needs. Implementations: `fly::Fly` (flyctl) and the demo's.
 #[allow(async_fn_in_trait)]
 pub trait Platform {
