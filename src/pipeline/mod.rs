@@ -481,8 +481,13 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
             &st.new_version.map(|v| v.to_string()).unwrap_or_default(),
         );
     }
+    // On the new release: runs the new image and, when the image did not change (a config-only
+    // deploy of the running image), carries a newer release version than the baseline.
+    let base_version = st.baseline.as_ref().and_then(|b| b.version).unwrap_or(0);
+    let image_changed = new_image != base_image;
     let on_new = |m: &&crate::platform::Machine| {
-        new_image.as_deref().is_some_and(|i| m.image == i) && new_image != base_image
+        new_image.as_deref().is_some_and(|i| m.image == i)
+            && (image_changed || m.release_version.is_some_and(|v| v > base_version))
     };
     let updated = status.machines.iter().filter(on_new).count();
     let total = status.machines.len();
@@ -513,7 +518,14 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
             "the deploy failed before any machine was updated: {reason_flyctl}"
         ));
     }
-    let all_started_new = !started.is_empty() && started.iter().all(on_new);
+    // Started machines are the fleet that serves; when Fly's autostop has stopped them all, the
+    // whole fleet is what must carry the new release (the outside probe wakes it).
+    let judged: Vec<&crate::platform::Machine> = if started.is_empty() {
+        status.machines.iter().collect()
+    } else {
+        started.clone()
+    };
+    let all_started_new = !judged.is_empty() && judged.iter().all(on_new);
     let checks_ok = started.iter().all(|m| m.checks_passing());
     let observed = format!(
         "{updated} of {total} machines on the new image, {} started, Fly checks {}",

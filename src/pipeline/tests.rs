@@ -54,6 +54,8 @@ struct FakePlatform {
     world: Rc<RefCell<World>>,
     token: bool,
     in_progress: bool,
+    /// Machines go back to `stopped` after a deploy, as Fly's autostop does to idle machines.
+    autostop: bool,
     state_dir: std::path::PathBuf,
 }
 
@@ -109,6 +111,7 @@ impl FakePlatform {
             world: Rc::new(RefCell::new(world)),
             token: true,
             in_progress: false,
+            autostop: false,
             state_dir: state_dir.to_owned(),
         }
     }
@@ -236,7 +239,7 @@ impl Platform for FakePlatform {
             for m in w.machines.iter_mut().take(moved) {
                 m.image.clone_from(&image);
                 m.release_version = Some(version);
-                m.state = if script == Script::Crash {
+                m.state = if script == Script::Crash || self.autostop {
                     "stopped".into()
                 } else {
                     "started".into()
@@ -624,4 +627,28 @@ async fn a_stop_before_the_run_is_recorded_as_cancelled() {
     assert_eq!(r.result, ServiceResult::Cancelled);
     assert!(c.platform.deploy_images().is_empty());
     let _ = &c.clock;
+}
+
+#[tokio::test]
+async fn redeploying_the_running_image_is_not_a_half_updated_fleet() {
+    // A config-only deploy: the same image, a new release.
+    let c = Case::new(Some(OLD), &[]);
+    let opts = DeployOptions {
+        image: Some(OLD.into()),
+        strategy: None,
+        rollback: true,
+    };
+    let r = c.run(&c.service(""), &opts).await;
+    assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
+    assert_eq!(c.platform.deploy_images().len(), 1);
+}
+
+#[tokio::test]
+async fn an_autostopped_fleet_is_judged_by_the_machines_it_has() {
+    // Fly's proxy stops idle machines (auto_stop_machines): after the deploy none is `started`,
+    // and the outside probe, which wakes them, decides.
+    let mut c = Case::new(Some(OLD), &[]);
+    c.platform.autostop = true;
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
 }
