@@ -354,7 +354,7 @@ async fn deploy<P: Platform, R: Prober, C: Clock>(
     let printer = deps.printer;
     let mut on_line = |line: OutputLine<'_>| relay(printer, line);
     (deps.group)(Some(&format!("flyctl deploy {}", svc.app)));
-    let watcher = watch_fleet(deps, &svc.app, base_version, &call_stop);
+    let watcher = watch_fleet(deps, svc, base_version, &call_stop);
     let call = async {
         let outcome = deps.platform.deploy(&req, &mut on_line, &call_stop).await;
         // Ends the fleet watcher; this stop is the call's own, not the run's.
@@ -408,26 +408,49 @@ async fn deploy<P: Platform, R: Prober, C: Clock>(
 /// `--wait-timeout` (superfly/flyctl#2653), so the call is stopped and the pipeline moves on.
 async fn watch_fleet<P: Platform, R: Prober, C: Clock>(
     deps: &Deps<'_, P, R, C>,
-    app: &str,
+    svc: &Service,
     base_version: u64,
     call_stop: &Stop,
 ) -> Option<String> {
+    // Machines already confirmed alive: an autostopped machine that woke up for its probe.
+    let mut woke: Vec<String> = Vec::new();
     loop {
         tokio::select! {
             () = call_stop.stopped() => return None,
             () = deps.clock.sleep(deps.fleet_poll) => {}
         }
-        let Ok(status) = deps.platform.status(app).await else {
+        let Ok(status) = deps.platform.status(&svc.app).await else {
             continue;
         };
-        let dead = status
+        let down: Vec<&crate::platform::Machine> = status
             .machines
             .iter()
-            .find(|m| m.release_version.is_some_and(|v| v > base_version) && m.is_down());
-        if let Some(m) = dead {
+            .filter(|m| {
+                m.release_version.is_some_and(|v| v > base_version)
+                    && m.is_down()
+                    && !woke.contains(&m.id)
+            })
+            .collect();
+        for m in down {
+            // Fly's autostop also stops idle machines. A probe pinned to the machine tells the two
+            // apart: the proxy wakes an autostopped machine and it answers; a crashed one does not.
+            let mut probe = crate::probe::ProbeSpec::health(&svc.health, &svc.health_url());
+            probe.machine_id = Some(m.id.clone());
+            let result = deps.prober.probe(&probe).await;
+            if svc.health.expect.iter().all(|c| c.evaluate(&result).pass) {
+                deps.printer.debug(&format!(
+                    "machine {} was {} and woke for a probe: not a crash",
+                    m.id, m.state
+                ));
+                woke.push(m.id.clone());
+                continue;
+            }
             let reason = format!(
-                "machine {} ({}) on the new release is {}",
-                m.id, m.region, m.state
+                "machine {} ({}) on the new release is {} and does not answer ({})",
+                m.id,
+                m.region,
+                m.state,
+                result.summary()
             );
             deps.printer
                 .warn(&format!("{reason}: not waiting for flyctl's wait-timeout"));

@@ -47,6 +47,8 @@ struct World {
     deploys: Vec<DeployRequest>,
     /// Whether the rollback target file existed when each deploy call started.
     target_on_disk: Vec<bool>,
+    /// Machines go back to `stopped` after a deploy, as Fly's autostop does to idle machines.
+    autostop: bool,
 }
 
 #[derive(Clone)]
@@ -54,8 +56,6 @@ struct FakePlatform {
     world: Rc<RefCell<World>>,
     token: bool,
     in_progress: bool,
-    /// Machines go back to `stopped` after a deploy, as Fly's autostop does to idle machines.
-    autostop: bool,
     state_dir: std::path::PathBuf,
 }
 
@@ -111,7 +111,6 @@ impl FakePlatform {
             world: Rc::new(RefCell::new(world)),
             token: true,
             in_progress: false,
-            autostop: false,
             state_dir: state_dir.to_owned(),
         }
     }
@@ -231,6 +230,7 @@ impl Platform for FakePlatform {
         {
             let mut w = self.world.borrow_mut();
             let n = w.machines.len();
+            let autostop = w.autostop;
             let moved = match script {
                 Script::Ok | Script::FailButHealthy => n,
                 Script::FailHalf | Script::Crash => 1,
@@ -239,7 +239,7 @@ impl Platform for FakePlatform {
             for m in w.machines.iter_mut().take(moved) {
                 m.image.clone_from(&image);
                 m.release_version = Some(version);
-                m.state = if script == Script::Crash || self.autostop {
+                m.state = if script == Script::Crash || autostop {
                     "stopped".into()
                 } else {
                     "started".into()
@@ -251,6 +251,12 @@ impl Platform for FakePlatform {
                 "failed"
             };
             w.releases.insert(0, release(version, status, &image));
+        }
+        if self.world.borrow().autostop {
+            // A deploy that takes a while: the fleet watcher looks at the stopped machines.
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
         }
         match script {
             Script::Ok => {
@@ -304,12 +310,23 @@ struct FakeProber {
 
 impl Prober for FakeProber {
     async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
-        let image = self
+        let mut image = self
             .platform
             .live_images()
             .first()
             .cloned()
             .unwrap_or_default();
+        // Pinned to one machine (Fly-Force-Instance-Id): a stopped machine wakes and answers
+        // under autostop; otherwise it has crashed and nothing answers.
+        if let Some(id) = &spec.machine_id {
+            let world = self.platform.world.borrow();
+            if let Some(m) = world.machines.iter().find(|m| &m.id == id) {
+                if m.state == "stopped" && !world.autostop {
+                    return ProbeResult::failed(Duration::from_millis(1), "connection refused");
+                }
+                image.clone_from(&m.image);
+            }
+        }
         let mut latency = Duration::from_millis(10);
         let mut status = 200;
         if self.broken.contains(&image.as_str())
@@ -647,8 +664,18 @@ async fn redeploying_the_running_image_is_not_a_half_updated_fleet() {
 async fn an_autostopped_fleet_is_judged_by_the_machines_it_has() {
     // Fly's proxy stops idle machines (auto_stop_machines): after the deploy none is `started`,
     // and the outside probe, which wakes them, decides.
-    let mut c = Case::new(Some(OLD), &[]);
-    c.platform.autostop = true;
+    let c = Case::new(Some(OLD), &[]);
+    c.platform.world.borrow_mut().autostop = true;
     let r = c.run(&c.service(""), &opts()).await;
     assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
+    let woke = c
+        .printer
+        .captured()
+        .iter()
+        .any(|l| l.contains("woke for a probe: not a crash"));
+    assert!(
+        woke,
+        "the fleet watcher saw the stopped machines and probed them: {:?}",
+        c.printer.captured()
+    );
 }

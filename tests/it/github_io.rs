@@ -420,7 +420,7 @@ fn a_dead_receiver_does_not_change_a_runs_exit_code() {
 #[test]
 fn a_rolled_back_deploy_under_actions_groups_flyctl_and_reports_the_rollback() {
     use crate::notify::{Recorder, Reply};
-    use crate::support::fleet::{FleetServer, live_image};
+    use crate::support::fleet::FleetServer;
     use crate::support::server::Behaviour;
     use serde_json::json;
 
@@ -429,8 +429,8 @@ fn a_rolled_back_deploy_under_actions_groups_flyctl_and_reports_the_rollback() {
     let hooks = Recorder::start(|_| Reply::Status(202));
     let p = Project::new();
     p.fly_state(&json!({"apps": {APP: crate::support::fly_app(APP, 3, GOOD, 2)}, "deploys": []}));
-    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
-        if live_image(state, APP) == GOOD {
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |_, image| {
+        if image == GOOD {
             Behaviour::ok("ok")
         } else {
             Behaviour::status(500)

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::support::fleet::{FleetServer, live_image};
+use crate::support::fleet::FleetServer;
 use crate::support::server::{Behaviour, Server};
 use crate::support::{Project, Run, TOKEN, fly_app};
 
@@ -24,8 +24,8 @@ fn a_failing_deploy_under_actions_leaks_no_secret_anywhere() {
     // Apps do print connection strings in their error pages; shipit shows a failed body condition
     // with the start of the body, so the password reaches an output path and must be masked.
     let error_page = format!("auth failed for {DB_PASSWORD} at {database_url}");
-    let fleet = FleetServer::start(p.file("flyctl-state.json"), move |state| {
-        if live_image(state, APP) == GOOD {
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, move |_, image| {
+        if image == GOOD {
             Behaviour::ok("{\"ok\":true,\"status\":\"healthy\"}")
         } else {
             Behaviour::Reply(crate::support::server::Reply::new(500, error_page.clone()))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::fleet::{FleetServer, live_image};
+use crate::support::fleet::FleetServer;
 use crate::support::server::{Behaviour, Server};
 use crate::support::{Project, Run, eventually, fly_app};
 
@@ -23,8 +23,7 @@ fn project(
 ) -> (Project, FleetServer) {
     let p = Project::new();
     p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}, "deploys": deploys}));
-    let fleet = FleetServer::start(p.file("flyctl-state.json"), move |state| {
-        let image = live_image(state, APP);
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, move |_, image| {
         if image == GOOD || image.ends_with("deployment-v2") {
             Behaviour::ok("{\"ok\":true}")
         } else {
@@ -234,7 +233,7 @@ fn an_unhealthy_baseline_after_rollback_needs_a_human() {
     let p = Project::new();
     p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}}));
     // Healthy until the first deploy, then down whatever runs (the database went away).
-    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |state, _| {
         let deployed = state["apps"][APP]["releases"]
             .as_array()
             .is_some_and(|r| r.len() > 3);
@@ -422,8 +421,8 @@ fn two_services(web_first: bool) -> (Project, FleetServer, Server) {
     let p = Project::new();
     let agent = "hotdash-agent-service";
     p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2), agent: fly_app(agent, 7, "registry.fly.io/agent:deployment-v7", 1)}}));
-    let fleet = FleetServer::start(p.file("flyctl-state.json"), |state| {
-        if live_image(state, APP) == GOOD {
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |_, image| {
+        if image == GOOD {
             Behaviour::ok("up")
         } else {
             Behaviour::status(500)

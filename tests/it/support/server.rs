@@ -72,6 +72,13 @@ pub enum Behaviour {
     Seq(Vec<Behaviour>),
     /// Like `Seq`, but starts over at the end: flapping.
     Cycle(Vec<Behaviour>),
+    /// By the value of a request header (name in lower case): the case whose value matches,
+    /// else `otherwise`. Fly's proxy routes `Fly-Force-Instance-Id` to one machine this way.
+    ByHeader {
+        name: String,
+        cases: Vec<(String, Behaviour)>,
+        otherwise: Box<Behaviour>,
+    },
     /// `before` until `after` has passed since this behaviour was set, then `then`.
     Switch {
         after: Duration,
@@ -123,13 +130,25 @@ impl Behaviour {
     }
 
     /// The plain behaviour for the `n`-th request (0-based) at `elapsed` since it was set.
-    fn resolve(&self, n: usize, elapsed: Duration) -> Behaviour {
+    fn resolve(&self, n: usize, elapsed: Duration, request: &Recorded) -> Behaviour {
         match self {
+            Behaviour::ByHeader {
+                name,
+                cases,
+                otherwise,
+            } => {
+                let value = request.header(name);
+                cases
+                    .iter()
+                    .find(|(v, _)| Some(v.as_str()) == value)
+                    .map_or(otherwise.as_ref(), |(_, b)| b)
+                    .resolve(n, elapsed, request)
+            }
             Behaviour::Seq(items) if !items.is_empty() => {
-                items[n.min(items.len() - 1)].resolve(n, elapsed)
+                items[n.min(items.len() - 1)].resolve(n, elapsed, request)
             }
             Behaviour::Cycle(items) if !items.is_empty() => {
-                items[n % items.len()].resolve(n, elapsed)
+                items[n % items.len()].resolve(n, elapsed, request)
             }
             Behaviour::Seq(_) | Behaviour::Cycle(_) => Behaviour::status(500),
             Behaviour::Switch {
@@ -138,9 +157,9 @@ impl Behaviour {
                 then,
             } => {
                 if elapsed < *after {
-                    before.resolve(n, elapsed)
+                    before.resolve(n, elapsed, request)
                 } else {
-                    then.resolve(n, elapsed)
+                    then.resolve(n, elapsed, request)
                 }
             }
             other => other.clone(),
@@ -332,7 +351,9 @@ fn serve(state: &State, stream: TcpStream) {
             let mut routes = state.routes.lock().unwrap();
             match routes.get_mut(&path) {
                 Some(route) => {
-                    let b = route.behaviour.resolve(route.hits, route.set_at.elapsed());
+                    let b = route
+                        .behaviour
+                        .resolve(route.hits, route.set_at.elapsed(), &request);
                     route.hits += 1;
                     b
                 }
@@ -382,8 +403,13 @@ fn act(state: &State, w: &mut TcpStream, behaviour: &Behaviour) -> bool {
                 .and_then(|()| w.flush())
                 .is_ok()
         }
-        // Resolved before acting; kept total for the compiler.
-        other => act(state, w, &other.resolve(0, Duration::ZERO)),
+        // Composite behaviours are resolved to a plain one before acting (see `serve`).
+        Behaviour::Seq(_)
+        | Behaviour::Cycle(_)
+        | Behaviour::Switch { .. }
+        | Behaviour::ByHeader { .. } => {
+            unreachable!("composite behaviours are resolved before acting")
+        }
     }
 }
 
