@@ -152,7 +152,11 @@ fn register_process_secrets() {
     }
 }
 
-/// SIGINT and SIGTERM trigger the run's stop signal; a second one exits at once.
+/// SIGINT and SIGTERM trigger the run's stop signal: waits end, flyctl gets SIGINT, and the run
+/// records what is live and how to go back. What comes next decides how long that may take:
+/// a second SIGINT is a person pressing Ctrl-C again and exits at once; a SIGTERM after the
+/// SIGINT is GitHub's escalation (SIGINT, SIGTERM 7.5 s later, kill 2.5 s after that), so the
+/// run keeps finishing its record until the kill. A third signal exits at once.
 fn listen_for_signals(stop: &stop::Stop) {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = stop.clone();
@@ -163,11 +167,19 @@ fn listen_for_signals(stop: &stop::Stop) {
         ) else {
             return;
         };
-        let name = tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
+        let first_was_int = tokio::select! {
+            _ = int.recv() => true,
+            _ = term.recv() => false,
         };
+        let name = if first_was_int { "SIGINT" } else { "SIGTERM" };
         stop.trigger(&format!("cancelled by {name}"));
+        let second_is_int = tokio::select! {
+            _ = int.recv() => true,
+            _ = term.recv() => false,
+        };
+        if !(first_was_int && !second_is_int) {
+            std::process::exit(i32::from(Outcome::Cancelled.code()));
+        }
         tokio::select! {
             _ = int.recv() => {}
             _ = term.recv() => {}

@@ -352,13 +352,17 @@ fn the_lock_held_by_another_run_is_named() {
     deploy(&p).code(0);
 }
 
-fn interrupt(pid: u32) {
+fn signal(pid: u32, name: &str) {
     let ok = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{name}"), &pid.to_string()])
         .status()
         .unwrap()
         .success();
-    assert!(ok, "kill -INT {pid}");
+    assert!(ok, "kill -{name} {pid}");
+}
+
+fn interrupt(pid: u32) {
+    signal(pid, "INT");
 }
 
 /// Starts a deploy, waits for `ready`, sends SIGINT, and returns the run and how long it took
@@ -479,4 +483,77 @@ fn services_deploy_in_the_order_the_config_lists_them() {
         .map(|c| c[c.iter().position(|a| a == "--app").unwrap() + 1].clone())
         .collect();
     assert_eq!(apps, ["hotdash-agent-service", APP, APP]);
+}
+
+/// A project whose health gate fails forever and whose webhook receiver never answers, so a
+/// cancelled run spends its last seconds recording and notifying.
+fn slow_to_cancel() -> (Project, FleetServer, Server) {
+    let (p, f) = project(json!([]), || Behaviour::status(500), "");
+    let hook = Server::start([("/hook", Behaviour::Hang)]);
+    let yaml = p.read("shipit.yml").replace(
+        "unhealthy_after: 3, deadline: 3s",
+        "unhealthy_after: 1000, deadline: 60s",
+    );
+    p.config(&format!(
+        "{yaml}notify:\n  - webhook: {{ url: \"{}/hook\" }}\n",
+        hook.url()
+    ));
+    (p, f, hook)
+}
+
+#[test]
+fn githubs_sigterm_after_sigint_still_lets_the_run_record_itself() {
+    // GitHub: SIGINT, SIGTERM 7.5 s later, kill 2.5 s after. Here the SIGTERM comes at once,
+    // while shipit is still notifying; it must not cut the record short.
+    let (p, f, _hook) = slow_to_cancel();
+    let child = p
+        .shipit(&["deploy", "staging", "--image", NEW])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(20), || f
+        .server
+        .hits("/health")
+        > 6));
+    let sent = Instant::now();
+    signal(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "TERM");
+    let run = Run::from(child.wait_with_output().unwrap());
+    let took = sent.elapsed();
+    run.code(130);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(receipt(&p)["outcome"], "cancelled");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("to go back: shipit rollback hotdash-staging --to 3"),
+        "last line: {last}"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let (p, f, _hook) = slow_to_cancel();
+    let child = p
+        .shipit(&["deploy", "staging", "--image", NEW])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(20), || f
+        .server
+        .hits("/health")
+        > 6));
+    signal(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    signal(child.id(), "INT");
+    let run = Run::from(child.wait_with_output().unwrap());
+    run.code(130);
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "took {:?} after the second Ctrl-C",
+        sent.elapsed()
+    );
 }
