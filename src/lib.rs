@@ -177,7 +177,8 @@ fn listen_for_signals(stop: &stop::Stop) {
             _ = int.recv() => true,
             _ = term.recv() => false,
         };
-        if !(first_was_int && !second_is_int) {
+        let github_escalation = first_was_int && !second_is_int;
+        if !github_escalation {
             std::process::exit(i32::from(Outcome::Cancelled.code()));
         }
         tokio::select! {
