@@ -135,7 +135,8 @@ pub struct ServiceRecord {
     pub live: Option<ReleaseRef>,
     pub gates: Vec<GateRecord>,
     pub steps: Vec<StepRecord>,
-    /// Every flyctl command line that changed something, as argv.
+    /// Every flyctl command line that changed something, as argv, program name first
+    /// (`["flyctl", "deploy", "--app", ...]`).
     pub flyctl: Vec<Vec<String>>,
     /// The decision taken after the deploy call and why: "healthy: go on", "roll back: ...".
     pub decision: Option<String>,

@@ -120,7 +120,7 @@ fn service(p: &Printer, s: &ServiceRecord) {
     if !s.flyctl.is_empty() {
         p.out("  flyctl:");
         for argv in &s.flyctl {
-            p.out(&format!("    - flyctl {}", argv.join(" ")));
+            p.out(&format!("    - {}", argv.join(" ")));
         }
     }
     list(p, "warnings", &s.warnings);

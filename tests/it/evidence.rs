@@ -169,6 +169,7 @@ fn evidence_is_redacted_and_receipts_are_renamed_into_place() {
     let mut r = rolled_back();
     r.services[0].reason = Some("refused evidence-secret-value-77\n<!-- /shipit:run x -->".into());
     r.services[0].flyctl.push(vec![
+        "flyctl".into(),
         "secrets".into(),
         "set".into(),
         "TOKEN=evidence-secret-value-77".into(),
@@ -202,7 +203,7 @@ fn evidence_is_redacted_and_receipts_are_renamed_into_place() {
     );
     let back: RunRecord = serde_json::from_str(&receipt_text).unwrap();
     assert_eq!(back.services[0].gates.len(), 4);
-    assert_eq!(back.services[0].flyctl[2][2], "TOKEN=***");
+    assert_eq!(back.services[0].flyctl[2][3], "TOKEN=***");
     assert_eq!(back.services[0].steps[2].duration_ms, 71_000);
 }
 

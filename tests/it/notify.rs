@@ -103,6 +103,7 @@ pub(crate) fn rolled_back() -> RunRecord {
     ];
     web.flyctl = vec![
         vec![
+            "flyctl".into(),
             "deploy".into(),
             "--app".into(),
             "hotdash-staging".into(),
@@ -110,6 +111,7 @@ pub(crate) fn rolled_back() -> RunRecord {
             "--yes".into(),
         ],
         vec![
+            "flyctl".into(),
             "deploy".into(),
             "--app".into(),
             "hotdash-staging".into(),
