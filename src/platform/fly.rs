@@ -666,4 +666,56 @@ mod tests {
         assert_eq!(m.image, "img");
         assert!(m.checks_passing());
     }
+
+    #[test]
+    fn machines_list_checks_list_and_secrets_list_parse_their_real_shapes() {
+        // `machines list --json`: not filtered, `[]` when empty (reference/flyctl.md 2.3).
+        let m: Option<Vec<MachineJson>> = serde_json::from_str(
+            r#"[{"id":"148ed193b95089","name":"wispy","state":"stopped","region":"iad","image_ref":{"registry":"registry.fly.io"},
+                 "config":{"image":"registry.fly.io/a:deployment-1","metadata":{"fly_release_version":"42","fly_process_group":"app"},"init":{}},
+                 "checks":[{"name":"servicecheck-00-http-3000","status":"critical","output":"connection refused","updated_at":"2026-08-21T12:00:30Z"}],
+                 "host_status":"ok","cordoned":false}]"#,
+        )
+        .unwrap();
+        let m = Machine::from(m.unwrap().remove(0));
+        assert!(m.is_down() && !m.checks_passing());
+        assert_eq!(
+            (m.release_version, m.process_group.as_deref()),
+            (Some(42), Some("app"))
+        );
+        let empty: Option<Vec<MachineJson>> = serde_json::from_str("[]").unwrap();
+        assert!(empty.unwrap().is_empty());
+
+        // `checks list --json`: a map keyed by machine id; `{}` with no machines (2.4).
+        let c: Option<BTreeMap<String, Vec<CheckJson>>> = serde_json::from_str(
+            r#"{"148ed193b95089":[{"name":"servicecheck-00-http-3000","status":"passing","output":"Success","updated_at":"2026-08-21T12:00:30.123Z"}],
+                "d8d9e0f1a2b3c4":[{"name":"health","status":"critical"}]}"#,
+        )
+        .unwrap();
+        let c = c.unwrap();
+        assert_eq!(c["d8d9e0f1a2b3c4"][0].status, "critical");
+        assert_eq!(c["d8d9e0f1a2b3c4"][0].output, "", "every key is omitempty");
+        let none: Option<BTreeMap<String, Vec<CheckJson>>> = serde_json::from_str("{}").unwrap();
+        assert!(none.unwrap().is_empty());
+
+        // `secrets list --json`: with a status, or without one past 100 machines (2.6).
+        let s: Option<Vec<SecretJson>> = serde_json::from_str(
+            r#"[{"name":"DATABASE_URL","digest":"5a3f9c0d2e1b4a67","status":"Deployed"},{"name":"SESSION_SECRET","digest":"0b1c"}]"#,
+        )
+        .unwrap();
+        let s = s.unwrap();
+        assert_eq!(s[0].status.as_deref(), Some("Deployed"));
+        assert_eq!(s[1].status, None);
+
+        // `releases --json`: PascalCase, `User` object, `Metadata: null` (2.2).
+        let r: Option<Vec<ReleaseJson>> = serde_json::from_str(
+            r#"[{"ID":"x","Version":43,"Stable":false,"InProgress":false,"Reason":"r","Description":"d","Status":"failed","DeploymentStrategy":"","Metadata":null,
+                 "User":{"ID":"u","Name":"CI Bot","Email":"ci@example.com","EnablePaidHobby":false},"EvaluationID":"","CreatedAt":"2026-08-21T12:10:00Z",
+                 "ImageRef":"registry.fly.io/a:deployment-2"}]"#,
+        )
+        .unwrap();
+        let r = r.unwrap();
+        assert_eq!((r[0].version, r[0].status.as_str()), (43, "failed"));
+        assert_eq!(r[0].user.as_ref().unwrap().email, "ci@example.com");
+    }
 }

@@ -557,3 +557,33 @@ fn a_second_ctrl_c_exits_at_once() {
         sent.elapsed()
     );
 }
+
+#[test]
+fn wait_lock_waits_for_the_other_run_and_then_deploys() {
+    let (p, _f) = project(json!([]), healthy, "");
+    let lock = p.file(".shipit/locks/hotdash-staging.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock)
+        .unwrap();
+    held.try_lock().unwrap();
+    let child = p
+        .shipit(&["deploy", "staging", "--image", NEW, "--wait-lock", "20s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        p.deploy_calls().is_empty(),
+        "it waited while the lock was held"
+    );
+    drop(held);
+    let run = Run::from(child.wait_with_output().unwrap());
+    run.code(0);
+    assert_eq!(p.deploy_calls().len(), 1);
+}
