@@ -365,9 +365,8 @@ fn interrupt(pid: u32) {
     signal(pid, "INT");
 }
 
-/// Starts a deploy, waits for `ready`, sends SIGINT, and returns the run and how long it took
-/// to exit after the signal.
-fn cancel_when(p: &Project, ready: impl Fn(&Project) -> bool) -> (Run, Duration) {
+/// Starts `shipit deploy staging` in the background and waits until `ready` holds.
+fn deploy_until(p: &Project, ready: impl Fn() -> bool) -> std::process::Child {
     let child = p
         .shipit(&["deploy", "staging", "--image", NEW])
         .stdout(Stdio::piped())
@@ -375,9 +374,16 @@ fn cancel_when(p: &Project, ready: impl Fn(&Project) -> bool) -> (Run, Duration)
         .spawn()
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(20), || ready(p)),
+        eventually(Duration::from_secs(20), ready),
         "the run never got there"
     );
+    child
+}
+
+/// Starts a deploy, waits for `ready`, sends SIGINT, and returns the run and how long it took
+/// to exit after the signal.
+fn cancel_when(p: &Project, ready: impl Fn(&Project) -> bool) -> (Run, Duration) {
+    let child = deploy_until(p, || ready(p));
     let sent = Instant::now();
     interrupt(child.id());
     let out = child.wait_with_output().unwrap();
@@ -506,16 +512,7 @@ fn githubs_sigterm_after_sigint_still_lets_the_run_record_itself() {
     // GitHub: SIGINT, SIGTERM 7.5 s later, kill 2.5 s after. Here the SIGTERM comes at once,
     // while shipit is still notifying; it must not cut the record short.
     let (p, f, _hook) = slow_to_cancel();
-    let child = p
-        .shipit(&["deploy", "staging", "--image", NEW])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(eventually(Duration::from_secs(20), || f
-        .server
-        .hits("/health")
-        > 6));
+    let child = deploy_until(&p, || f.server.hits("/health") > 6);
     let sent = Instant::now();
     signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(300));
@@ -535,16 +532,7 @@ fn githubs_sigterm_after_sigint_still_lets_the_run_record_itself() {
 #[test]
 fn a_second_ctrl_c_exits_at_once() {
     let (p, f, _hook) = slow_to_cancel();
-    let child = p
-        .shipit(&["deploy", "staging", "--image", NEW])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(eventually(Duration::from_secs(20), || f
-        .server
-        .hits("/health")
-        > 6));
+    let child = deploy_until(&p, || f.server.hits("/health") > 6);
     signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
