@@ -279,15 +279,7 @@ mod tests {
     }
 
     fn release(version: u64, status: &str, image: &str) -> Release {
-        Release {
-            version,
-            status: status.into(),
-            in_progress: false,
-            image: image.into(),
-            created_at: String::new(),
-            description: String::new(),
-            user: String::new(),
-        }
+        Release::for_test(version, status, image)
     }
 
     fn status(version: u64, machines: Vec<Machine>) -> AppStatus {

@@ -78,15 +78,7 @@ fn machine(id: &str, image: &str, version: u64) -> Machine {
 }
 
 fn release(version: u64, status: &str, image: &str) -> Release {
-    Release {
-        version,
-        status: status.into(),
-        in_progress: false,
-        image: image.into(),
-        created_at: String::new(),
-        description: String::new(),
-        user: String::new(),
-    }
+    Release::for_test(version, status, image)
 }
 
 impl FakePlatform {
