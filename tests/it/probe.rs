@@ -8,10 +8,27 @@ use shipit::config::{HealthSpec, PathSource};
 use shipit::printer::Printer;
 use shipit::probe::condition::Condition;
 use shipit::probe::stats::LatencyStats;
-use shipit::probe::{HttpProber, ProbeSpec, Prober, SystemClock, run_gate, sample};
+use shipit::probe::{GateReport, HttpProber, ProbeSpec, Prober, SystemClock, run_gate, sample};
 use shipit::stop::Stop;
 
 use crate::support::server::{Behaviour, Reply, Server, refused_url};
+
+/// The health gate, with the real HTTP prober and clock, against `server`'s `/health`.
+fn gate_on(server: &Server, spec: &HealthSpec) -> GateReport {
+    block_on(async {
+        let prober = HttpProber::new().unwrap();
+        run_gate(
+            &prober,
+            &SystemClock::new(),
+            spec,
+            &server.url_for("/health"),
+            &Stop::new(),
+            &Printer::capturing(),
+            "x",
+        )
+        .await
+    })
+}
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -214,19 +231,7 @@ fn the_gate_waits_out_a_slow_start_and_opens() {
         3_000,
         &["[STATUS] == 200", "[BODY] contains up"],
     );
-    let report = block_on(async {
-        let prober = HttpProber::new().unwrap();
-        run_gate(
-            &prober,
-            &SystemClock::new(),
-            &spec,
-            &server.url_for("/health"),
-            &Stop::new(),
-            &Printer::capturing(),
-            "x",
-        )
-        .await
-    });
+    let report = gate_on(&server, &spec);
     assert!(report.opened, "{}", report.reason);
     assert!(
         report.first_failure_at.unwrap() < Duration::from_millis(20),
@@ -248,19 +253,7 @@ fn a_flapping_release_never_opens_the_gate() {
     )]);
     let spec = health(3, 3, 20, 400, &["[STATUS] == 200"]);
     let started = Instant::now();
-    let report = block_on(async {
-        let prober = HttpProber::new().unwrap();
-        run_gate(
-            &prober,
-            &SystemClock::new(),
-            &spec,
-            &server.url_for("/health"),
-            &Stop::new(),
-            &Printer::capturing(),
-            "x",
-        )
-        .await
-    });
+    let report = gate_on(&server, &spec);
     assert!(!report.opened);
     assert!(
         report.reason.starts_with("no verdict within 400ms ("),
@@ -281,19 +274,7 @@ fn slow_answers_fail_latency_conditions_and_time_out() {
         5_000,
         &["[STATUS] == 200", "[RESPONSE_TIME] < 50ms"],
     );
-    let report = block_on(async {
-        let prober = HttpProber::new().unwrap();
-        run_gate(
-            &prober,
-            &SystemClock::new(),
-            &spec,
-            &server.url_for("/health"),
-            &Stop::new(),
-            &Printer::capturing(),
-            "x",
-        )
-        .await
-    });
+    let report = gate_on(&server, &spec);
     assert!(!report.opened);
     assert!(
         report
@@ -306,19 +287,7 @@ fn slow_answers_fail_latency_conditions_and_time_out() {
 
     let mut spec = health(2, 2, 10, 5_000, &["[STATUS] == 200"]);
     spec.timeout = Duration::from_millis(40);
-    let report = block_on(async {
-        let prober = HttpProber::new().unwrap();
-        run_gate(
-            &prober,
-            &SystemClock::new(),
-            &spec,
-            &server.url_for("/health"),
-            &Stop::new(),
-            &Printer::capturing(),
-            "x",
-        )
-        .await
-    });
+    let report = gate_on(&server, &spec);
     assert_eq!(
         report.reason,
         "2 failures in a row: [STATUS] (no answer) == 200"
