@@ -843,6 +843,18 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `send_all` on its own runtime, and how long it took.
+fn timed_send(
+    channels: &[Channel],
+    event: Event,
+    record: &shipit::report::RunRecord,
+    printer: &shipit::printer::Printer,
+) -> (Vec<notify::SendResult>, Duration) {
+    let start = Instant::now();
+    let results = runtime().block_on(notify::send_all(channels, event, record, printer));
+    (results, start.elapsed())
+}
+
 fn chat(kind: &str, url: String, on: Vec<Event>) -> Channel {
     let webhook_url = Text::literal(url);
     let kind = match kind {
@@ -879,14 +891,7 @@ fn send_all_warns_about_dead_receivers_within_the_cap() {
     ];
     let printer = shipit::printer::Printer::capturing();
     let record = rolled_back();
-    let start = Instant::now();
-    let results = runtime().block_on(notify::send_all(
-        &channels,
-        Event::RolledBack,
-        &record,
-        &printer,
-    ));
-    let took = start.elapsed();
+    let (results, took) = timed_send(&channels, Event::RolledBack, &record, &printer);
     assert!(
         took < notify::ATTEMPT_TIMEOUT + Duration::from_secs(2),
         "all channels are posted concurrently: {took:?}"
@@ -945,14 +950,7 @@ fn send_all_gives_up_at_the_total_cap() {
         on: Event::ALL.to_vec(),
     }];
     let printer = shipit::printer::Printer::capturing();
-    let start = Instant::now();
-    let results = runtime().block_on(notify::send_all(
-        &channels,
-        Event::RolledBack,
-        &record,
-        &printer,
-    ));
-    let took = start.elapsed();
+    let (results, took) = timed_send(&channels, Event::RolledBack, &record, &printer);
     assert!(
         took >= notify::TOTAL_CAP && took < notify::TOTAL_CAP + Duration::from_secs(1),
         "took {took:?}"
@@ -999,14 +997,7 @@ fn a_cancelled_run_gets_a_shorter_cap_inside_githubs_signal_window() {
     let printer = shipit::printer::Printer::capturing();
     let mut record = rolled_back();
     record.event = Event::Cancelled;
-    let start = Instant::now();
-    let results = runtime().block_on(notify::send_all(
-        &channels,
-        Event::Cancelled,
-        &record,
-        &printer,
-    ));
-    let took = start.elapsed();
+    let (results, took) = timed_send(&channels, Event::Cancelled, &record, &printer);
     assert!(
         took >= notify::CANCELLED_CAP && took < notify::CANCELLED_CAP + Duration::from_secs(1),
         "took {took:?}"
