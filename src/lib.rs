@@ -26,6 +26,7 @@ pub mod secret;
 pub mod settings;
 pub mod smoke;
 pub mod stop;
+pub mod store;
 pub mod timefmt;
 
 use std::ffi::OsString;
