@@ -17,6 +17,7 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub mod notify;
+pub mod pg;
 pub mod pipeline;
 pub mod platform;
 pub mod printer;

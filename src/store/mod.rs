@@ -58,7 +58,7 @@ pub struct AlertKey {
 }
 
 impl AlertKey {
-    /// `staging/hotdash-staging/http_5xx`: the stable text form (file names, PagerDuty's
+    /// `staging/hotdash-staging/http_5xx`: the stable text form (file names, `PagerDuty`'s
     /// `dedup_key`, the GitHub issue label).
     pub fn text(&self) -> String {
         format!("{}/{}/{}", self.env, self.app, self.rule)
