@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::duration::Dur;
 use crate::printer::ColorChoice;
 
+/// The deploy strategies `--strategy` accepts (flyctl's, canary included).
+const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
+
 /// Safe, unattended Fly.io deploys: baseline, deploy, outside health gates, automatic rollback.
 #[derive(Debug, Parser)]
 #[command(name = "shipit", version, about, propagate_version = true)]
@@ -96,10 +99,10 @@ pub struct DeployArgs {
     #[arg(long, value_name = "SERVICE")]
     pub app: Option<String>,
     /// Deploy this pre-built image instead of building (flyctl deploy --image)
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
     /// Fly deploy strategy: rolling, canary, immediate or bluegreen
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = STRATEGIES)]
     pub strategy: Option<String>,
     /// Do not roll back on failure (the failure still exits 4)
     #[arg(long)]
@@ -118,7 +121,7 @@ pub struct RollbackArgs {
     pub target: TargetArgs,
     /// Release version to go back to [default: the newest complete release older than the
     /// current one that runs a different image]
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", value_parser = crate::input::release_version)]
     pub to: Option<u64>,
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
@@ -162,10 +165,10 @@ pub struct PlanArgs {
     #[arg(long, value_name = "SERVICE")]
     pub app: Option<String>,
     /// Plan a deploy of this pre-built image
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
     /// Plan with this Fly deploy strategy
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = STRATEGIES)]
     pub strategy: Option<String>,
 }
 
@@ -188,7 +191,7 @@ pub struct HistoryArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// Run id, as listed by `shipit history` (a unique prefix is enough), or `last`
-    #[arg(value_name = "RUN")]
+    #[arg(value_name = "RUN", value_parser = crate::input::run_id)]
     pub run: String,
 }
 

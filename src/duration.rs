@@ -5,6 +5,10 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// The longest duration shipit accepts anywhere (about 14 months). Far past any deadline or
+/// window a deploy needs, and small enough that adding it to an `Instant` cannot overflow.
+pub const MAX: Duration = Duration::from_secs(10_000 * 3600);
+
 /// Parses `200ms`, `2s`, `1.5s`, `5m`, `1h`, `1h30m`, `0s`. Units: ms, s, m, h.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
@@ -53,7 +57,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
                 ));
             }
         };
-        total += Duration::from_secs_f64(number * seconds_per_unit);
+        // `from_secs_f64` panics on a value past `Duration::MAX`; a typo like
+        // `99999999999999999999h` must be an error naming the text, never an abort.
+        let part = Duration::try_from_secs_f64(number * seconds_per_unit)
+            .ok()
+            .filter(|d| *d <= MAX);
+        total = part
+            .and_then(|d| total.checked_add(d))
+            .filter(|d| *d <= MAX)
+            .ok_or_else(|| format!("`{s}` is too long: a duration may be at most 10000h"))?;
     }
     Ok(total)
 }

@@ -11,6 +11,7 @@ mod example;
 mod fly_adapter;
 mod github_io;
 mod health_cmd;
+mod hostile;
 mod init_cmd;
 mod leak;
 mod notify;
