@@ -219,4 +219,7 @@ pub struct DemoArgs {
     /// Folder for the demo's config, evidence and receipts [default: a new temporary folder]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Use a --dir that is not empty (never one holding a project's own shipit.yml)
+    #[arg(long)]
+    pub force: bool,
 }

@@ -42,10 +42,14 @@ use printer::{Printer, Verbosity};
 
 /// Parses the command line, runs the command, and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if e.use_stderr() && json_requested(&args) {
+                usage_error_document(&e);
+            }
             return if e.use_stderr() {
                 Outcome::Usage.exit_code()
             } else {
@@ -214,7 +218,51 @@ fn report_error(printer: &Printer, err: &anyhow::Error) {
             .map(str::to_owned);
     }
     printer.error(&message);
-    if let Some(h) = hint {
-        printer.hint(&h);
+    if let Some(h) = &hint {
+        printer.hint(h);
     }
+    printer.json_error(error_kind(err), &message, hint.as_deref());
+}
+
+/// The `kind` of a `--json` error document: `config` for a config error, flyctl's classified
+/// kind (`not_installed`, `not_authenticated`, `app_not_found`...), else `error`.
+fn error_kind(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if cause.downcast_ref::<config::ConfigError>().is_some() {
+            return "config";
+        }
+        if let Some(p) = cause.downcast_ref::<platform::PlatformError>() {
+            return p.kind.name();
+        }
+    }
+    "error"
+}
+
+/// Whether `--json` is on a command line clap refused (before any `--`), so the usage error
+/// still leaves one JSON document on stdout.
+fn json_requested(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+/// A usage error as the `--json` document: clap's first line, and its tip as the hint.
+fn usage_error_document(e: &clap::Error) {
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let hint = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("tip: "))
+        .map_or_else(|| "see `shipit --help`".to_owned(), str::to_owned);
+    let printer = Printer::new(true, Verbosity::Quiet, printer::ColorChoice::Never);
+    printer.json(&serde_json::json!({
+        "error": { "kind": "usage", "message": message, "hint": hint }
+    }));
 }

@@ -3,6 +3,7 @@
 //! CI, every progress line is a plain timestamped line. Everything written is redacted.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -40,6 +41,9 @@ struct Inner {
     /// stderr is a terminal and we are not in CI: draw spinners instead of plain lines.
     interactive: bool,
     bar: Mutex<Option<ProgressBar>>,
+    /// The one JSON document of a `--json` run has been written: a second is refused, and an
+    /// error after it does not add an error document.
+    document_written: AtomicBool,
     /// Lines written to stderr, kept only when capturing (tests of the printer itself).
     capture: Option<Mutex<Vec<String>>>,
 }
@@ -62,6 +66,7 @@ impl Printer {
                 color,
                 interactive: stderr_tty && !ci,
                 bar: Mutex::new(None),
+                document_written: AtomicBool::new(false),
                 capture: None,
             }),
         }
@@ -76,6 +81,7 @@ impl Printer {
                 color: false,
                 interactive: false,
                 bar: Mutex::new(None),
+                document_written: AtomicBool::new(false),
                 capture: Some(Mutex::new(Vec::new())),
             }),
         }
@@ -118,12 +124,28 @@ impl Printer {
         });
     }
 
-    /// The one JSON document of a `--json` run, on stdout.
+    /// The one JSON document of a `--json` run, on stdout. Only the first call writes: stdout
+    /// must parse as exactly one document, so a second is reported on stderr instead.
     pub fn json<T: serde::Serialize>(&self, value: &T) {
+        if self.inner.document_written.swap(true, Ordering::SeqCst) {
+            self.warn("a second JSON document was not printed (stdout holds one under --json)");
+            return;
+        }
         let text = serde_json::to_string_pretty(value)
             .unwrap_or_else(|e| format!("{{\"error\": \"could not serialize output: {e}\"}}"));
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", secret::redact(&text));
+    }
+
+    /// Under `--json`, when no document has been written yet: the error as the run's one
+    /// document, `{"error": {"kind", "message", "hint"}}`, so a script always gets JSON.
+    pub fn json_error(&self, kind: &str, message: &str, hint: Option<&str>) {
+        if !self.inner.json || self.inner.document_written.load(Ordering::SeqCst) {
+            return;
+        }
+        self.json(&serde_json::json!({
+            "error": { "kind": kind, "message": message, "hint": hint }
+        }));
     }
 
     /// A stage of work starting or ending: `==> deploying hotdash-staging`.

@@ -11,9 +11,19 @@ use crate::exit::Outcome;
 use crate::pipeline::DeployOptions;
 use crate::probe::{HttpProber, SystemClock};
 
-pub(crate) async fn run(ctx: &super::Ctx, dir: Option<&Path>) -> anyhow::Result<Outcome> {
+/// The first line of the config the demo writes: how a later run knows the folder is its own.
+const MARK: &str = "# Written by `shipit demo`.";
+
+pub(crate) async fn run(
+    ctx: &super::Ctx,
+    dir: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<Outcome> {
     let dir: PathBuf = match dir {
-        Some(d) => d.to_owned(),
+        Some(d) => {
+            check_dir(d, force)?;
+            d.to_owned()
+        }
         None => std::env::temp_dir().join(format!(
             "shipit-demo-{}",
             crate::timefmt::run_id(std::time::SystemTime::now())
@@ -118,6 +128,34 @@ pub(crate) async fn run(ctx: &super::Ctx, dir: Option<&Path>) -> anyhow::Result<
         p.error("the demo did not end as designed (see above)");
         Ok(Outcome::Failed)
     }
+}
+
+/// Refuses a folder the demo would damage: one holding a project's shipit.yml or evidence log
+/// (never, even with `--force`), or any other non-empty folder unless `--force`. A folder an
+/// earlier demo wrote may be reused with `--force`.
+fn check_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(()); // missing (created below) or unreadable (creating it says why)
+    };
+    if entries.count() == 0 {
+        return Ok(());
+    }
+    let config = dir.join(crate::config::DEFAULT_FILE);
+    let ours = std::fs::read_to_string(&config).is_ok_and(|text| text.starts_with(MARK));
+    let project = !ours && (config.exists() || dir.join("feedback/deployment.md").exists());
+    if project {
+        anyhow::bail!(
+            "{} holds a project (its shipit.yml or evidence log): the demo would overwrite them\nhint: give the demo an empty folder, e.g. `shipit demo --dir /tmp/shipit-demo`, or leave --dir out",
+            dir.display()
+        );
+    }
+    if !force {
+        anyhow::bail!(
+            "{} is not empty: the demo writes shipit.yml, feedback/ and .shipit/ there\nhint: give an empty or new folder, or pass --force to use this one",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn demo_config(base: &str) -> String {

@@ -9,7 +9,7 @@ use crate::exit::Outcome;
 use crate::pipeline::{self, DeployOptions};
 use crate::platform::Platform;
 use crate::probe::{Clock, HttpProber, Prober, SystemClock};
-use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
+use crate::report::{RunKind, RunRecord, ServiceResult};
 use crate::settings::DeploySettings;
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
@@ -37,6 +37,10 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         &SystemClock::new(),
     )
     .await;
+    // `demo` prints its own document holding both of its runs, so the run is printed here.
+    if ctx.printer.json_mode() {
+        ctx.printer.json(&run);
+    }
     Ok(run.outcome)
 }
 
@@ -70,6 +74,32 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
         services.len(),
         if services.len() == 1 { "" } else { "s" }
     ));
+    // Every service's lock first: a run refused by the lock has changed nothing and announced
+    // nothing, so it notifies nobody; its refusal is kept in the evidence.
+    let mut locks = Vec::with_capacity(services.len());
+    for (i, svc) in services.iter().enumerate() {
+        match pipeline::lock::acquire(config.state_dir(), &svc.app, wait_lock).await {
+            Ok(l) => locks.push(l),
+            Err(e) => {
+                drop(locks);
+                super::report_error_text(ctx, &format!("{e:#}"));
+                for (j, other) in services.iter().enumerate() {
+                    // A read-only look, so the record says what each app is left running.
+                    let mut r = super::not_started(platform, other).await;
+                    if j == i {
+                        r.result = ServiceResult::FailedBeforeChange;
+                        r.reason = Some(format!("{e:#}"));
+                        r.issues.push(format!("{e:#}"));
+                    }
+                    run.services.push(r);
+                }
+                super::close_record(&mut run, started.elapsed());
+                super::finish::record_only(ctx, config, &run);
+                super::last_words(ctx, &run);
+                return run;
+            }
+        }
+    }
     super::announce(ctx, config, Event::Started, &run).await;
     let mut stopped_after: Option<usize> = None;
     for (i, svc) in services.iter().enumerate() {
@@ -77,19 +107,6 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
             run.services.push(super::not_started(platform, svc).await);
             continue;
         }
-        let _lock = match pipeline::lock::acquire(config.state_dir(), &svc.app, wait_lock).await {
-            Ok(l) => l,
-            Err(e) => {
-                let mut r = ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
-                r.result = ServiceResult::FailedBeforeChange;
-                r.reason = Some(format!("{e:#}"));
-                r.issues.push(format!("{e:#}"));
-                super::report_error_text(ctx, &format!("{e:#}"));
-                run.services.push(r);
-                stopped_after = Some(i);
-                continue;
-            }
-        };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
         let record = pipeline::deploy_service(&deps, svc, opts).await;
         if record.result != ServiceResult::Succeeded {
@@ -109,10 +126,8 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
             ));
         }
     }
+    drop(locks);
     super::finish::finish(ctx, config, &run).await;
     super::last_words(ctx, &run);
-    if ctx.printer.json_mode() {
-        ctx.printer.json(&run);
-    }
     run
 }

@@ -14,6 +14,14 @@ use crate::report::RunRecord;
 /// files next (the runner reads them when the step ends), and the notifications last, because
 /// they may take up to [`notify::TOTAL_CAP`].
 pub(crate) async fn finish(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
+    record_only(ctx, config, record);
+    notify::send_all(&config.notify, record.event, record, &ctx.printer).await;
+}
+
+/// The evidence and the GitHub files of a run, without notifications: for a run refused before
+/// it changed or announced anything (another run holds the lock), which nobody needs to be
+/// told about but the record keeps.
+pub(crate) fn record_only(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
     let p = &ctx.printer;
     let written = evidence::record(&config.evidence, record);
     match (&written.log, &written.receipt) {
@@ -48,7 +56,6 @@ pub(crate) async fn finish(ctx: &super::Ctx, config: &Config, record: &RunRecord
             warn(ctx, "step outputs not written", &format!("{e:#}"));
         }
     }
-    notify::send_all(&config.notify, record.event, record, p).await;
 }
 
 fn warn(ctx: &super::Ctx, title: &str, text: &str) {

@@ -92,7 +92,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Explain(args) => explain::run(ctx, &args.run),
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
-        Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
+        Command::Demo(args) => demo::run(ctx, args.dir.as_deref(), args.force).await,
     }
 }
 

@@ -86,6 +86,16 @@ impl Service {
 }
 
 /// `base` + `path` with exactly one slash between them.
+/// Why an `http(s)://` URL cannot be requested (`http://[::1` parses nowhere), in words that
+/// never quote the URL: it may hold a secret.
+pub fn http_url_problem(text: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it has no host".into());
+    }
+    Ok(())
+}
+
 pub fn join_url(base: &str, path: &str) -> String {
     if path.starts_with("http://") || path.starts_with("https://") {
         return path.to_owned();
@@ -389,6 +399,11 @@ impl Loader<'_> {
                 format!("`url: {}` must start with http:// or https://", url.value),
             ));
         }
+        if let Err(why) = http_url_problem(url_text) {
+            return Err(self
+                .err(url, format!("`url: {}` is not a valid URL: {why}", url.value))
+                .hint("write it like https://my-app.fly.dev (an IPv6 host in brackets: http://[::1]:8080)"));
+        }
         let url_value = Text::clone(&url.value);
         let fly_config = match &t.fly_config {
             Some(p) => {
@@ -658,7 +673,11 @@ impl Loader<'_> {
         };
         let check_url = |u: &Spanned<Text>, key: &str| -> Result<Text, ConfigError> {
             let s = u.value.as_str();
-            if s.starts_with("http://") || s.starts_with("https://") {
+            if let Err(why) = http_url_problem(s)
+                && (s.starts_with("http://") || s.starts_with("https://"))
+            {
+                Err(self.err(u, format!("`{key}` is not a valid URL: {why}")))
+            } else if s.starts_with("http://") || s.starts_with("https://") {
                 Ok(u.value.clone())
             } else {
                 Err(self.err(

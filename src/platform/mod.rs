@@ -178,6 +178,24 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// The kind as `--json` error documents and receipts spell it (`not_installed`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::NotInstalled => "not_installed",
+            ErrorKind::NotAuthenticated => "not_authenticated",
+            ErrorKind::AppNotFound => "app_not_found",
+            ErrorKind::HealthCheckTimeout => "health_check_timeout",
+            ErrorKind::ReleaseCommandFailed => "release_command_failed",
+            ErrorKind::ImageNotFound => "image_not_found",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct PlatformError {

@@ -72,3 +72,234 @@ fn rollback_to_accepts_the_v_form_shipit_writes() {
     r.code(0);
     assert_eq!(r.json()["settings"]["to"], 2);
 }
+
+/// Stdout of a `--json` run: exactly one JSON document (serde rejects trailing text).
+fn one_document(args: &[&str], r: &crate::support::Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} (exit {}): stdout is not one JSON document ({e}):\n{}\n--- stderr\n{}",
+            r.code, r.stdout, r.stderr
+        )
+    })
+}
+
+/// A healthy project behind a fleet server, with a smoke suite, so every command can succeed.
+fn healthy_project() -> (
+    Project,
+    crate::support::fleet::FleetServer,
+    crate::support::server::Server,
+) {
+    use crate::support::fleet::FleetServer;
+    use crate::support::server::{Behaviour, Server};
+    let p = Project::new();
+    let hooks = Server::start([("/hook", Behaviour::status(204))]);
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, "registry.fly.io/hotdash-staging:deployment-v3", 2)}}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |_, _| {
+        Behaviour::ok("{\"ok\":true}")
+    });
+    p.fly_toml("fly/staging.toml", APP);
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: health\n    path: /health\n    expect: [\"[STATUS] == 200\"]\n",
+    );
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 2, deadline: 3s }}\n  regression: {{ probes: 2 }}\napps:\n  web: {{ smoke: smoke/web.yml }}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/staging.toml }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n",
+        fleet.url(),
+        hooks.url_for("/hook")
+    ));
+    (p, fleet, hooks)
+}
+
+#[test]
+fn json_is_one_document_on_success_and_on_every_failure() {
+    let (p, _fleet, _hooks) = healthy_project();
+    let init_dir = p.file("fresh");
+    let successes: Vec<Vec<&str>> = vec![
+        vec!["config", "check"],
+        vec!["status", "staging"],
+        vec!["baseline", "staging"],
+        vec!["health", "staging"],
+        vec!["smoke", "staging"],
+        vec!["plan", "staging"],
+        vec![
+            "deploy",
+            "staging",
+            "--image",
+            "registry.fly.io/hotdash-staging:new",
+        ],
+        vec!["rollback", APP],
+        vec!["history"],
+        vec!["explain", "last"],
+        vec!["notify", "test"],
+        vec!["init", "--dir", init_dir.to_str().unwrap()],
+    ];
+    for args in &successes {
+        let mut full = vec!["--json"];
+        full.extend(args);
+        let r = p.run(&full);
+        assert_eq!(r.code, 0, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        let doc = one_document(&full, &r);
+        assert!(doc.get("error").is_none(), "{args:?}: {doc}");
+    }
+
+    // A config that does not load: every command that reads it answers with an error document
+    // and keeps its exit code.
+    let broken = Project::new();
+    broken.config("version: 1\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: a, url: \"http://[::1\" }\n");
+    let failures: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["config", "check"], 1, "config"),
+        (vec!["status", "staging"], 1, "config"),
+        (vec!["baseline", "staging"], 1, "config"),
+        (vec!["health", "staging"], 1, "config"),
+        (vec!["smoke", "staging"], 1, "config"),
+        (vec!["plan", "staging"], 1, "config"),
+        (vec!["deploy", "staging"], 1, "config"),
+        (vec!["rollback", "staging"], 1, "config"),
+        (vec!["notify", "test"], 1, "config"),
+        (vec!["explain", "nope"], 1, "error"),
+        (vec!["deploy"], 2, "usage"),
+        (vec!["deploy", "staging", "--strategy", "bogus"], 2, "usage"),
+        (vec!["frobnicate"], 2, "usage"),
+    ];
+    for (args, code, kind) in &failures {
+        let mut full = vec!["--json"];
+        full.extend(args);
+        let r = broken.run(&full);
+        assert_eq!(r.code, *code, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        let doc = one_document(&full, &r);
+        assert_eq!(doc["error"]["kind"], *kind, "{args:?}: {doc}");
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{args:?}: {doc}"
+        );
+        assert!(doc["error"].get("hint").is_some(), "{args:?}: {doc}");
+    }
+    // init into a folder that already holds the files.
+    let r = p.run(&["--json", "init", "--dir", init_dir.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(one_document(&["init"], &r)["error"]["message"].is_string());
+
+    // flyctl missing: the platform's kind and its install hint.
+    let r = crate::support::Run::from(
+        p.shipit(&["--json", "status", "staging"])
+            .env("SHIPIT_FLYCTL", p.file("no-such-flyctl"))
+            .output()
+            .unwrap(),
+    );
+    let doc = one_document(&["status"], &r);
+    assert_ne!(r.code, 0);
+    assert!(doc.get("error").is_some() || doc.is_array(), "{doc}");
+}
+
+#[test]
+fn demo_prints_one_document_and_never_overwrites_a_project() {
+    let p = Project::new();
+    let dir = p.file("demo");
+    let dir_s = dir.to_str().unwrap();
+    let r = p.run(&["--json", "demo", "--dir", dir_s]);
+    r.code(0);
+    let doc = one_document(&["demo"], &r);
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(2), "{doc}");
+    assert_eq!(doc["as_expected"], true);
+
+    // Its own folder again: not without --force.
+    p.run(&["demo", "--dir", dir_s])
+        .code(1)
+        .stderr_has("is not empty")
+        .stderr_has("--force");
+
+    // A project's folder: never, not even with --force, and nothing in it changes.
+    let project = project("");
+    project.write("feedback/deployment.md", "# our log\n");
+    let before = project.read("shipit.yml");
+    let here = project.path().to_str().unwrap().to_owned();
+    for args in [
+        vec!["demo", "--dir", &here],
+        vec!["demo", "--dir", &here, "--force"],
+    ] {
+        project.run(&args).code(1).stderr_has("holds a project");
+    }
+    assert_eq!(project.read("shipit.yml"), before);
+    assert_eq!(project.read("feedback/deployment.md"), "# our log\n");
+    assert!(!project.file(".shipit/runs").exists());
+}
+
+#[test]
+fn a_run_refused_by_the_lock_notifies_nobody_and_is_in_the_evidence() {
+    use crate::support::server::{Behaviour, Server};
+    let hooks = Server::start([("/hook", Behaviour::status(204))]);
+    let p = project("");
+    let yaml = p.read("shipit.yml");
+    p.config(&format!(
+        "{yaml}notify:\n  - webhook: {{ url: \"{}\" }}\n",
+        hooks.url_for("/hook")
+    ));
+    // Another process holds the lock (its OS lock is what counts).
+    std::fs::create_dir_all(p.file(".shipit/locks")).unwrap();
+    let lock_file = p.file(&format!(".shipit/locks/{APP}.lock"));
+    std::fs::write(&lock_file, "pid 4242 started 2026-12-01T00:00:00Z\n").unwrap();
+    let held = std::fs::File::open(&lock_file).unwrap();
+    held.lock().unwrap();
+    p.run(&["deploy", "staging", "--image", "registry.fly.io/a:b"])
+        .code(1)
+        .stderr_has("pid 4242");
+    assert_eq!(hooks.hits("/hook"), 0, "a refused run sent notifications");
+    assert!(p.deploy_calls().is_empty());
+    assert!(
+        p.read("feedback/deployment.md")
+            .contains("locked by another shipit run"),
+        "{}",
+        p.read("feedback/deployment.md")
+    );
+}
+
+#[test]
+fn runs_started_together_are_refused_with_the_holders_pid() {
+    let p = project("");
+    let mut state = p.state();
+    state["deploys"] = json!([{"outcome": "hang"}]);
+    p.fly_state(&state);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            p.shipit(&["deploy", "staging", "--image", "registry.fly.io/a:b"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Every run but the holder is refused; the holder hangs in flyctl until it is cancelled.
+    assert!(crate::support::eventually(
+        std::time::Duration::from_secs(20),
+        || !p.deploy_calls().is_empty()
+    ));
+    let mut running: Vec<_> = children.into_iter().map(Some).collect();
+    let mut refused = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while refused < 7 && std::time::Instant::now() < deadline {
+        for slot in &mut running {
+            let done = slot
+                .as_mut()
+                .is_some_and(|c| c.try_wait().unwrap().is_some());
+            if done {
+                let out = slot.take().unwrap().wait_with_output().unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                assert!(
+                    stderr.contains("locked by another shipit run in this checkout (pid "),
+                    "{stderr}"
+                );
+                refused += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let holder = running.into_iter().flatten().next();
+    let mut holder = holder.expect("one run holds the lock");
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &holder.id().to_string()])
+        .status();
+    let _ = holder.wait();
+    assert_eq!(refused, 7);
+}
