@@ -29,6 +29,35 @@ pub enum Verbosity {
     Verbose,
 }
 
+/// Removes control characters (terminal escape sequences start with one: ESC, or the C1 CSI)
+/// except newlines and tabs. Text from elsewhere — a receiver's body, flyctl's output, an app's
+/// answer — passes through here before shipit prints it, so it can never move the cursor,
+/// clear the screen or retitle the terminal.
+pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| c == '\n' || c == '\t' || !c.is_control();
+    if text.chars().all(keep) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    // Whole escape sequences first (so `ESC[2J` leaves nothing, not `[2J`), then lone controls.
+    let text = crate::github::strip_ansi(text);
+    std::borrow::Cow::Owned(text.chars().filter(|c| keep(*c)).collect())
+}
+
+#[cfg(test)]
+mod strip_tests {
+    #[test]
+    fn escapes_and_controls_are_removed_newlines_kept() {
+        assert_eq!(
+            super::strip_controls("a\u{1b}[2Jb\u{1b}]0;title\u{7}c\rd\n\te\u{9b}f"),
+            "abcd\n\tef"
+        );
+        assert!(matches!(
+            super::strip_controls("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}
+
 #[derive(Clone)]
 pub struct Printer {
     inner: Arc<Inner>,
@@ -115,6 +144,7 @@ impl Printer {
     /// A line of human-readable data on stdout (skipped under `--json`, where the command
     /// prints one document instead).
     pub fn out(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         if self.inner.json {
             return;
         }
@@ -150,6 +180,7 @@ impl Printer {
 
     /// A stage of work starting or ending: `==> deploying hotdash-staging`.
     pub fn step(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         if self.inner.verbosity == Verbosity::Quiet {
             return;
         }
@@ -160,6 +191,7 @@ impl Printer {
 
     /// A progress detail: one probe, one check, one line of flyctl's output.
     pub fn info(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         if self.inner.verbosity == Verbosity::Quiet {
             return;
         }
@@ -168,6 +200,7 @@ impl Printer {
 
     /// Shown only with `-v` (or `RUNNER_DEBUG=1`).
     pub fn debug(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         if self.verbose() {
             let dim = self.paint(&Style::new().dim(), text);
             self.err_line(&dim);
@@ -175,17 +208,20 @@ impl Printer {
     }
 
     pub fn success(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         let mark = self.paint(&Style::new().green().bold(), "ok:");
         self.err_line(&format!("{mark} {text}"));
     }
 
     pub fn warn(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         let label = self.paint(&Style::new().yellow().bold(), "warning:");
         self.err_line(&format!("{label} {text}"));
     }
 
     /// An error and its optional hint, as the last words of a failed command.
     pub fn error(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         let label = self.paint(&Style::new().red().bold(), "error:");
         let mut lines = text.lines();
         let first = lines.next().unwrap_or_default();
@@ -196,6 +232,7 @@ impl Printer {
     }
 
     pub fn hint(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         let label = self.paint(&Style::new().cyan().bold(), "hint:");
         self.err_line(&format!("{label} {text}"));
     }
@@ -216,6 +253,7 @@ impl Printer {
 
     /// Shows `text` as live progress: a spinner on a terminal, a plain line otherwise.
     pub fn progress(&self, text: &str) {
+        let text: &str = &strip_controls(text);
         if self.inner.verbosity == Verbosity::Quiet {
             return;
         }

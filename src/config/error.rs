@@ -24,7 +24,7 @@ impl ConfigError {
             file: file.to_owned(),
             line,
             column,
-            message: message.into(),
+            message: cut_message(message.into()),
             hint: None,
             source_line,
         }
@@ -72,10 +72,11 @@ impl fmt::Display for ConfigError {
         }
         if let Some(src) = &self.source_line {
             let gutter = self.line.to_string();
-            write!(f, "\n {gutter} | {src}")?;
-            if self.column > 0 {
+            let (shown, caret) = window(src, self.column);
+            write!(f, "\n {gutter} | {shown}")?;
+            if let Some(caret) = caret {
                 let pad = " ".repeat(gutter.len());
-                let col = " ".repeat((self.column - 1) as usize);
+                let col = " ".repeat(caret);
                 write!(f, "\n {pad} | {col}^")?;
             }
         }
@@ -87,6 +88,53 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The most of a line an error quotes: a line's worth around the column, so a 5 MB one-line
+/// value costs one terminal line, not 5 MB of output.
+const QUOTE_WIDTH: usize = 100;
+/// The most of a message an error shows (a value quoted in it may be huge too).
+const MESSAGE_WIDTH: usize = 400;
+
+/// The part of `line` to quote around the 1-based `column` (0: none), with `…` where it was
+/// cut and control characters removed, and the caret's offset in the quoted text.
+fn window(line: &str, column: u64) -> (String, Option<usize>) {
+    let chars: Vec<char> = line.chars().collect();
+    let col = usize::try_from(column)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1);
+    let col = col.min(chars.len());
+    let start = if chars.len() <= QUOTE_WIDTH {
+        0
+    } else {
+        col.saturating_sub(QUOTE_WIDTH / 3)
+            .min(chars.len() - QUOTE_WIDTH)
+    };
+    let end = (start + QUOTE_WIDTH).min(chars.len());
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(
+        chars[start..end]
+            .iter()
+            .map(|c| if c.is_control() { ' ' } else { *c }),
+    );
+    if end < chars.len() {
+        shown.push('…');
+    }
+    let caret = (column > 0).then(|| col - start + usize::from(start > 0));
+    (shown, caret)
+}
+
+/// `text` cut to [`MESSAGE_WIDTH`] characters.
+fn cut_message(text: String) -> String {
+    if text.chars().count() <= MESSAGE_WIDTH {
+        return text;
+    }
+    let mut out: String = text.chars().take(MESSAGE_WIDTH - 1).collect();
+    out.push('…');
+    out
+}
 
 /// For "unknown field `helth`, expected one of `health`, `smoke`": "did you mean `health`?".
 fn suggestion(message: &str) -> Option<String> {

@@ -427,6 +427,25 @@ async fn send_channel(
     result
 }
 
+/// The most of an error answer's body shipit reads: a receiver answering 400 with a gigabyte
+/// must cost neither memory nor time (the rest is never read; the connection is dropped).
+pub const ERROR_BODY_LIMIT: usize = 4096;
+
+/// At most [`ERROR_BODY_LIMIT`] bytes of an error answer, decoded lossily.
+async fn error_body(mut resp: reqwest::Response) -> String {
+    let mut body = Vec::with_capacity(512);
+    while body.len() < ERROR_BODY_LIMIT {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = ERROR_BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
 /// One request with its retries: (attempts, last status, error if not delivered).
 async fn post(client: &reqwest::Client, out: &Outgoing) -> (u32, Option<u16>, Option<String>) {
     let mut attempt = 0u32;
@@ -453,14 +472,13 @@ async fn post(client: &reqwest::Client, out: &Outgoing) -> (u32, Option<u16>, Op
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                let text = resp
-                    .bytes()
-                    .await
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                // An error page can be a whole HTML document: one line of it is enough.
+                let text = error_body(resp).await;
+                // An error page can be a whole HTML document: one line of it is enough. Masked
+                // before it is cut, so a cut can never leave half a secret showing.
                 let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                let text = message::truncate(&text, 160).replace(&out.url, "<url>");
+                let text = secret::redact(&text).replace(&out.url, "<url>");
+                let text =
+                    crate::printer::strip_controls(&message::truncate(&text, 160)).into_owned();
                 let retryable = status.as_u16() == 429 || status.is_server_error();
                 if !retryable || last {
                     let tries = if attempt > 1 {

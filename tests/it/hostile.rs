@@ -303,3 +303,42 @@ fn runs_started_together_are_refused_with_the_holders_pid() {
     let _ = holder.wait();
     assert_eq!(refused, 7);
 }
+
+#[test]
+fn a_receivers_huge_error_body_is_read_a_little_and_shown_without_escapes() {
+    use crate::support::server::{Behaviour, Reply, Server};
+    let mut body = b"\x1b]0;pwned\x07\x1b[2J\x1b[31mbad request\r".to_vec();
+    body.resize(48 * 1024 * 1024, b'x');
+    let hooks = Server::start([("/hook", Behaviour::Reply(Reply::new(400, body)))]);
+    let p = project("");
+    let yaml = p.read("shipit.yml");
+    p.config(&format!(
+        "{yaml}notify:\n  - webhook: {{ url: \"{}\" }}\n",
+        hooks.url_for("/hook")
+    ));
+    let r = p.run(&["notify", "test"]);
+    r.code(1).stdout_has("HTTP 400: bad request");
+    let both = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        !both.contains('\u{1b}') && !both.contains('\u{7}'),
+        "{both:?}"
+    );
+    assert!(both.len() < 8 * 1024, "{} bytes of output", both.len());
+}
+
+#[test]
+fn a_config_error_on_a_huge_line_quotes_a_line_s_worth() {
+    let p = project("");
+    let huge = "y".repeat(5 * 1024 * 1024);
+    let yaml = p.read("shipit.yml").replace(
+        "defaults:\n",
+        &format!("defaults:\n  strategy: \"{huge}\"\n"),
+    );
+    p.config(&yaml);
+    let r = p.run(&["config", "check"]);
+    r.code(1)
+        .stderr_has("shipit.yml:3:")
+        .stderr_has("unknown strategy");
+    assert!(r.stderr.len() < 4096, "{} bytes on stderr", r.stderr.len());
+    assert!(r.stderr.contains('…'), "{}", r.stderr);
+}
