@@ -49,12 +49,10 @@ impl Ctx {
     }
 
     /// The Fly adapter, with flyctl located (`SHIPIT_FLYCTL`, then flyctl, then fly on PATH).
-    #[allow(
-        clippy::unused_self,
-        reason = "a method so every command asks the context for its platform"
-    )]
     pub(crate) fn fly(&self) -> anyhow::Result<Fly> {
-        Fly::locate().context("cannot run flyctl")
+        Fly::locate()
+            .map(|fly| fly.watching(self.stop.clone()))
+            .context("cannot run flyctl")
     }
 }
 
@@ -242,6 +240,8 @@ pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
         R::Cancelled => {
             // The last line of a cancelled run says what is live and how to go back (DESIGN.md).
             let back = match &s.from {
+                // No deploy call was made: nothing changed, whatever a last look could see.
+                _ if s.flyctl.is_empty() => "; nothing was changed".to_owned(),
                 Some(from) if s.live.as_ref() != Some(from) => {
                     let to = from
                         .version

@@ -150,6 +150,12 @@ pub async fn deploy_service<P: Platform, R: Prober, C: Clock>(
             Stage::Watch => watch(deps, svc, &mut st).await,
             Stage::Done | Stage::Rollback => unreachable!("terminal stages are handled below"),
         };
+        // A stage that ended in a refusal because the run was stopped (a flyctl query cut
+        // short by SIGINT) was cancelled, not refused: exit 130 and the cancelled record.
+        let next = match next {
+            Next::Refuse(_) | Next::FailUnchanged(_) if deps.stop.is_stopped() => Next::Cancelled,
+            other => other,
+        };
         let (ok, detail) = match &next {
             Next::To(_) => (true, String::new()),
             Next::Refuse(r) | Next::Fail(r) | Next::FailUnchanged(r) => (false, r.clone()),

@@ -27,6 +27,9 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 pub struct Fly {
     /// The flyctl executable.
     pub path: PathBuf,
+    /// The run's stop signal: a read-only call in flight ends (and its flyctl is killed) the
+    /// moment it fires, so a cancelled preflight never waits out a hung query.
+    pub stop: Option<Stop>,
 }
 
 impl Fly {
@@ -35,7 +38,7 @@ impl Fly {
         if let Some(p) = env_vars::non_empty(env_vars::SHIPIT_FLYCTL) {
             let path = PathBuf::from(&p);
             if path.is_file() {
-                return Ok(Fly { path });
+                return Ok(Fly { path, stop: None });
             }
             return Err(PlatformError {
                 kind: ErrorKind::NotInstalled,
@@ -45,12 +48,19 @@ impl Fly {
         }
         which::which("flyctl")
             .or_else(|_| which::which("fly"))
-            .map(|path| Fly { path })
+            .map(|path| Fly { path, stop: None })
             .map_err(|_| PlatformError {
                 kind: ErrorKind::NotInstalled,
                 command: "flyctl".into(),
                 message: "flyctl is not installed: neither `flyctl` nor `fly` is on PATH".into(),
             })
+    }
+
+    /// This adapter, with its read-only calls watching `stop`.
+    #[must_use]
+    pub fn watching(mut self, stop: Stop) -> Fly {
+        self.stop = Some(stop);
+        self
     }
 
     #[allow(
@@ -80,14 +90,40 @@ impl Fly {
     async fn read(&self, args: &[&str], timeout: Duration) -> Result<String, PlatformError> {
         let command = self.display(args);
         let mut cmd = self.command(args);
-        // Read-only calls are safe to kill: nothing half-done is left behind.
+        // Read-only calls are safe to kill: nothing half-done is left behind. Their own
+        // process group, so a Ctrl-C in a terminal reaches shipit only, which ends them itself.
         cmd.kill_on_drop(true);
+        cmd.process_group(0);
         let child = cmd.spawn().map_err(|e| spawn_error(&command, &e))?;
-        match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        let stopped = async {
+            match &self.stop {
+                Some(stop) => stop.stopped().await,
+                None => std::future::pending().await,
+            }
+        };
+        let answer = tokio::select! {
+            answer = tokio::time::timeout(timeout, child.wait_with_output()) => answer,
+            () = stopped => {
+                let reason = self
+                    .stop
+                    .as_ref()
+                    .and_then(Stop::reason)
+                    .unwrap_or_else(|| "cancelled".into());
+                return Err(PlatformError {
+                    kind: ErrorKind::Interrupted,
+                    message: format!("`{command}` was stopped: {reason}"),
+                    command,
+                });
+            }
+        };
+        match answer {
             Err(_) => Err(PlatformError {
                 kind: ErrorKind::Timeout,
+                message: format!(
+                    "`{command}` gave no answer within {}",
+                    crate::duration::format(timeout)
+                ),
                 command,
-                message: format!("no answer within {}", crate::duration::format(timeout)),
             }),
             Ok(Err(e)) => Err(spawn_error(&command, &e)),
             Ok(Ok(out)) => {
@@ -509,8 +545,10 @@ impl Platform for Fly {
                 return outcome;
             }
         };
-        let mut out = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        let mut err = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+        // Bytes, not text: one invalid UTF-8 byte must not end the reading (flyctl would then
+        // block on a full pipe until the deploy timeout). Each line is decoded lossily.
+        let mut out = BufReader::new(child.stdout.take().expect("stdout is piped")).split(b'\n');
+        let mut err = BufReader::new(child.stderr.take().expect("stderr is piped")).split(b'\n');
         let (mut out_open, mut err_open) = (true, true);
         let mut stderr_text = String::new();
         let deadline = tokio::time::sleep(req.timeout);
@@ -526,8 +564,9 @@ impl Platform for Fly {
                 }
             };
             tokio::select! {
-                line = out.next_line(), if out_open => match line {
+                line = out.next_segment(), if out_open => match line {
                     Ok(Some(l)) => {
+                        let l = decode_line(&l);
                         if let Some(release) = parse_release_line(&l) {
                             outcome.release = Some(release);
                         } else {
@@ -536,8 +575,9 @@ impl Platform for Fly {
                     }
                     _ => out_open = false,
                 },
-                line = err.next_line(), if err_open => match line {
+                line = err.next_segment(), if err_open => match line {
                     Ok(Some(l)) => {
+                        let l = decode_line(&l);
                         stderr_text.push_str(&l);
                         stderr_text.push('\n');
                         on_line(OutputLine::Stderr(&l));
@@ -577,6 +617,12 @@ impl Platform for Fly {
         }
         outcome
     }
+}
+
+/// One line of flyctl's output as text: invalid UTF-8 replaced, the line ending dropped.
+fn decode_line(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Sends SIGINT to flyctl so it can mark its release interrupted (as Ctrl-C would).

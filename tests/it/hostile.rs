@@ -103,7 +103,7 @@ fn healthy_project() -> (
         "checks:\n  - name: health\n    path: /health\n    expect: [\"[STATUS] == 200\"]\n",
     );
     p.config(&format!(
-        "version: 1\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 2, deadline: 3s }}\n  regression: {{ probes: 2 }}\napps:\n  web: {{ smoke: smoke/web.yml }}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/staging.toml }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n",
+        "version: 1\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 2, deadline: 3s }}\n  regression: {{ probes: 2 }}\n  deploy_timeout: 20s\napps:\n  web: {{ smoke: smoke/web.yml }}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/staging.toml }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n",
         fleet.url(),
         hooks.url_for("/hook")
     ));
@@ -341,4 +341,86 @@ fn a_config_error_on_a_huge_line_quotes_a_line_s_worth() {
         .stderr_has("unknown strategy");
     assert!(r.stderr.len() < 4096, "{} bytes on stderr", r.stderr.len());
     assert!(r.stderr.contains('…'), "{}", r.stderr);
+}
+
+/// Sends SIGINT to a running shipit and returns (exit code, seconds it took, stderr).
+fn interrupt(p: &Project, child: std::process::Child) -> (i32, f64, String) {
+    let pid = child.id().to_string();
+    let sent = std::time::Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let _ = p;
+    (
+        out.status.code().unwrap_or(-1),
+        sent.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn sigint_during_a_hung_preflight_query_exits_130_at_once_saying_nothing_changed() {
+    let p = project("");
+    let mut state = p.state();
+    state["hang"] = json!(["status"]);
+    p.fly_state(&state);
+    let child = p
+        .shipit(&["deploy", "staging", "--image", "registry.fly.io/a:b"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(crate::support::eventually(
+        std::time::Duration::from_secs(20),
+        || p.fly_calls()
+            .iter()
+            .any(|c| c.first().is_some_and(|a| a == "status"))
+    ));
+    let (code, secs, stderr) = interrupt(&p, child);
+    assert_eq!(code, 130, "{stderr}");
+    assert!(secs < 10.0, "took {secs}s after SIGINT\n{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("nothing was changed"),
+        "last line: {last}\n{stderr}"
+    );
+    assert!(p.deploy_calls().is_empty());
+}
+
+#[test]
+fn a_hung_flyctl_query_is_named_when_it_is_cut_short() {
+    let p = project("");
+    let mut state = p.state();
+    state["hang"] = json!(["status"]);
+    p.fly_state(&state);
+    let child = p
+        .shipit(&["status", "staging"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(crate::support::eventually(
+        std::time::Duration::from_secs(20),
+        || !p.fly_calls().is_empty()
+    ));
+    let (_, secs, stderr) = interrupt(&p, child);
+    assert!(secs < 10.0, "took {secs}s after SIGINT\n{stderr}");
+    assert!(stderr.contains("`flyctl status"), "{stderr}");
+}
+
+#[test]
+fn build_output_that_is_not_utf8_is_drained_and_the_deploy_goes_on() {
+    let (p, _fleet, _hooks) = healthy_project();
+    let mut state = p.state();
+    state["deploys"] = json!([{"outcome": "ok", "noise_kb": 512}]);
+    p.fly_state(&state);
+    let r = p.run(&[
+        "deploy",
+        "staging",
+        "--image",
+        "registry.fly.io/hotdash-staging:new",
+    ]);
+    r.code(0).stderr_has("caf\u{fffd}");
+    assert!(!r.stderr.contains("deploy_timeout"), "{}", r.stderr);
 }

@@ -38,14 +38,16 @@
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
-//!  "malformed": ["status"]}
+//!  "malformed": ["status"], "hang": ["status"]}
 //! ```
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
 //! renaming a temp file from the same directory. `malformed` lists command names (`status`,
 //! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`)
-//! whose JSON output is cut to its first half (exit 0).
+//! whose JSON output is cut to its first half (exit 0). `hang` lists read commands (the same
+//! names, not `deploy`) that never answer until killed or interrupted, like a flyctl stuck on
+//! an API call.
 //!
 //! # Deploy outcomes
 //!
@@ -68,6 +70,9 @@
 //! * `image_not_found`: `failed to fetch an image or build from source: could not find image
 //!   "I"`, exit 1, no release.
 //! * `hang`: prints progress, then blocks until killed.
+//!
+//! Any outcome may carry `"noise_kb": N`: N KiB of build output first, its first line holding
+//! a byte that is not UTF-8.
 //!
 //! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
 //! health outcomes end with exit 0 and a `complete` release while the machines stay as
@@ -198,6 +203,24 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         program,
         cwd,
     };
+    let name = match command {
+        Command::Version => "version",
+        Command::Status => "status",
+        Command::Releases => "releases",
+        Command::MachinesList => "machines",
+        Command::ChecksList => "checks",
+        Command::SecretsList => "secrets",
+        Command::ImageShow => "image",
+        Command::AppsList => "apps",
+        Command::Logs => "logs",
+        Command::Deploy => "deploy",
+    };
+    if name != "deploy" && ctx.store.load()?.hang.iter().any(|c| c == name) {
+        // No signal handler here: SIGINT or SIGTERM ends the process, as it ends flyctl's.
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     match command {
         Command::Version => commands::version::run(&ctx),
         Command::Status => commands::status::run(&ctx),

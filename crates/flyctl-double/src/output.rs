@@ -10,6 +10,13 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Writes raw bytes to stdout (build output is not always UTF-8).
+pub fn out_bytes(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
+}
+
 /// Writes one line to stdout.
 pub fn out_line(line: &str) {
     out(&format!("{line}\n"));

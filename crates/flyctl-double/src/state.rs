@@ -37,6 +37,10 @@ pub struct State {
     /// Command names whose JSON output is cut in half.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub malformed: Vec<String>,
+    /// Command names (as for `malformed`; not `deploy`, which has its `hang` outcome) that
+    /// never answer: a flyctl stuck on the API, until it is killed or interrupted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hang: Vec<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -262,6 +266,10 @@ pub struct DeployScript {
     /// Exit status of the failing release command (`release_command` outcome).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
+    /// Build output to print before the deploy acts: this many KiB of lines, the first holding
+    /// a byte that is not UTF-8 (as a Latin-1 build tool prints `é`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_kb: Option<usize>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -279,6 +287,7 @@ impl Default for DeployScript {
             check_status: None,
             wait_ms: None,
             exit_code: None,
+            noise_kb: None,
             extra: Map::new(),
         }
     }

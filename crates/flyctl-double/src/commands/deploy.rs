@@ -237,6 +237,14 @@ impl Deploy<'_> {
             self.say("✓ Configuration is valid")?;
         }
         self.say("--> Verified app config")?;
+        if let Some(kb) = self.script.noise_kb {
+            output::out_bytes(b"#5 [build 2/4] RUN echo caf\xe9\n");
+            let line =
+                b"#5 0.412 building layer 0123456789abcdef0123456789abcdef0123456789abcdef\n";
+            for _ in 0..(kb * 1024).div_ceil(line.len()) {
+                output::out_bytes(line);
+            }
+        }
         self.resolve_image()?;
         if self.ctx.flags.bool("build-only") {
             return Ok(());
