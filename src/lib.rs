@@ -167,13 +167,15 @@ fn register_process_secrets() {
 fn listen_for_signals(stop: &stop::Stop) {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = stop.clone();
+    // Registered here, before the command starts, not inside the task: the task first runs at
+    // the command's first await, and a signal before that would kill shipit with no record.
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
     tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
         let first_was_int = tokio::select! {
             _ = int.recv() => true,
             _ = term.recv() => false,

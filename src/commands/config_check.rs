@@ -17,6 +17,9 @@ pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
             ctx.printer.out(&line);
         }
     }
+    for w in crate::config::crosscheck::fly_config_warnings(&config) {
+        ctx.printer.warn(&w);
+    }
     let services = config.services().count();
     ctx.printer.success(&format!(
         "{} is valid: {} environment(s), {services} service(s), {} notification channel(s)",

@@ -1,11 +1,13 @@
 //! shipit.yml: loading, `${VAR}` expansion, defaults merged into each app, and every check a
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
+pub mod crosscheck;
 mod error;
 pub mod flytoml;
 mod raw;
 mod target;
 pub mod text;
+mod vars;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -233,6 +235,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validates config text as if it had been read from `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    vars::check(path, text, |name| std::env::var(name).ok())?;
     let raw: RawConfig =
         serde_saphyr::from_str(text).map_err(|e| ConfigError::from_yaml(path, text, &e))?;
     Loader {

@@ -112,7 +112,8 @@ impl<'de> serde::Deserialize<'de> for Text {
                 // Each variable's value is a secret on its own, not only the whole string: in
                 // `Bearer ${TOKEN}` the token must be masked wherever it turns up alone.
                 let (value, from_env) = expand(v, |name| {
-                    let found = std::env::var(name).ok();
+                    // Empty is unset: GitHub passes a missing secret as an empty string.
+                    let found = std::env::var(name).ok().filter(|v| !v.is_empty());
                     if let Some(secret) = &found {
                         crate::secret::register(secret);
                     }

@@ -95,8 +95,11 @@ impl Fly {
         cmd.kill_on_drop(true);
         cmd.process_group(0);
         let child = cmd.spawn().map_err(|e| spawn_error(&command, &e))?;
+        // Only a stop that fires during the call cuts it short: a call made after the stop
+        // (the cancelled run's last look at what is live) is bounded by its caller instead.
+        let watch = self.stop.as_ref().filter(|s| !s.is_stopped());
         let stopped = async {
-            match &self.stop {
+            match watch {
                 Some(stop) => stop.stopped().await,
                 None => std::future::pending().await,
             }

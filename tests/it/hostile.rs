@@ -424,3 +424,43 @@ fn build_output_that_is_not_utf8_is_drained_and_the_deploy_goes_on() {
     r.code(0).stderr_has("caf\u{fffd}");
     assert!(!r.stderr.contains("deploy_timeout"), "{}", r.stderr);
 }
+
+#[test]
+fn every_unset_or_empty_variable_is_reported_in_one_run() {
+    let p = project("");
+    let yaml = p.read("shipit.yml");
+    p.config(&format!(
+        "{yaml}notify:\n  - slack: {{ webhook_url: \"${{HOSTILE_SLACK}}\" }}\n  - webhook: {{ url: \"${{HOSTILE_HOOK}}\", secret: \"${{HOSTILE_SECRET}}\" }}\n"
+    ));
+    let r = crate::support::Run::from(
+        p.shipit(&["config", "check"])
+            .env_remove("HOSTILE_SLACK")
+            .env_remove("HOSTILE_HOOK")
+            .env("HOSTILE_SECRET", "")
+            .output()
+            .unwrap(),
+    );
+    r.code(1)
+        .stderr_has("3 environment variables")
+        .stderr_has("`HOSTILE_SLACK` is not set (line 10)")
+        .stderr_has("`HOSTILE_HOOK` is not set (line 11)")
+        .stderr_has("`HOSTILE_SECRET` is empty (line 11)")
+        .stderr_has("GitHub passes an unset secret as an empty string");
+}
+
+#[test]
+fn a_staging_service_on_productions_fly_toml_is_a_warning() {
+    let p = Project::new();
+    p.fly_toml("fly/staging.toml", "hotdash-staging");
+    p.fly_toml("fly/production.toml", "hotdash-production");
+    p.config("version: 1\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: hotdash-staging, url: \"http://127.0.0.1:9\", fly_config: fly/production.toml }\n  production:\n    web: { app: hotdash-production, url: \"http://127.0.0.1:9\", fly_config: fly/production.toml }\n");
+    p.run(&["config", "check"])
+        .code(0)
+        .stderr_has("warning: staging/web (hotdash-staging) uses fly/production.toml, which is production's fly.toml")
+        .stderr_has("share fly/production.toml");
+    // Each on its own file: no warning.
+    p.config("version: 1\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: hotdash-staging, url: \"http://127.0.0.1:9\", fly_config: fly/staging.toml }\n  production:\n    web: { app: hotdash-production, url: \"http://127.0.0.1:9\", fly_config: fly/production.toml }\n");
+    let r = p.run(&["config", "check"]);
+    r.code(0);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
