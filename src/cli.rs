@@ -123,6 +123,10 @@ pub struct RollbackArgs {
     /// current one that runs a different image]
     #[arg(long, value_name = "VERSION", value_parser = crate::input::release_version)]
     pub to: Option<u64>,
+    /// Refuse unless the target belongs to this environment (what a workflow run in one
+    /// GitHub environment passes, so it can never act on another's apps)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,

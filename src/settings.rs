@@ -52,6 +52,8 @@ pub struct RollbackSettings {
     pub service: Option<String>,
     pub to: Option<u64>,
     pub wait_lock: Option<Duration>,
+    /// The environment the target must belong to (`--env`).
+    pub env: Option<String>,
 }
 
 impl From<cli::RollbackArgs> for RollbackSettings {
@@ -61,6 +63,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
             service: a.target.app,
             to: a.to,
             wait_lock: a.wait_lock.map(|d| d.0),
+            env: a.env,
         }
     }
 }

@@ -15,6 +15,9 @@ use crate::settings::RollbackSettings;
 pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
     let services = resolve(&config, &s.target, s.service.as_deref())?;
+    if let Some(env) = &s.env {
+        crate::config::check_membership(&config, &services, env)?;
+    }
     if s.to.is_some() && services.len() > 1 {
         anyhow::bail!(
             "--to {} names one release, but `{}` has {} services\nhint: name one: `shipit rollback {} --app SERVICE --to VERSION`, or use the Fly app name",

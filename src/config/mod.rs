@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 pub use error::{ConfigError, closest};
-pub use target::resolve;
+pub use target::{check_membership, resolve};
 pub use text::Text;
 
 use crate::event::Event;

@@ -73,3 +73,28 @@ pub fn resolve<'c>(
         config.path.display()
     )
 }
+
+/// Refuses services that are not all of environment `env`: `rollback APP --env production`
+/// with a staging app (or a typo'd environment) does nothing.
+pub fn check_membership(config: &Config, services: &[&Service], env: &str) -> anyhow::Result<()> {
+    if config.environment(env).is_none() {
+        let names: Vec<&str> = config
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        anyhow::bail!(
+            "--env `{env}` is not an environment of the config; nothing was done\nhint: its environments: {}",
+            names.join(", ")
+        );
+    }
+    if let Some(other) = services.iter().find(|s| s.env != env) {
+        anyhow::bail!(
+            "{} belongs to environment `{}`, not `{env}`; nothing was done\nhint: a workflow run in `{env}` has that environment's secrets only: choose `{}` instead",
+            other.label(),
+            other.env,
+            other.env
+        );
+    }
+    Ok(())
+}

@@ -464,3 +464,23 @@ fn a_staging_service_on_productions_fly_toml_is_a_warning() {
     r.code(0);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
+
+#[test]
+fn rollback_refuses_an_app_outside_the_environment_it_was_told() {
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {
+        "hotdash-staging": fly_app("hotdash-staging", 3, "registry.fly.io/hotdash-staging:deployment-v3", 1),
+        "hotdash-production": fly_app("hotdash-production", 5, "registry.fly.io/hotdash-production:deployment-v5", 1),
+    }}));
+    p.config("version: 1\napps:\n  web: {}\nenvironments:\n  staging:\n    web: { app: hotdash-staging, url: \"http://127.0.0.1:9\" }\n  production:\n    web: { app: hotdash-production, url: \"http://127.0.0.1:9\" }\n");
+    p.run(&["rollback", "hotdash-production", "--env", "staging"])
+        .code(1)
+        .stderr_has("production/web (hotdash-production) belongs to environment `production`, not `staging`");
+    p.run(&["rollback", "production", "--env", "staging"])
+        .code(1)
+        .stderr_has("not `staging`");
+    p.run(&["rollback", "staging", "--env", "stagign"])
+        .code(1)
+        .stderr_has("--env `stagign` is not an environment");
+    assert!(p.deploy_calls().is_empty());
+}

@@ -105,6 +105,7 @@ fn the_repository_copies_are_the_templates_rendered_for_this_repository() {
 fn sample(var: &str) -> &'static str {
     match var {
         "TARGET" | "ENVIRONMENT" => "staging",
+        "SERVICE" => "web",
         "TARGET_ENV" => "production",
         "VERSION" => "41",
         other => {
@@ -307,8 +308,8 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
             }
         }
     }
-    // Both copies (this repository's and init's) of: deploy staging + production, two rollback
-    // forms, and the health check.
+    // Both copies (this repository's and init's) of: deploy staging + production, three rollback
+    // forms (the environment; one service, with and without a version), and the health check.
     assert_eq!(
         seen.get("deploy"),
         Some(&4),
@@ -316,7 +317,7 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
     );
     assert_eq!(
         seen.get("rollback"),
-        Some(&4),
+        Some(&6),
         "rollback commands found: {seen:?}"
     );
     assert_eq!(
