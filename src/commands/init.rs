@@ -36,6 +36,7 @@ pub(crate) fn run(
             let verb = match file.status {
                 WriteStatus::Created => "created",
                 WriteStatus::Overwritten => "overwrote",
+                WriteStatus::Updated => "updated",
             };
             p.out(&format!("{verb} {}", file.path.display()));
         }

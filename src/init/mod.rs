@@ -228,6 +228,8 @@ fn action_file(flavor: Flavor) -> String {
 pub enum WriteStatus {
     Created,
     Overwritten,
+    /// An existing file kept, with a line added (`.gitignore`).
+    Updated,
 }
 
 /// One file written, with its path relative to the target folder.
@@ -297,7 +299,51 @@ pub fn write(dir: &Path, files: &[File], force: bool) -> anyhow::Result<Vec<Writ
             status,
         });
     }
+    if let Some(w) = ignore_state_dir(dir).context("cannot update .gitignore")? {
+        written.push(w);
+    }
     Ok(written)
+}
+
+/// The line `.gitignore` gets: shipit's local state (baselines, receipts, locks) is per machine
+/// and must never be committed (a committed lock or baseline would mislead the next run).
+pub const GITIGNORE_LINE: &str = ".shipit/";
+
+/// Adds [`GITIGNORE_LINE`] to `dir/.gitignore` (created when missing) unless an entry for
+/// `.shipit` is already there; the rest of the file is kept as it is.
+fn ignore_state_dir(dir: &Path) -> std::io::Result<Option<Written>> {
+    let path = dir.join(".gitignore");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let text = existing.clone().unwrap_or_default();
+    let covered = text.lines().map(str::trim).any(|l| {
+        matches!(
+            l,
+            ".shipit" | ".shipit/" | "/.shipit" | "/.shipit/" | ".shipit/*" | "/.shipit/*"
+        )
+    });
+    if covered {
+        return Ok(None);
+    }
+    let mut contents = text;
+    if !contents.is_empty() && !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    contents.push_str("# shipit's local state: baselines, receipts, locks (`shipit init`)\n");
+    contents.push_str(GITIGNORE_LINE);
+    contents.push('\n');
+    write_one(&path, &contents)?;
+    Ok(Some(Written {
+        path: PathBuf::from(".gitignore"),
+        status: if existing.is_some() {
+            WriteStatus::Updated
+        } else {
+            WriteStatus::Created
+        },
+    }))
 }
 
 /// Writes through a temporary file in the same folder and renames it, so a file is either its

@@ -564,7 +564,18 @@ impl Parser<'_> {
                 }),
             Subject::ResponseTime | Subject::CertificateExpiration => crate::duration::parse(value)
                 .map(Expected::Duration)
-                .map_err(|m| self.fail(value_at, m)),
+                .map_err(|m| {
+                    // A bare number is milliseconds in Gatus, where these conditions come from:
+                    // suggest exactly that instead of a guess between units.
+                    let bare = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit());
+                    let m = match subject {
+                        Subject::ResponseTime if bare => format!(
+                            "`{value}` has no unit: response times are written with one, e.g. {value}ms (units: ms, s, m, h)"
+                        ),
+                        _ => m,
+                    };
+                    self.fail(value_at, m)
+                }),
             Subject::Connected => {
                 if op.is_ordering() {
                     return Err(self.fail(op_at, "`[CONNECTED]` is true or false: use == or !="));

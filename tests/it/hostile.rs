@@ -484,3 +484,26 @@ fn rollback_refuses_an_app_outside_the_environment_it_was_told() {
         .stderr_has("--env `stagign` is not an environment");
     assert!(p.deploy_calls().is_empty());
 }
+
+#[test]
+fn init_ignores_shipits_local_state_and_keeps_the_users_gitignore() {
+    let p = Project::new();
+    p.run(&["init"]).code(0).stdout_has("created .gitignore");
+    assert!(p.read(".gitignore").lines().any(|l| l == ".shipit/"));
+    let q = Project::new();
+    q.write(".gitignore", "target");
+    q.run(&["init"]).code(0).stdout_has("updated .gitignore");
+    let text = q.read(".gitignore");
+    assert!(text.starts_with("target\n"), "{text}");
+    assert_eq!(text.matches(".shipit/").count(), 1, "{text}");
+    q.run(&["init", "--force"]).code(0);
+    assert_eq!(q.read(".gitignore").matches(".shipit/").count(), 1);
+}
+
+#[test]
+fn a_response_time_without_a_unit_suggests_milliseconds() {
+    let p = project(", expect: [\"[RESPONSE_TIME] < 2000\"]");
+    p.run(&["config", "check"])
+        .code(1)
+        .stderr_has("e.g. 2000ms");
+}
