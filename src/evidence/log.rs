@@ -174,11 +174,16 @@ pub fn health_status(s: &ServiceRecord) -> &'static str {
 }
 
 /// One line of Markdown that cannot end the entry early: newlines folded, HTML comments broken.
+/// Any text in an entry as one line of inert Markdown, the way the job summary escapes it:
+/// much of it is foreign (flyctl's errors, image refs, an app's answers), so HTML (`<script>`,
+/// a fake entry marker) is neutralised, table pipes are escaped, terminal escapes and control
+/// characters are removed.
 fn one_line(text: &str) -> String {
-    text.replace("\r\n", " ")
+    let text = crate::printer::strip_controls(text);
+    crate::github::md_text(&text)
+        .replace("\r\n", " ")
         .replace(['\n', '\r'], " ")
-        .replace("<!--", "<!-\u{200b}-")
-        .replace("-->", "-\u{200b}->")
+        .replace('|', "\\|")
 }
 
 /// The lock file that serialises appends to `log`.
@@ -297,9 +302,10 @@ mod tests {
 
     #[test]
     fn values_cannot_close_an_entry_or_break_its_lines() {
+        assert_eq!(one_line("a\nb --> <!-- c"), "a b --&gt; &lt;!-- c");
         assert_eq!(
-            one_line("a\nb --> <!-- c"),
-            "a b -\u{200b}-> <!-\u{200b}- c"
+            one_line("<script>x</script> | \u{1b}[31mred"),
+            "&lt;script&gt;x&lt;/script&gt; \\| red"
         );
     }
 

@@ -507,3 +507,19 @@ fn a_response_time_without_a_unit_suggests_milliseconds() {
         .code(1)
         .stderr_has("e.g. 2000ms");
 }
+
+#[test]
+fn foreign_text_in_the_evidence_log_is_escaped() {
+    use crate::support::server::{Behaviour, Server};
+    let app = Server::start([("/health", Behaviour::ok("<script>alert(1)</script> | x"))]);
+    let p = Project::new();
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health, expect: [\"[BODY] == ok\"] }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\" }}\n",
+        app.url()
+    ));
+    p.run(&["health", "staging"]);
+    let log = p.read("feedback/deployment.md");
+    assert!(log.contains("&lt;script&gt;"), "{log}");
+    assert!(!log.contains("<script>"), "{log}");
+    assert!(!log.contains("</script> |"), "{log}");
+}
