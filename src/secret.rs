@@ -22,20 +22,64 @@ fn registry() -> &'static RwLock<Vec<String>> {
 /// Registers a value that must never be written out. Returns whether it was new. A URL with a
 /// password (`postgres://user:PASSWORD@host/db`) also registers the password alone, since
 /// programs print it on its own (`password authentication failed for ...`).
+///
+/// The forms the value travels in are registered too, since a server may echo them back: the
+/// Base64 of the value (a header `Authorization: Basic ${CREDS}` built from it), and for a URL
+/// with userinfo the percent-decoded password and `Basic`'s Base64 of `user:password`, which is
+/// what the HTTP client sends for `https://user:password@host` (and a server that echoes its
+/// request headers would print).
 pub fn register(value: &str) -> bool {
-    if let Some(password) = url_password(value) {
+    if let Some((user, password)) = url_userinfo(value) {
         register_one(password);
+        let user = percent_decode(user);
+        let password_plain = percent_decode(password);
+        register_one(&password_plain);
+        register_encoded(format!("{user}:{password_plain}").as_bytes());
+        register_encoded(format!("{user}:{password}").as_bytes());
+    }
+    if value.len() >= MIN_SECRET_LEN {
+        register_encoded(value.as_bytes());
     }
     register_one(value)
 }
 
-/// The password of `scheme://user:password@host...`, if there is one.
-fn url_password(value: &str) -> Option<&str> {
+/// The Base64 forms of `bytes` (standard and URL-safe, with and without padding).
+fn register_encoded(bytes: &[u8]) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        register_one(&engine.encode(bytes));
+    }
+}
+
+/// `%41` → `A`; anything that is not a valid escape is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The user and password of `scheme://user:password@host...`, if there is a password.
+fn url_userinfo(value: &str) -> Option<(&str, &str)> {
     let rest = value.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let userinfo = authority.rsplit_once('@')?.0;
-    let password = userinfo.split_once(':')?.1;
-    (!password.is_empty()).then_some(password)
+    let (user, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some((user, password))
 }
 
 fn register_one(value: &str) -> bool {
@@ -139,8 +183,24 @@ mod tests {
     fn a_url_password_is_a_secret_on_its_own() {
         register("postgres://app:url-pw-31337@db:5432/app");
         assert_eq!(redact("auth failed: url-pw-31337"), "auth failed: ***");
-        assert_eq!(url_password("https://hooks.example/T0/B0/x"), None);
-        assert_eq!(url_password("redis://:only-pw@cache"), Some("only-pw"));
+        assert_eq!(url_userinfo("https://hooks.example/T0/B0/x"), None);
+        assert_eq!(
+            url_userinfo("redis://:only-pw@cache"),
+            Some(("", "only-pw"))
+        );
+    }
+
+    #[test]
+    fn the_encoded_forms_a_server_may_echo_are_masked_too() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        register("https://ops:p%40ss-word-9@probe.example/health");
+        let basic = b64.encode("ops:p@ss-word-9");
+        assert_eq!(redact(&format!("Basic {basic}")), "Basic ***");
+        assert_eq!(redact("p@ss-word-9"), "***");
+        register("creds-value-77");
+        let encoded = b64.encode("creds-value-77");
+        assert_eq!(redact(&format!("x {encoded} y")), "x *** y");
     }
 
     #[test]

@@ -523,3 +523,42 @@ fn foreign_text_in_the_evidence_log_is_escaped() {
     assert!(!log.contains("<script>"), "{log}");
     assert!(!log.contains("</script> |"), "{log}");
 }
+
+#[test]
+fn an_echoed_basic_authorization_header_is_masked_everywhere() {
+    use crate::support::server::{Behaviour, Server};
+    // What a server that echoes its request headers answers to http://ops:s3cret-pw-42@host.
+    const ENCODED: &str = "b3BzOnMzY3JldC1wdy00Mg==";
+    let app = Server::start([(
+        "/health",
+        Behaviour::ok(&format!("authorization: Basic {ENCODED}")),
+    )]);
+    let url = app.url().replace("http://", "http://ops:s3cret-pw-42@");
+    let p = Project::new();
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health, expect: [\"[BODY] == ok\"] }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"${{HOSTILE_APP_URL}}\" }}\n"
+    ));
+    let r = crate::support::Run::from(
+        p.shipit(&["health", "staging"])
+            .env("HOSTILE_APP_URL", &url)
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[BODY]") || r.stdout.contains("[BODY]"),
+        "{}",
+        r.stderr
+    );
+    for (what, text) in [
+        ("stdout", r.stdout.clone()),
+        ("stderr", r.stderr.clone()),
+        ("evidence", p.read("feedback/deployment.md")),
+    ] {
+        assert!(
+            !text.contains(ENCODED),
+            "{what} leaks the encoded credentials:\n{text}"
+        );
+        assert!(!text.contains("s3cret-pw-42"), "{what}:\n{text}");
+    }
+}
