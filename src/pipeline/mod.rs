@@ -535,7 +535,9 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
         );
         return Next::Fail(format!("the new release crashed: {crash}"));
     }
-    if updated == 0 && flyctl_failed {
+    // No machine moved: the fleet is the previous release, whole, whatever flyctl's exit code
+    // says. Nothing to roll back (a redeploy would only risk it); exit 1, as after exit 1.
+    if updated == 0 {
         record_gate(
             st,
             "fleet",
@@ -543,9 +545,13 @@ async fn fleet_check<P: Platform, R: Prober, C: Clock>(
             &format!("0 of {total} machines updated"),
             Verdict::Fail,
         );
-        return Next::FailUnchanged(format!(
-            "the deploy failed before any machine was updated: {reason_flyctl}"
-        ));
+        return Next::FailUnchanged(if flyctl_failed {
+            format!("the deploy failed before any machine was updated: {reason_flyctl}")
+        } else {
+            format!(
+                "flyctl reported success but changed nothing: 0 of {total} machines run the new release"
+            )
+        });
     }
     // Started machines are the fleet that serves; when Fly's autostop has stopped them all, the
     // whole fleet is what must carry the new release (the outside probe wakes it).

@@ -562,3 +562,25 @@ fn an_echoed_basic_authorization_header_is_masked_everywhere() {
         assert!(!text.contains("s3cret-pw-42"), "{what}:\n{text}");
     }
 }
+
+#[test]
+fn flyctl_success_with_no_machine_changed_is_its_own_outcome() {
+    let (p, _fleet, _hooks) = healthy_project();
+    let mut state = p.state();
+    state["deploys"] = json!([{"outcome": "unchanged"}]);
+    p.fly_state(&state);
+    let r = p.run(&[
+        "deploy",
+        "staging",
+        "--image",
+        "registry.fly.io/hotdash-staging:new",
+    ]);
+    r.code(1)
+        .stderr_has("flyctl reported success but changed nothing")
+        .stderr_has("nothing was changed");
+    assert_eq!(
+        p.deploy_calls().len(),
+        1,
+        "no redeploy of an untouched fleet"
+    );
+}

@@ -70,6 +70,8 @@
 //! * `image_not_found`: `failed to fetch an image or build from source: could not find image
 //!   "I"`, exit 1, no release.
 //! * `hang`: prints progress, then blocks until killed.
+//! * `unchanged`: release `complete`, exit 0 (and the release line), but no machine touched:
+//!   what shipit must not take for a deploy (rolling, canary and immediate strategies).
 //!
 //! Any outcome may carry `"noise_kb": N`: N KiB of build output first, its first line holding
 //! a byte that is not UTF-8.

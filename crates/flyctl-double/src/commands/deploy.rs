@@ -16,8 +16,9 @@ use crate::{Failure, clock, output, signals};
 /// Pause between progress lines, so callers can observe output arriving line by line.
 const LINE_DELAY_MS: u64 = 25;
 const STRATEGIES: [&str; 4] = ["canary", "rolling", "immediate", "bluegreen"];
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 8] = [
     "ok",
+    "unchanged",
     "fail_health",
     "crash",
     "fail_but_healthy",
@@ -391,6 +392,11 @@ impl Deploy<'_> {
         let health_failure = matches!(self.outcome(), "fail_health" | "crash");
         match self.outcome() {
             "hang" => self.hang(),
+            // A release marked complete and exit 0, with no machine touched.
+            "unchanged" => {
+                self.say("Deployment Complete")?;
+                self.succeed()
+            }
             _ if health_failure && self.gated() => {
                 let landing = self.failing_landing();
                 let updated = self.script.updated.unwrap_or(1).min(targets.len());
