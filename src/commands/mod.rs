@@ -329,6 +329,38 @@ pub(crate) async fn end_check_run(
         Outcome::Cancelled => Event::Cancelled,
         _ => failure,
     };
-    finish::finish(ctx, config, &record).await;
+    // A scheduled check says the same thing every few hours: chat hears of it only when the
+    // verdict changes (a first failure, a recovery, a different failure), never per passing run.
+    match previous_check(config, &record) {
+        Some(prev) if prev.outcome == record.outcome => {
+            finish::record_only(ctx, config, &record);
+            ctx.printer.info(&format!(
+                "verdict unchanged since run {}: no notification",
+                prev.id
+            ));
+        }
+        None if outcome == Outcome::Success => {
+            finish::record_only(ctx, config, &record);
+            ctx.printer
+                .info("healthy, and no earlier check on record: no notification");
+        }
+        _ => finish::finish(ctx, config, &record).await,
+    }
     outcome
+}
+
+/// The newest earlier run of the same check (kind, environment and apps) in the receipts.
+fn previous_check(
+    config: &Config,
+    record: &crate::report::RunRecord,
+) -> Option<crate::report::RunRecord> {
+    let apps = |r: &crate::report::RunRecord| -> Vec<String> {
+        let mut a: Vec<String> = r.services.iter().map(|s| s.app.clone()).collect();
+        a.sort();
+        a
+    };
+    let (runs, _) = crate::evidence::receipt::load_all(&config.evidence.runs).ok()?;
+    runs.into_iter().find(|r| {
+        r.id != record.id && r.kind == record.kind && r.env == record.env && apps(r) == apps(record)
+    })
 }

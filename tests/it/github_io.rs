@@ -324,7 +324,20 @@ fn a_finished_run_under_actions_leaves_evidence_summary_outputs_annotations_and_
         ));
     // The channel URLs are secrets: masked for the runner, never printed otherwise.
     let masked = format!("::add-mask::{}", hooks.url("/hook/secret-path-token"));
-    assert!(run.stderr.lines().next() == Some("::add-mask::fo1_test_token_do_not_leak_0123456789"));
+    // The token (and its encoded forms) are masked before anything else is written.
+    let first_other = run
+        .stderr
+        .lines()
+        .position(|l| !l.starts_with("::add-mask::"))
+        .unwrap_or(0);
+    assert!(
+        run.stderr
+            .lines()
+            .take(first_other)
+            .any(|l| l == "::add-mask::fo1_test_token_do_not_leak_0123456789"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains(&masked), "{}", run.stderr);
     for line in run
         .stderr
@@ -382,7 +395,7 @@ fn a_dead_receiver_does_not_change_a_runs_exit_code() {
     use crate::notify::{Recorder, Reply};
     use crate::support::server::{Behaviour, Server};
 
-    let app = Server::start([("/health", Behaviour::ok("up"))]);
+    let app = Server::start([("/health", Behaviour::status(503))]);
     let hooks = Recorder::start(|path| {
         if path.starts_with("/hang") {
             Reply::Hang
@@ -391,6 +404,14 @@ fn a_dead_receiver_does_not_change_a_runs_exit_code() {
         }
     });
     let project = Project::new();
+    // A failed check first (no channels yet), so that the healthy one below is a change of
+    // verdict, which is announced: an unchanged one would notify nobody.
+    project.config(&format!(
+        "version: 1\napps: {{ web: {{}} }}\nenvironments:\n  staging:\n    web: {{ app: hotdash-staging, url: {} }}\n",
+        app.url()
+    ));
+    project.run(&["health", "staging"]).code(1);
+    app.set("/health", Behaviour::ok("up"));
     project.config(&format!(
         "version: 1\napps: {{ web: {{}} }}\nenvironments:\n  staging:\n    web: {{ app: hotdash-staging, url: {} }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n  - discord: {{ webhook_url: \"{}\" }}\n",
         app.url(),

@@ -584,3 +584,32 @@ fn flyctl_success_with_no_machine_changed_is_its_own_outcome() {
         "no redeploy of an untouched fleet"
     );
 }
+
+#[test]
+fn a_scheduled_check_tells_chat_only_when_its_verdict_changes() {
+    use crate::support::server::{Behaviour, Server};
+    let app = Server::start([("/health", Behaviour::ok("up"))]);
+    let hooks = Server::start([("/hook", Behaviour::status(204))]);
+    let p = Project::new();
+    p.config(&format!(
+        "version: 1\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\" }}\nnotify:\n  - webhook: {{ url: \"{}\" }}\n",
+        app.url(),
+        hooks.url_for("/hook")
+    ));
+    // Healthy with nothing on record, healthy again: nothing to say.
+    p.run(&["health", "staging"]).code(0);
+    p.run(&["health", "staging"])
+        .code(0)
+        .stderr_has("verdict unchanged");
+    assert_eq!(hooks.hits("/hook"), 0);
+    // Down: said once, not again while it stays down.
+    app.set("/health", Behaviour::status(503));
+    p.run(&["health", "staging"]).code(1);
+    assert_eq!(hooks.hits("/hook"), 1);
+    p.run(&["health", "staging"]).code(1);
+    assert_eq!(hooks.hits("/hook"), 1);
+    // Back: the recovery is said.
+    app.set("/health", Behaviour::ok("up"));
+    p.run(&["health", "staging"]).code(0);
+    assert_eq!(hooks.hits("/hook"), 2);
+}
