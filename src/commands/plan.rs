@@ -25,6 +25,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
     for svc in &services {
         let req = deploy_request(svc, s.image.as_deref(), s.strategy.as_deref());
         let mut problems: Vec<String> = Vec::new();
+        let mut hints: Vec<&'static str> = Vec::new();
         let mut target: Option<Baseline> = None;
         let argv = crate::platform::flyctl_deploy_argv(&req);
         match &fly {
@@ -36,11 +37,31 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
                         }
                         target = Some(Baseline::from_status(&status, &releases));
                     }
-                    (Err(e), _) | (_, Err(e)) => problems.push(e.to_string()),
+                    (Err(e), _) | (_, Err(e)) => {
+                        problems.push(e.to_string());
+                        hints.extend(e.hint());
+                    }
                 }
             }
-            Ok(_) => problems.push("no Fly API token (set FLY_API_TOKEN)".into()),
-            Err(e) => problems.push(format!("{e:#}")),
+            Ok(_) => {
+                problems.push("no Fly API token: flyctl cannot be asked what runs now".into());
+                hints.extend(
+                    crate::platform::PlatformError {
+                        kind: crate::platform::ErrorKind::NotAuthenticated,
+                        command: String::new(),
+                        message: String::new(),
+                    }
+                    .hint(),
+                );
+            }
+            Err(e) => {
+                problems.push(format!("{e:#}"));
+                hints.extend(
+                    e.chain()
+                        .find_map(|c| c.downcast_ref::<crate::platform::PlatformError>())
+                        .and_then(crate::platform::PlatformError::hint),
+                );
+            }
         }
         let health = &svc.health;
         let rollback_target = target
@@ -63,7 +84,11 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
             })
             .collect();
         let steps = vec![
-            format!("preflight: flyctl found, token present, {} exists, no release in progress", svc.app),
+            if problems.is_empty() {
+                format!("preflight: flyctl found, token present, {} exists, no release in progress", svc.app)
+            } else {
+                format!("preflight: would refuse: {}", problems.join("; "))
+            },
             format!("baseline: record what runs now and {} probes of {}; rollback target: {target_text}", svc.regression.probes, svc.health_url()),
             format!("deploy: {}   (FLY_EMIT_RELEASE_JSON=1, shipit timeout {})", argv.join(" "), dur(svc.deploy_timeout)),
             "fleet check: every started machine runs the new image; Fly checks passing; a stopped new machine ends the wait early".into(),
@@ -97,6 +122,10 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         }
         for problem in &problems {
             printer.out(&format!("  ! preflight would refuse: {problem}"));
+        }
+        hints.dedup();
+        for hint in &hints {
+            printer.hint(hint);
         }
         blocked |= !problems.is_empty();
         plans.push(serde_json::json!({

@@ -613,3 +613,31 @@ fn a_scheduled_check_tells_chat_only_when_its_verdict_changes() {
     p.run(&["health", "staging"]).code(0);
     assert_eq!(hooks.hits("/hook"), 2);
 }
+
+#[test]
+fn plan_without_flyctl_or_token_says_so_with_the_way_out() {
+    let p = project("");
+    let r = crate::support::Run::from(
+        p.shipit(&["plan", "staging"])
+            .env("SHIPIT_FLYCTL", p.file("missing-flyctl"))
+            .output()
+            .unwrap(),
+    );
+    r.code(1)
+        .stdout_has("1. preflight: would refuse:")
+        .stderr_has("hint: install flyctl");
+    assert!(
+        !r.stdout.contains("flyctl found, token present"),
+        "{}",
+        r.stdout
+    );
+    let r = crate::support::Run::from(
+        p.shipit(&["plan", "staging"])
+            .env_remove("FLY_API_TOKEN")
+            .output()
+            .unwrap(),
+    );
+    r.code(1)
+        .stdout_has("preflight: would refuse: no Fly API token")
+        .stderr_has("hint: set FLY_API_TOKEN");
+}
