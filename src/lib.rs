@@ -67,6 +67,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Verbosity::Normal
     };
     let printer = Printer::new(cli.global.json, verbosity, cli.global.color);
+    // `init` and `demo` write their own shipit.yml (into --dir); a --config given to them would
+    // be silently ignored, so it is refused instead.
+    if matches!(cli.command, cli::Command::Init(_) | cli::Command::Demo(_))
+        && args
+            .iter()
+            .skip(1)
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--config" || a.to_string_lossy().starts_with("--config="))
+    {
+        let message = "--config is not used by `init` or `demo`: they write their own shipit.yml";
+        let hint = "use --dir DIR to choose where the files go";
+        printer.error(message);
+        printer.hint(hint);
+        printer.json_error("usage", message, Some(hint));
+        return Outcome::Usage.exit_code();
+    }
     register_process_secrets();
     let github = env_vars::in_github_actions();
     if github {

@@ -308,7 +308,7 @@ fn runs_started_together_are_refused_with_the_holders_pid() {
 fn a_receivers_huge_error_body_is_read_a_little_and_shown_without_escapes() {
     use crate::support::server::{Behaviour, Reply, Server};
     let mut body = b"\x1b]0;pwned\x07\x1b[2J\x1b[31mbad request\r".to_vec();
-    body.resize(48 * 1024 * 1024, b'x');
+    body.resize(8 * 1024 * 1024, b'x');
     let hooks = Server::start([("/hook", Behaviour::Reply(Reply::new(400, body)))]);
     let p = project("");
     let yaml = p.read("shipit.yml");
@@ -640,4 +640,62 @@ fn plan_without_flyctl_or_token_says_so_with_the_way_out() {
     r.code(1)
         .stdout_has("preflight: would refuse: no Fly API token")
         .stderr_has("hint: set FLY_API_TOKEN");
+}
+
+#[test]
+fn init_and_demo_refuse_a_config_flag_they_would_ignore() {
+    let p = Project::new();
+    for args in [
+        vec!["init", "--config", "other.yml"],
+        vec!["--config=other.yml", "demo"],
+    ] {
+        p.run(&args)
+            .code(2)
+            .stderr_has("--config is not used by `init` or `demo`");
+    }
+    assert!(!p.file("shipit.yml").exists());
+}
+
+#[test]
+fn every_flag_in_help_is_in_the_readme() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let p = Project::new();
+    let commands = [
+        "", "deploy", "rollback", "status", "baseline", "health", "smoke", "plan", "history",
+        "explain", "init", "demo",
+    ];
+    for cmd in commands {
+        let mut args: Vec<&str> = cmd.split_whitespace().collect();
+        args.push("--help");
+        let r = p.run(&args);
+        r.code(0);
+        // Options are the lines that start with a flag: `  -q, --quiet  ...`, `  --app <SERVICE>`.
+        let flags = r
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with('-'))
+            .flat_map(|l| {
+                l.split_whitespace()
+                    .take_while(|w| w.starts_with('-'))
+                    .map(|w| w.trim_end_matches(',').to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>();
+        for flag in &flags {
+            let flag = flag.as_str();
+            if ["--help", "-h", "--show-settings"].contains(&flag) {
+                continue;
+            }
+            assert!(
+                readme.match_indices(flag).any(|(i, _)| {
+                    let after = readme[i + flag.len()..].chars().next().unwrap_or(' ');
+                    let before = readme[..i].chars().next_back().unwrap_or(' ');
+                    !(after.is_alphanumeric() || after == '-')
+                        && !(before.is_alphanumeric() || before == '-')
+                }),
+                "`shipit {cmd} --help` lists {flag}, which README.md does not document"
+            );
+        }
+    }
 }
