@@ -691,8 +691,8 @@ fn every_flag_in_help_is_in_the_readme() {
                 readme.match_indices(flag).any(|(i, _)| {
                     let after = readme[i + flag.len()..].chars().next().unwrap_or(' ');
                     let before = readme[..i].chars().next_back().unwrap_or(' ');
-                    !(after.is_alphanumeric() || after == '-')
-                        && !(before.is_alphanumeric() || before == '-')
+                    let word = |c: char| c.is_alphanumeric() || c == '-';
+                    !word(after) && !word(before)
                 }),
                 "`shipit {cmd} --help` lists {flag}, which README.md does not document"
             );
