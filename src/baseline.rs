@@ -232,6 +232,16 @@ fn fleet_image(machines: &[&Machine], releases: &[Release]) -> (Option<String>, 
         entry.1 = entry.1.max(m.release_version);
     }
     match seen.len() {
+        // Machines that run but do not say what (an empty image, seen on machines Fly has not
+        // reported on yet) are not a first deploy: the newest complete release says what runs.
+        0 if !machines.is_empty() => {
+            let newest = releases
+                .iter()
+                .filter(|r| r.status == "complete" && !r.image.is_empty())
+                .max_by_key(|r| r.version)
+                .map(|r| r.image.clone());
+            return (newest, false);
+        }
         0 => return (None, false),
         1 => return (seen.keys().next().map(|s| (*s).to_owned()), false),
         _ => {}

@@ -699,3 +699,15 @@ fn every_flag_in_help_is_in_the_readme() {
         }
     }
 }
+
+#[test]
+fn machines_that_report_no_image_take_the_rollback_target_from_the_releases() {
+    let p = project("");
+    let mut state = p.state();
+    for m in state["apps"][APP]["machines"].as_array_mut().unwrap() {
+        m["image"] = json!("");
+    }
+    p.fly_state(&state);
+    p.run(&["plan", "staging"])
+        .stdout_has("rollback target: v3 (registry.fly.io/hotdash-staging:deployment-v3)");
+}
