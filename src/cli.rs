@@ -74,6 +74,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the whole pipeline on this machine: no account, no network
     Demo(DemoArgs),
+    /// The dashboard from the record: a terminal summary, `--json`, or a static site (`--html`)
+    Report(ReportArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -216,4 +218,17 @@ pub struct DemoArgs {
     /// Folder for the demo's config, evidence and receipts [default: a new temporary folder]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Write a self-contained static site (index.html, run pages) into this folder
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+    /// Only this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only runs younger than this (e.g. 30d, 12h)
+    #[arg(long, value_name = "DUR")]
+    pub since: Option<Dur>,
 }

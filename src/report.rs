@@ -146,6 +146,22 @@ pub struct ServiceRecord {
     /// What shipit did, one line each.
     pub actions: Vec<String>,
     pub warnings: Vec<String>,
+    /// Latency samples measured in the run (the baseline's, the new release's, a spot check's),
+    /// kept for trends: the dashboard charts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency: Vec<LatencySample>,
+}
+
+/// One latency sample of a run: what was measured, when, and its figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencySample {
+    /// `baseline` (the live release before a deploy), `release` (the new release after it),
+    /// `check` (a spot check or a scheduled check).
+    pub what: String,
+    /// RFC 3339.
+    pub at: String,
+    #[serde(flatten)]
+    pub stats: crate::probe::stats::LatencyStats,
 }
 
 impl ServiceRecord {
@@ -167,6 +183,7 @@ impl ServiceRecord {
             issues: Vec::new(),
             actions: Vec::new(),
             warnings: Vec::new(),
+            latency: Vec::new(),
         }
     }
 }

@@ -64,3 +64,23 @@ impl From<cli::RollbackArgs> for RollbackSettings {
         }
     }
 }
+
+/// What `shipit report` was asked to do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportSettings {
+    /// Write the static site here.
+    pub html: Option<std::path::PathBuf>,
+    pub env: Option<String>,
+    pub since: Option<Duration>,
+}
+
+impl From<cli::ReportArgs> for ReportSettings {
+    fn from(a: cli::ReportArgs) -> Self {
+        let cli::ReportArgs { html, env, since } = a;
+        ReportSettings {
+            html,
+            env,
+            since: since.map(|d| d.0),
+        }
+    }
+}
