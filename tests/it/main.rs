@@ -17,6 +17,7 @@ mod notify;
 mod pipeline;
 mod plan_cmd;
 mod probe;
+mod report_cmd;
 mod smoke_suite;
 mod status_cmd;
 mod support;
