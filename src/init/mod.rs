@@ -24,7 +24,7 @@ const ACTION: &str = include_str!("templates/action.yml");
 
 /// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
 /// and `release.yml` build shipit itself and are not generated.
-const WORKFLOWS: [(&str, &str); 4] = [
+const WORKFLOWS: [(&str, &str); 5] = [
     (
         "deploy-staging.yml",
         include_str!("templates/workflows/deploy-staging.yml"),
@@ -41,6 +41,7 @@ const WORKFLOWS: [(&str, &str); 4] = [
         "health-check.yml",
         include_str!("templates/workflows/health-check.yml"),
     ),
+    ("report.yml", include_str!("templates/workflows/report.yml")),
 ];
 
 /// Where a project's copy of the install action lives; its workflows `uses:` this path.
