@@ -470,7 +470,7 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
                     "pages" | "id-token"
                         if (name == "publish" && file.name.ends_with("report.yml"))
                             || job.get("uses").and_then(Value::as_str)
-                                == Some("./.github/workflows/report.yml") =>
+                                == Some("$/.github/workflows/report.yml") =>
                     {
                         level == "write"
                     }
