@@ -8,9 +8,9 @@ use crate::dashboard::{self, Filter};
 use crate::exit::Outcome;
 use crate::settings::ReportSettings;
 
-pub(crate) fn run(ctx: &super::Ctx, settings: &ReportSettings) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(ctx: &super::Ctx, settings: &ReportSettings) -> anyhow::Result<Outcome> {
     let p = &ctx.printer;
-    let record = read_record(ctx)?;
+    let record = read_record(ctx).await?;
     let filter = Filter {
         env: settings.env.clone(),
         since: settings.since,
@@ -58,20 +58,37 @@ struct Record {
     promotions: Vec<crate::store::Promotion>,
 }
 
-/// Reads the receipts of the config's record; unreadable receipts are warnings.
-fn read_record(ctx: &super::Ctx) -> anyhow::Result<Record> {
-    let settings = crate::evidence::settings_for(&ctx.config_path)?;
-    let (runs, bad) = crate::evidence::receipt::load_all(&settings.runs)?;
-    for (path, why) in &bad {
-        ctx.printer.warn(&format!(
-            "skipped {}: {why}",
-            crate::evidence::display_path(path)
-        ));
+/// Reads runs, alert states and promotions from the config's record; unreadable items are
+/// warnings, a record that cannot be reached is an error naming it.
+async fn read_record(ctx: &super::Ctx) -> anyhow::Result<Record> {
+    use anyhow::Context as _;
+    let store = crate::store::open_for_reading(&ctx.config_path)?;
+    let describe = store.describe();
+    let cannot = || format!("cannot read the record from {describe}");
+    let list = store
+        .runs(&crate::store::RunQuery::default())
+        .await
+        .with_context(cannot)?;
+    for (place, why) in &list.unreadable {
+        ctx.printer.warn(&format!("skipped {place}: {why}"));
+    }
+    let alerts = store.alerts(None).await.with_context(cannot)?;
+    // Promotions are kept per environment: those of every environment the runs name.
+    let mut envs: Vec<String> = list
+        .runs
+        .iter()
+        .flat_map(|r| r.services.iter().map(|s| s.env.clone()))
+        .collect();
+    envs.sort();
+    envs.dedup();
+    let mut promotions = Vec::new();
+    for env in &envs {
+        promotions.extend(store.promotions(env, None).await.with_context(cannot)?);
     }
     Ok(Record {
-        describe: format!("local ({})", crate::evidence::display_path(&settings.runs)),
-        runs,
-        alerts: Vec::new(),
-        promotions: Vec::new(),
+        describe,
+        runs: list.runs,
+        alerts,
+        promotions,
     })
 }

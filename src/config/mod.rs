@@ -4,6 +4,7 @@
 mod error;
 pub mod flytoml;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 
@@ -36,6 +37,8 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -331,6 +334,7 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let store = store::resolve(self.path, self.text, raw.store)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -351,6 +355,7 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            store,
         })
     }
 

@@ -154,6 +154,49 @@ fn fixture(p: &Project, checks: u64) {
     for r in &all {
         shipit::evidence::receipt::write(&runs, r).expect("write a receipt");
     }
+    // An open alert that began two hours ago, a resolved one, and a promotion, written through
+    // the record's own interface.
+    let settings = shipit::evidence::settings_for(&p.file("shipit.yml")).unwrap();
+    let store = shipit::store::local::LocalStore::new(&settings);
+    let now = SystemTime::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use shipit::store::{AlertKey, AlertState, Promotion, Store as _};
+        for (rule, open, ago) in [("http_5xx", true, 7_200), ("latency", false, 90_000)] {
+            let key = AlertKey {
+                env: "staging".into(),
+                app: "hotdash-staging".into(),
+                rule: rule.into(),
+            };
+            let first = shipit::timefmt::rfc3339(now - Duration::from_secs(ago));
+            let state = AlertState {
+                level: "critical".into(),
+                open,
+                first_seen: first.clone(),
+                last_seen: first,
+                summary: format!("{rule}: HTTP 503 from /health"),
+                ..AlertState::default()
+            };
+            store.put_alert(&key, None, Some(&state)).await.unwrap();
+        }
+        store
+            .add_promotion(&Promotion {
+                env: "production".into(),
+                service: "web".into(),
+                app: "hotdash-production".into(),
+                image: "registry.fly.io/hotdash-production:deployment-v12".into(),
+                version: Some(12),
+                run_id: "20261201T120000Z-a3".into(),
+                at: at(T0 + 7_290),
+                all_gates_passed: true,
+                proved_by: Some("20261201T100000Z-a1".into()),
+            })
+            .await
+            .unwrap();
+    });
 }
 
 /// Where screenshots go: the tests' own output folder under target/.
@@ -197,6 +240,22 @@ fn the_page_renders_in_chromium_from_file_with_no_request_and_its_charts_and_scr
         web.contains("20261201T110000Z-a2"),
         "the rollback put v41 back: {web}"
     );
+    assert!(
+        web.contains(r#"class="badge failing""#),
+        "an open alert marks it failing: {web}"
+    );
+    let alerts = section(&load.dom, r#"<table class="alerts""#, "</table>");
+    assert_eq!(
+        alerts.matches(r#"class="alert-row""#).count(),
+        1,
+        "only the open one: {alerts}"
+    );
+    assert!(
+        alerts.contains("http_5xx") && alerts.contains("2h 0m"),
+        "{alerts}"
+    );
+    let promotions = section(&load.dom, r#"id="promotions""#, "</table>");
+    assert!(promotions.contains("20261201T100000Z-a1"), "{promotions}");
     let prod = section(&load.dom, r#"data-env="production""#, "</table>");
     assert!(prod.contains("v12"), "{prod}");
     // 30 samples: p50 and p95 markers, one per sample each.
@@ -262,6 +321,9 @@ fn json_is_one_document_with_what_the_page_shows() {
     assert_eq!(doc["timeline"].as_array().unwrap().len(), 3);
     assert_eq!(doc["timeline"][0]["run_id"], "20261201T120000Z-a3");
     assert_eq!(doc["latency"][0]["points"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["alerts"][0]["rule"], "http_5xx");
+    assert_eq!(doc["promotions"][0]["proved_by"], "20261201T100000Z-a1");
     for key in [
         "generated_at",
         "store",
@@ -312,6 +374,11 @@ fn html_snapshot() {
         let text = p.read(file);
         let re = regex_lite::Regex::new(r"Made \S+ from").unwrap();
         let text = re.replace(&text, "Made [TIME] from").into_owned();
+        // The fixture's alerts began relative to now.
+        let since = regex_lite::Regex::new(r#"title="since [^"]*""#).unwrap();
+        let text = since
+            .replace_all(&text, r#"title="since [TIME]""#)
+            .into_owned();
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/it/snapshots/report")
             .join(snap);
