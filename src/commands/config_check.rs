@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::config::{Config, PathSource, Service};
 use crate::exit::Outcome;
+use crate::platform::Strategy;
 
 pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
@@ -114,9 +115,10 @@ fn service_lines(config: &Config, n: usize, s: &Service) -> Vec<String> {
     ];
     lines.push(format!(
         "       deploy      strategy {}, timeout {}{}",
-        s.strategy
-            .as_deref()
-            .unwrap_or("from fly.toml (flyctl's default: rolling)"),
+        s.strategy.map_or(
+            "from fly.toml (flyctl's default: rolling)",
+            Strategy::as_str
+        ),
         dur(s.deploy_timeout),
         s.wait_timeout
             .map(|w| format!(", --wait-timeout {}", dur(w)))

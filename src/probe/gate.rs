@@ -286,7 +286,7 @@ fn count(n: usize, what: &str) -> String {
 /// gate opens or fails, reporting each probe through `printer.progress` as
 /// `label probe 4: 500 in 12ms ✗ [STATUS] (500) == 200 (1/3 failures)`. Returns as soon as
 /// `stop` fires, with `cancelled` set. The caller prints the verdict (`reason`).
-pub async fn run_gate<P: Prober, C: Clock>(
+pub async fn run_gate<P: Prober + ?Sized, C: Clock + ?Sized>(
     prober: &P,
     clock: &C,
     spec: &HealthSpec,
@@ -382,7 +382,7 @@ pub async fn run_gate<P: Prober, C: Clock>(
 
 /// `n` probes one after the other, with no wait between them: the baseline's and the new
 /// release's latency sample. Stops early when `stop` fires.
-pub async fn sample<P: Prober>(
+pub async fn sample<P: Prober + ?Sized>(
     prober: &P,
     spec: &HealthSpec,
     url: &str,
