@@ -218,8 +218,10 @@ fn the_gate_fails_when_a_healthy_release_turns_to_500() {
 fn the_gate_waits_out_a_slow_start_and_opens() {
     let server = Server::start([(
         "/health",
+        // The switch is counted from the server's start, and the prober's setup (trust roots)
+        // comes after it: 600 ms leaves room for a loaded CI machine before the first probe.
         Behaviour::switch_after(
-            Duration::from_millis(150),
+            Duration::from_millis(600),
             Behaviour::status(503),
             Behaviour::ok("up"),
         ),
