@@ -105,10 +105,11 @@ impl DeploySettings {
     /// The services to deploy, in order, each with its flags merged over its config.
     pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
-        Ok(services
+        let plans = services
             .into_iter()
             .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
-            .collect())
+            .collect::<Result<_, _>>()?;
+        Ok(plans)
     }
 }
 

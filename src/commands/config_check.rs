@@ -11,6 +11,15 @@ use crate::platform::Strategy;
 
 pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
+    // Every file the config names is read, as a deploy would read it before any remote change:
+    // a smoke suite with a typo fails here, with its file and line.
+    for path in config
+        .services()
+        .filter_map(|s| s.smoke.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        crate::smoke::load(path)?;
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&config);
     } else {

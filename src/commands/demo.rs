@@ -42,18 +42,18 @@ pub(crate) async fn run(ctx: &super::Ctx, dir: Option<&Path>) -> anyhow::Result<
     );
 
     p.step("1/2: deploy v1, a healthy release (the first deploy: there is nothing to roll back to yet)");
-    let plans = |image: &str| -> Vec<ServicePlan> {
+    let plans = |image: &str| -> Result<Vec<ServicePlan>, crate::config::ConfigError> {
         services
             .iter()
             .map(|svc| ServicePlan::new(svc, Some(image), None, true))
             .collect()
     };
-    let v1 = plans(&format!("registry.fly.io/{APP}:v1"));
+    let v1 = plans(&format!("registry.fly.io/{APP}:v1"))?;
     let first =
         super::deploy::deploy_services(ctx, &config, &v1, None, &platform, &prober, &clock).await;
 
     p.step("2/2: deploy v2, whose /health answers 500: flyctl reports success, the outside health gate does not");
-    let v2 = plans(&format!("registry.fly.io/{APP}:v2-broken"));
+    let v2 = plans(&format!("registry.fly.io/{APP}:v2-broken"))?;
     let second =
         super::deploy::deploy_services(ctx, &config, &v2, None, &platform, &prober, &clock).await;
 

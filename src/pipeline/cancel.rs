@@ -14,8 +14,11 @@ pub(super) async fn cancelled(cx: Cx<'_>) -> ServiceRecord {
     st.record.reason = Some(reason.clone());
     st.record.issues.push(reason);
     // A short look at what runs now; GitHub kills the step 10 s after its first signal.
-    let live = tokio::time::timeout(Duration::from_secs(2), deps.platform.status(&svc.app)).await;
-    if let Ok(Ok(status)) = live {
+    let live = tokio::select! {
+        status = deps.platform.status(&svc.app) => status.ok(),
+        () = deps.clock.sleep_boxed(Duration::from_secs(2)) => None,
+    };
+    if let Some(status) = live {
         let images: Vec<String> = status
             .machines
             .iter()

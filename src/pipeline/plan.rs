@@ -2,9 +2,10 @@
 //! the dry run derived from it and from the stage table ([`describe`]): `shipit plan` prints the
 //! steps the pipeline would walk, one line per stage, from the same values the run uses.
 
-use crate::config::Service;
+use crate::config::{ConfigError, Service};
 use crate::platform::{DeployRequest, Strategy, flyctl_deploy_argv};
 use crate::report::ReleaseRef;
+use crate::smoke::Suite;
 
 /// Whether a failure past the deploy call is rolled back, and if not, who said so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -24,17 +25,22 @@ pub struct ServicePlan {
     pub service: Service,
     pub request: DeployRequest,
     pub rollback: RollbackPolicy,
+    /// The smoke suite, read and validated when the plan is made: nothing is parsed after the
+    /// deploy call, so a typo in a suite is a config error, never a rollback of a live app.
+    #[serde(skip)]
+    pub smoke: Option<Suite>,
 }
 
 impl ServicePlan {
     /// `--image` and `--strategy` win over the service's `image:` and `strategy:`;
-    /// `--no-rollback` (`rollback_flag = false`) over `rollback: auto`.
+    /// `--no-rollback` (`rollback_flag = false`) over `rollback: auto`. Reads the service's
+    /// smoke suite; a suite that does not load is the error.
     pub fn new(
         svc: &Service,
         image: Option<&str>,
         strategy: Option<Strategy>,
         rollback_flag: bool,
-    ) -> ServicePlan {
+    ) -> Result<ServicePlan, ConfigError> {
         let rollback = if !rollback_flag {
             RollbackPolicy::OffByFlag
         } else if !svc.rollback {
@@ -42,7 +48,8 @@ impl ServicePlan {
         } else {
             RollbackPolicy::Auto
         };
-        ServicePlan {
+        let smoke = svc.smoke.as_deref().map(crate::smoke::load).transpose()?;
+        Ok(ServicePlan {
             service: svc.clone(),
             request: DeployRequest {
                 app: svc.app.clone(),
@@ -54,7 +61,8 @@ impl ServicePlan {
                 timeout: svc.deploy_timeout,
             },
             rollback,
-        }
+            smoke,
+        })
     }
 
     /// The request that puts `image` back: the service's own config and strategy (never the

@@ -1,4 +1,5 @@
-//! The smoke gate: the service's smoke suite against the new release, every check must pass.
+//! The smoke gate: the service's smoke suite (loaded with the plan, before any remote change)
+//! against the new release; every check must pass.
 
 use super::deps::Fut;
 use super::plan::PlanView;
@@ -22,31 +23,15 @@ impl Gate for SmokeGate {
         Box::pin(async move {
             let deps = cx.deps;
             let svc = cx.svc();
-            let Some(path) = &svc.smoke else {
+            let Some(suite) = &cx.plan.smoke else {
                 return Some(Judged::skipped(
                     "smoke",
                     "smoke suite passes",
                     "no smoke suite configured",
                 ));
             };
-            let suite = match crate::smoke::load(path) {
-                Ok(s) => s,
-                Err(e) => {
-                    let failure = format!("smoke suite cannot be loaded: {e}");
-                    return Some(Judged {
-                        record: super::stage::gate_record(
-                            "smoke",
-                            "smoke suite passes",
-                            &failure,
-                            crate::report::Verdict::Fail,
-                        ),
-                        failure,
-                        cancelled: false,
-                    });
-                }
-            };
             let report =
-                crate::smoke::run(deps.prober, svc.url.as_str(), &suite, deps.stop, deps.printer)
+                crate::smoke::run(deps.prober, svc.url.as_str(), suite, deps.stop, deps.printer)
                     .await;
             if deps.stop.is_stopped() {
                 return None;

@@ -198,6 +198,7 @@ pub(crate) async fn health_gate_report(deps: &Deps<'_>, svc: &Service) -> crate:
 pub(crate) async fn sample(deps: &Deps<'_>, svc: &Service) -> LatencyStats {
     let records = crate::probe::gate::sample(
         deps.prober,
+        deps.clock,
         &svc.health,
         &svc.health_url(),
         svc.regression.probes,

@@ -439,7 +439,8 @@ impl Case {
             }),
             group: Box::new(|_| {}),
         };
-        let plan = ServicePlan::new(svc, opts.image.as_deref(), opts.strategy, opts.rollback);
+        let plan =
+            ServicePlan::new(svc, opts.image.as_deref(), opts.strategy, opts.rollback).unwrap();
         deploy_service(&deps, &plan).await
     }
 }
@@ -712,7 +713,8 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
             // The new release fails its health gate, so the rollback call is walked too.
             c.prober.broken = vec![NEW];
             let svc = c.service(extra);
-            let plan = ServicePlan::new(&svc, flag.image.as_deref(), flag.strategy, flag.rollback);
+            let plan = ServicePlan::new(&svc, flag.image.as_deref(), flag.strategy, flag.rollback)
+                .unwrap();
             let target = ReleaseRef {
                 version: Some(5),
                 image: OLD.into(),

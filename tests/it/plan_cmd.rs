@@ -127,3 +127,25 @@ fn show_settings_covers_every_command_and_the_resolved_deploy_plan() {
         .code(2);
     assert!(p.fly_calls().is_empty(), "nothing ran");
 }
+
+/// A smoke suite is read with the config: a bad condition in it stops `config check`, `plan` and
+/// `deploy` with the file, line and what to do, before any deploy call.
+#[test]
+fn a_smoke_file_with_a_bad_condition_fails_before_any_deploy_call() {
+    let p = example();
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: home\n    path: /\n    expect: [\"[STATUS] === 200\"]\n",
+    );
+    for args in [
+        &["config", "check"][..],
+        &["plan", "staging"][..],
+        &["deploy", "staging"][..],
+    ] {
+        p.run(args)
+            .code(1)
+            .stderr_has("smoke/web.yml:4")
+            .stderr_has("[STATUS] === 200");
+    }
+    assert!(p.deploy_calls().is_empty(), "{:?}", p.deploy_calls());
+}
