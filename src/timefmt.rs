@@ -52,8 +52,12 @@ pub fn run_id(t: SystemTime) -> String {
     format!("{stamp}-{:x}{:03x}", std::process::id(), nanos >> 20)
 }
 
-/// Reads back `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`, the form shipit writes (and PostgreSQL's
+/// Reads back `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`, the form shipit writes (and `PostgreSQL`'s
 /// `timestamptz` text); `None` for anything else.
+#[allow(
+    clippy::many_single_char_names,
+    reason = "y, mo, d, h, mi, s are the calendar's own names"
+)]
 pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.trim().as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {

@@ -388,7 +388,7 @@ pub fn outcome_name(r: &RunRecord) -> String {
 /// Per app, every latency sample of every run, downsampled into at most [`MAX_POINTS`] equal
 /// time buckets (median p50, worst p95, mean error rate per bucket).
 fn latency(runs: &[&RunRecord]) -> Vec<AppSeries> {
-    let mut by_app: BTreeMap<(String, String), Vec<(u64, f64, f64, f64)>> = BTreeMap::new();
+    let mut by_app: BTreeMap<(String, String), Vec<Sample>> = BTreeMap::new();
     for run in runs {
         for s in &run.services {
             for l in &s.latency {
@@ -419,8 +419,11 @@ fn latency(runs: &[&RunRecord]) -> Vec<AppSeries> {
         .collect()
 }
 
+/// One latency sample as the charts take it: (unix seconds, p50 ms, p95 ms, error %).
+pub type Sample = (u64, f64, f64, f64);
+
 /// Buckets time-sorted samples `(t, p50, p95, error %)` into at most `max` equal spans of time.
-pub fn downsample(samples: &[(u64, f64, f64, f64)], max: usize) -> Vec<LatencyPoint> {
+pub fn downsample(samples: &[Sample], max: usize) -> Vec<LatencyPoint> {
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         return Vec::new();
     };
@@ -436,7 +439,7 @@ pub fn downsample(samples: &[(u64, f64, f64, f64)], max: usize) -> Vec<LatencyPo
             .collect();
     }
     let span = (last.0 - first.0).max(1) as f64;
-    let mut buckets: Vec<Vec<&(u64, f64, f64, f64)>> = vec![Vec::new(); max];
+    let mut buckets: Vec<Vec<&Sample>> = vec![Vec::new(); max];
     for s in samples {
         let i = (((s.0 - first.0) as f64 / span) * (max as f64 - 1.0)).round() as usize;
         buckets[i.min(max - 1)].push(s);

@@ -39,11 +39,10 @@ pub fn summary(d: &Dashboard) -> String {
     for env in &d.environments {
         let _ = writeln!(out, "\n{}", env.name);
         for a in &env.apps {
-            let last = a
-                .last
-                .as_ref()
-                .map(|v| format!("{} {} at {}", v.kind, v.result, v.at))
-                .unwrap_or_else(|| "no verdict".to_owned());
+            let last = a.last.as_ref().map_or_else(
+                || "no verdict".to_owned(),
+                |v| format!("{} {} at {}", v.kind, v.result, v.at),
+            );
             let alerts = if a.open_alerts > 0 {
                 format!(", {} open alert(s)", a.open_alerts)
             } else {
