@@ -250,3 +250,14 @@ fn judgements_serialize_with_every_figure() {
     assert!(v["canary"]["median_ms"].is_number());
     assert_eq!(v["errors"]["test"], "fisher");
 }
+
+#[test]
+fn long_windows_are_thinned_for_the_estimate_but_keep_their_verdict() {
+    let mut rng = Rng::new(12);
+    let slow: Vec<f64> = (0..3000).map(|_| rng.latency(52.0, 0.2)).collect();
+    let base: Vec<f64> = (0..3000).map(|_| rng.latency(40.0, 0.2)).collect();
+    let l = latency_test(&slow, &base, 0.01).unwrap();
+    assert!((0.25..0.35).contains(&l.increase), "{}", l.increase);
+    assert!(l.increase_upper >= l.increase);
+    assert!(l.test.p_greater < 1e-20);
+}
