@@ -5,6 +5,7 @@ pub mod canary;
 mod error;
 pub mod flytoml;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 
@@ -37,6 +38,8 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -334,6 +337,7 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let store = store::resolve(self.path, self.text, raw.store)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -354,6 +358,7 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            store,
         })
     }
 
