@@ -339,6 +339,7 @@ pub fn deploy_request(svc: &Service, image: Option<&str>, strategy: Option<&str>
         wait_timeout: svc.wait_timeout,
         skip_release_command: false,
         timeout: svc.deploy_timeout,
+        machines: crate::platform::MachineFilter::default(),
     }
 }
 
