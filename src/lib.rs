@@ -5,6 +5,7 @@
 //! `notify`, `evidence`, `github`, `printer`.
 
 pub mod baseline;
+pub mod canary;
 pub mod cli;
 mod commands;
 pub mod config;

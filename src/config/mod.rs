@@ -1,6 +1,7 @@
 //! shipit.yml: loading, `${VAR}` expansion, defaults merged into each app, and every check a
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
+pub mod canary;
 mod error;
 pub mod flytoml;
 mod raw;
@@ -73,6 +74,8 @@ pub struct Service {
     #[serde(with = "opt_dur_text")]
     pub wait_timeout: Option<Duration>,
     pub skip_release_command_on_rollback: bool,
+    /// `canary:`, used when `strategy: canary`.
+    pub canary: canary::CanarySpec,
 }
 
 impl Service {
@@ -480,6 +483,7 @@ impl Loader<'_> {
                 .skip_release_command_on_rollback
                 .or(defaults.skip_release_command_on_rollback)
                 .unwrap_or(false),
+            canary: canary::resolve(self, defaults.canary.as_ref(), app.canary.as_ref())?,
         })
     }
 

@@ -41,6 +41,7 @@ pub(crate) struct RawSettings {
     pub deploy_timeout: Option<Dur>,
     pub wait_timeout: Option<Dur>,
     pub skip_release_command_on_rollback: Option<bool>,
+    pub canary: Option<super::canary::RawCanary>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -59,6 +59,7 @@ impl ServicePlan {
                 wait_timeout: svc.wait_timeout,
                 skip_release_command: false,
                 timeout: svc.deploy_timeout,
+                machines: crate::platform::MachineFilter::default(),
             },
             rollback,
             smoke,
@@ -87,6 +88,7 @@ pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
         wait_timeout: svc.wait_timeout,
         skip_release_command: svc.skip_release_command_on_rollback,
         timeout: svc.deploy_timeout,
+        machines: crate::platform::MachineFilter::default(),
     }
 }
 

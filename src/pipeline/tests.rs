@@ -350,6 +350,7 @@ impl Prober for FakeProber {
             body: Vec::new(),
             body_truncated: false,
             cert_expires_in: None,
+            ip: None,
             error: None,
         }
     }

@@ -129,6 +129,22 @@ pub struct DeployRequest {
     pub skip_release_command: bool,
     /// shipit's own limit on the whole call.
     pub timeout: Duration,
+    /// Which machines the deploy updates (the canary's `--only-machines`); empty: all of them.
+    #[serde(skip_serializing_if = "MachineFilter::is_empty")]
+    pub machines: MachineFilter,
+}
+
+/// flyctl's `--only-machines` / `--exclude-machines` (comma-separated machine IDs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MachineFilter {
+    pub only: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl MachineFilter {
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.exclude.is_empty()
+    }
 }
 
 /// The release line flyctl prints with `FLY_EMIT_RELEASE_JSON`.
@@ -237,6 +253,12 @@ pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
     if let Some(s) = &req.strategy {
         argv.extend(["--strategy".into(), s.as_str().into()]);
     }
+    if !req.machines.only.is_empty() {
+        argv.extend(["--only-machines".into(), req.machines.only.join(",")]);
+    }
+    if !req.machines.exclude.is_empty() {
+        argv.extend(["--exclude-machines".into(), req.machines.exclude.join(",")]);
+    }
     if let Some(w) = req.wait_timeout {
         argv.extend(["--wait-timeout".into(), format!("{}s", w.as_secs().max(1))]);
     }
@@ -270,4 +292,52 @@ pub trait Platform {
         on_line: &mut dyn FnMut(OutputLine<'_>),
         stop: &Stop,
     ) -> DeployOutcome;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> DeployRequest {
+        DeployRequest {
+            app: "web".into(),
+            fly_config: None,
+            image: Some("registry.fly.io/web:new".into()),
+            strategy: None,
+            wait_timeout: None,
+            skip_release_command: false,
+            timeout: Duration::from_secs(60),
+            machines: MachineFilter::default(),
+        }
+    }
+
+    #[test]
+    fn machine_filters_become_flyctls_flags() {
+        let mut req = request();
+        assert!(
+            !flyctl_deploy_argv(&req)
+                .iter()
+                .any(|a| a.contains("machines"))
+        );
+        req.machines.only = vec!["148ed193b95089".into(), "d8d9e0f1a2b3c4".into()];
+        let argv = flyctl_deploy_argv(&req);
+        let at = argv.iter().position(|a| a == "--only-machines").unwrap();
+        assert_eq!(argv[at + 1], "148ed193b95089,d8d9e0f1a2b3c4");
+        req.machines = MachineFilter {
+            only: Vec::new(),
+            exclude: vec!["148ed193b95089".into()],
+        };
+        let argv = flyctl_deploy_argv(&req);
+        let at = argv.iter().position(|a| a == "--exclude-machines").unwrap();
+        assert_eq!(argv[at + 1], "148ed193b95089");
+        assert!(!argv.contains(&"--only-machines".to_owned()));
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["machines"]["exclude"][0], "148ed193b95089");
+        assert!(
+            serde_json::to_value(request())
+                .unwrap()
+                .get("machines")
+                .is_none()
+        );
+    }
 }

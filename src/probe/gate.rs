@@ -160,7 +160,7 @@ pub struct ProbeRecord {
 
 impl ProbeRecord {
     /// Judges `result` against every condition. A probe passes when every condition holds and
-    /// the whole answer arrived.
+    /// the whole answer arrived (or, for `[CONNECTED] == false`, when none did).
     pub fn judge(at: Duration, result: &ProbeResult, expect: &[Condition]) -> ProbeRecord {
         let mut failed: Vec<String> = expect
             .iter()
@@ -168,8 +168,14 @@ impl ProbeRecord {
             .filter(|r| !r.pass)
             .map(|r| r.display)
             .collect();
+        // No answer at all is a failure, unless the conditions are about exactly that
+        // (`[CONNECTED] == false`, Gatus's way of checking that a port is closed): then they
+        // decide. An answer cut short stays a failure whatever the conditions say.
+        let connection_judged =
+            !result.connected && expect.iter().any(Condition::judges_connection);
         if let Some(e) = &result.error
             && failed.is_empty()
+            && !connection_judged
         {
             failed.push(e.clone());
         }
@@ -848,5 +854,30 @@ pub(crate) mod tests {
             r#"{"at_ms":2000.0,"status":503,"latency_ms":12.5,"connected":true,"pass":false,"failed":["[STATUS] (503) == 200"]}"#
         );
         assert_eq!(serde_json::from_str::<ProbeRecord>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn no_answer_passes_only_when_the_conditions_ask_for_it() {
+        let refused = ProbeResult::failed(Duration::from_millis(1), "connection refused");
+        let closed = [Condition::parse("[CONNECTED] == false").unwrap()];
+        let r = ProbeRecord::judge(Duration::ZERO, &refused, &closed);
+        assert!(r.pass, "{:?}", r.failed);
+        let open = [Condition::parse("[CONNECTED] == true").unwrap()];
+        assert!(!ProbeRecord::judge(Duration::ZERO, &refused, &open).pass);
+        // An answer cut short is still a failure, whatever the conditions say.
+        let mut cut = ProbeResult::failed(Duration::from_millis(1), "connection reset");
+        cut.connected = true;
+        cut.status = Some(200);
+        let r = ProbeRecord::judge(Duration::ZERO, &cut, &open);
+        assert_eq!(
+            (r.pass, r.failed),
+            (false, vec!["connection reset".to_owned()])
+        );
+        let answered = ProbeResult {
+            connected: true,
+            status: Some(200),
+            ..ProbeResult::default()
+        };
+        assert!(!ProbeRecord::judge(Duration::ZERO, &answered, &closed).pass);
     }
 }

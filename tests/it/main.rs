@@ -4,6 +4,8 @@
 //! One test binary (one link) for the whole suite; each area is a module.
 
 mod baseline_cmd;
+mod canary_config;
+mod conditions;
 mod config_errors;
 mod demo_cmd;
 mod evidence;

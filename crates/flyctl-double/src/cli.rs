@@ -304,6 +304,18 @@ impl Parsed {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A string-slice flag (pflag `StringSlice`) as flyctl's `GetNonEmptyStringSlice` reads
+    /// it: every occurrence, each split at commas, empty items dropped.
+    pub fn slice(&self, name: &str) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
     /// A string flag's value when it was given a non-empty one.
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())

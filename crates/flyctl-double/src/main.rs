@@ -69,6 +69,13 @@
 //!   "I"`, exit 1, no release.
 //! * `hang`: prints progress, then blocks until killed.
 //!
+//! The machine filters `--regions`/`--only-regions`, `--exclude-regions`, `--only-machines`,
+//! `--exclude-machines` and `--process-groups` (comma-separated or repeated) choose which active
+//! machines a deploy updates, as flyctl's `setMachinesForDeployment` does, and print
+//! `--only-machines filter applied, deploying to 1/3 machines` on stderr. Outcomes act on the
+//! chosen machines only; the others keep their image and release. A filter that matches no
+//! machine updates none (only an app without machines gets new ones).
+//!
 //! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
 //! health outcomes end with exit 0 and a `complete` release while the machines stay as
 //! scripted; `bluegreen` creates new machines and, on a health failure, deletes them again.

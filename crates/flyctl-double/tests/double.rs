@@ -1026,3 +1026,124 @@ fn a_failing_machine_is_visible_to_status_while_flyctl_still_waits() {
     assert_eq!(child.wait().unwrap().code(), Some(1));
     assert_eq!(release(&s.app(), 42)["status"], "failed");
 }
+
+#[test]
+fn only_and_exclude_machines_update_the_chosen_machines_only() {
+    let three = |deploys: Value| {
+        let mut w = world(&deploys);
+        w["apps"][APP]["machines"]
+            .as_array_mut()
+            .unwrap()
+            .push(machine("e9e9e9e9e9e9e9", &json!({"region": "ams"})));
+        w
+    };
+    let s = Sandbox::new(
+        "only-machines",
+        &three(json!([{"outcome": "ok"}, {"outcome": "ok"}])),
+    );
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "--remote-only",
+        "--yes",
+        "-i",
+        "registry.fly.io/x:new",
+        "--only-machines",
+        "148ed193b95089",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--only-machines filter applied, deploying to 1/3 machines"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Updating machine 148ed193b95089"));
+    assert!(!stdout(&out).contains("Updating machine d8d9e0f1a2b3c4"));
+    let app = s.app();
+    assert_eq!(
+        machine_in(&app, "148ed193b95089")["image"],
+        "registry.fly.io/x:new"
+    );
+    assert_eq!(machine_in(&app, "148ed193b95089")["release_version"], 42);
+    for untouched in ["d8d9e0f1a2b3c4", "e9e9e9e9e9e9e9"] {
+        assert_eq!(
+            machine_in(&app, untouched)["image"],
+            OLD_IMAGE,
+            "{untouched}"
+        );
+        assert_eq!(machine_in(&app, untouched)["release_version"], 41);
+    }
+    // The rest of the fleet: everything but the canary, repeated and comma-separated forms.
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:new",
+        "--exclude-machines",
+        "148ed193b95089",
+        "--exclude-machines=0000dead000000,",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--exclude-machines filter applied, deploying to 2/3 machines"));
+    let app = s.app();
+    for id in ["d8d9e0f1a2b3c4", "e9e9e9e9e9e9e9"] {
+        assert_eq!(machine_in(&app, id)["image"], "registry.fly.io/x:new");
+        assert_eq!(machine_in(&app, id)["release_version"], 43);
+    }
+    assert_eq!(machine_in(&app, "148ed193b95089")["release_version"], 42);
+}
+
+#[test]
+fn machine_filters_combine_and_a_failure_stays_on_the_chosen_machines() {
+    let s = Sandbox::new(
+        "filters-fail",
+        &world(&json!([{"outcome": "fail_health"}, {"outcome": "ok"}])),
+    );
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:bad",
+        "--only-machines=d8d9e0f1a2b3c4",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("failed to update machine d8d9e0f1a2b3c4"),
+        "{}",
+        stderr(&out)
+    );
+    let app = s.app();
+    assert_eq!(
+        machine_in(&app, "d8d9e0f1a2b3c4")["image"],
+        "registry.fly.io/x:bad"
+    );
+    assert_eq!(machine_in(&app, "148ed193b95089")["image"], OLD_IMAGE);
+    // Two filters: the message names both; a filter that matches nothing updates nothing.
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:new",
+        "--only-machines",
+        "148ed193b95089",
+        "--exclude-machines",
+        "148ed193b95089",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--only-machines/--exclude-machines filters applied, deploying to 0/2 machines"
+        )
+    );
+    let app = s.app();
+    assert_eq!(machine_in(&app, "148ed193b95089")["image"], OLD_IMAGE);
+    assert_eq!(
+        app["machines"].as_array().unwrap().len(),
+        3,
+        "no machine was created"
+    );
+}

@@ -371,8 +371,10 @@ impl Deploy<'_> {
 
     /// rolling, canary and immediate: machines are updated where they are, with no rollback.
     fn in_place(&mut self) -> Result<(), Failure> {
-        let mut targets = self.active_ids()?;
-        if targets.is_empty() {
+        let mut targets = self.target_ids()?;
+        // Only an app with no machines at all gets new ones; a filter that matches none of
+        // them updates nothing.
+        if targets.is_empty() && self.active_ids()?.is_empty() {
             targets = self.launch_first_machines()?;
         }
         self.say(&format!(
@@ -383,7 +385,7 @@ impl Deploy<'_> {
         let health_failure = matches!(self.outcome(), "fail_health" | "crash");
         match self.outcome() {
             "hang" => self.hang(),
-            _ if health_failure && self.gated() => {
+            _ if health_failure && self.gated() && !targets.is_empty() => {
                 let landing = self.failing_landing();
                 let updated = self.script.updated.unwrap_or(1).min(targets.len());
                 for id in &targets[..updated] {
@@ -436,7 +438,7 @@ impl Deploy<'_> {
     /// bluegreen: new "green" machines next to the old "blue" ones; on a health failure the
     /// greens are deleted again and blue keeps serving (the only rollback flyctl does).
     fn bluegreen(&mut self) -> Result<(), Failure> {
-        let blue = self.active_ids()?;
+        let blue = self.target_ids()?;
         self.say(&format!(
             "Updating existing machines in '{}' with bluegreen strategy",
             self.app
@@ -579,6 +581,54 @@ impl Deploy<'_> {
             .get(&self.app)
             .map(|a| a.active_machines().map(|m| m.id.clone()).collect())
             .unwrap_or_default())
+    }
+
+    /// The machines this deploy updates: the active ones that pass flyctl's filters
+    /// (`setMachinesForDeployment`: `--regions`, `--exclude-regions`, `--only-machines`,
+    /// `--exclude-machines`, `--process-groups`, in that order). When a filter is given,
+    /// flyctl says so on stderr: `--only-machines filter applied, deploying to 1/3 machines`.
+    fn target_ids(&self) -> Result<Vec<String>, Failure> {
+        let state = self.ctx.store.load()?;
+        let Some(app) = state.apps.get(&self.app) else {
+            return Ok(Vec::new());
+        };
+        let flags = &self.ctx.flags;
+        let only_regions = flags.slice("regions");
+        let exclude_regions = flags.slice("exclude-regions");
+        let only_machines = flags.slice("only-machines");
+        let exclude_machines = flags.slice("exclude-machines");
+        let groups = flags.slice("process-groups");
+        let active: Vec<&Machine> = app.active_machines().collect();
+        let kept: Vec<String> = active
+            .iter()
+            .filter(|m| only_regions.is_empty() || only_regions.contains(&m.region.as_str()))
+            .filter(|m| !exclude_regions.contains(&m.region.as_str()))
+            .filter(|m| only_machines.is_empty() || only_machines.contains(&m.id.as_str()))
+            .filter(|m| !exclude_machines.contains(&m.id.as_str()))
+            .filter(|m| groups.is_empty() || groups.contains(&m.process_group()))
+            .map(|m| m.id.clone())
+            .collect();
+        let applied: Vec<&str> = [
+            ("--regions", &only_regions),
+            ("--exclude-regions", &exclude_regions),
+            ("--only-machines", &only_machines),
+            ("--exclude-machines", &exclude_machines),
+            ("--process-groups", &groups),
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+        if !applied.is_empty() {
+            output::err_line(&format!(
+                "{} filter{} applied, deploying to {}/{} machines",
+                applied.join("/"),
+                if applied.len() > 1 { "s" } else { "" },
+                kept.len(),
+                active.len()
+            ));
+        }
+        Ok(kept)
     }
 
     /// A first deploy creates the app's machines: two with `--ha` (the default), else one.
