@@ -209,6 +209,14 @@ pub struct InitArgs {
     /// Fly app name prefix used in the examples (apps become PREFIX-staging, PREFIX-production)
     #[arg(long, value_name = "NAME", default_value = "myapp")]
     pub name: String,
+    /// The project's test command: the deploy workflows get a test job that must pass first
+    /// [default: detected from package.json, Cargo.toml, pyproject.toml or go.mod; asked on a
+    /// terminal]
+    #[arg(long, value_name = "CMD", conflicts_with = "no_test")]
+    pub test: Option<String>,
+    /// Write no test job (the workflows say where to add one)
+    #[arg(long)]
+    pub no_test: bool,
 }
 
 #[derive(Debug, Args)]

@@ -91,7 +91,10 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit),
         Command::Explain(args) => explain::run(ctx, &args.run),
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
-        Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
+        Command::Init(args) => {
+            let test = init::TestChoice::from_flags(args.test, args.no_test);
+            init::run(ctx, args.dir.as_deref(), &args.name, args.force, test)
+        }
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
     }
 }
