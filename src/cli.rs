@@ -74,6 +74,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the whole pipeline on this machine: no account, no network
     Demo(DemoArgs),
+    /// Monthly cost estimate per app from Fly's machines and volumes, with ways to save
+    Cost(CostArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -224,4 +226,14 @@ pub struct DemoArgs {
     /// Folder for the demo's config, evidence and receipts [default: a new temporary folder]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Environment or Fly app name [default: every environment]
+    #[arg(value_name = "ENV|APP")]
+    pub target: Option<String>,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
 }

@@ -55,3 +55,21 @@ fn warn(ctx: &super::Ctx, title: &str, text: &str) {
     ctx.printer.warn(&format!("{title}: {text}"));
     github::annotate(&ctx.printer, github::Level::Warning, title, text);
 }
+
+/// Records a run that only reports (`cost`): the evidence entry and receipt and, under Actions,
+/// the job summary, but no notification: a report is read when wanted, it never alarms.
+pub(crate) fn record_report(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
+    let p = &ctx.printer;
+    let written = evidence::record(&config.evidence, record);
+    for (what, result) in [("evidence", &written.log), ("receipt", &written.receipt)] {
+        match result {
+            Ok(path) => p.info(&format!("{what}: {}", evidence::display_path(path))),
+            Err(e) => warn(ctx, &format!("{what} not written"), &format!("{e:#}")),
+        }
+    }
+    if ctx.github
+        && let Err(e) = github::append_summary(&github::summary_markdown(record))
+    {
+        warn(ctx, "job summary not written", &format!("{e:#}"));
+    }
+}

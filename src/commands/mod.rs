@@ -4,6 +4,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod config_check;
+pub(crate) mod cost;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
@@ -96,6 +97,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
             init::run(ctx, args.dir.as_deref(), &args.name, args.force, test)
         }
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
+        Command::Cost(args) => cost::run(ctx, args.target.as_deref(), args.app.as_deref()).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! shipit.yml: loading, `${VAR}` expansion, defaults merged into each app, and every check a
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
+mod cost;
 mod error;
 pub mod flytoml;
 mod raw;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+pub use cost::{CostSettings, PriceOverrides};
 pub use error::{ConfigError, closest};
 pub use target::resolve;
 pub use text::Text;
@@ -36,6 +38,7 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    pub cost: CostSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -331,6 +334,7 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let cost = self.cost(raw.cost, &environments)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -351,6 +355,7 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            cost,
         })
     }
 

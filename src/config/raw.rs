@@ -24,6 +24,8 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    #[serde(default)]
+    pub cost: Option<super::cost::RawCost>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.

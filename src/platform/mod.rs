@@ -2,6 +2,7 @@
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
 pub mod fly;
+pub mod inventory;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

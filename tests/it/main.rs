@@ -5,6 +5,7 @@
 
 mod baseline_cmd;
 mod config_errors;
+mod cost_cmd;
 mod demo_cmd;
 mod evidence;
 mod example;
