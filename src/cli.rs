@@ -76,6 +76,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Monthly cost estimate per app from Fly's machines and volumes, with ways to save
     Cost(CostArgs),
+    /// Write the operator's runbook from shipit.yml and the record (--check: fail when stale)
+    Runbook(RunbookArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -236,4 +238,14 @@ pub struct CostArgs {
     /// Only this service of the environment
     #[arg(long, value_name = "SERVICE")]
     pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// Where the runbook goes [default: docs/runbook.md beside shipit.yml]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Change nothing: exit 1 with a diff when the file differs from what would be written
+    #[arg(long)]
+    pub check: bool,
 }

@@ -24,6 +24,7 @@ pub mod platform;
 pub mod printer;
 pub mod probe;
 pub mod report;
+pub mod runbook;
 pub mod secret;
 pub mod settings;
 pub mod smoke;

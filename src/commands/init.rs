@@ -56,6 +56,31 @@ pub(crate) fn run(
             None => err,
         }
     })?;
+    let mut written = written;
+    // The health-check workflow checks that the runbook is current, so the project starts with one.
+    match super::runbook::first_runbook(&dir.join("shipit.yml")) {
+        Ok((path, body)) => {
+            let existed = path.exists();
+            if existed && !force {
+                ctx.printer
+                    .info(&format!("kept the existing {}", init::RUNBOOK));
+            } else {
+                super::runbook::write(&path, &body)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                written.push(init::Written {
+                    path: init::RUNBOOK.into(),
+                    status: if existed {
+                        WriteStatus::Overwritten
+                    } else {
+                        WriteStatus::Created
+                    },
+                });
+            }
+        }
+        Err(e) => ctx.printer.warn(&format!(
+            "the runbook was not written ({e:#}); run `shipit runbook` once shipit.yml loads"
+        )),
+    }
     let p = &ctx.printer;
     if p.json_mode() {
         p.json(&serde_json::json!({

@@ -15,6 +15,7 @@ pub(crate) mod init;
 pub(crate) mod notify_test;
 pub(crate) mod plan;
 pub(crate) mod rollback;
+pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
 
@@ -98,6 +99,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         }
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
         Command::Cost(args) => cost::run(ctx, args.target.as_deref(), args.app.as_deref()).await,
+        Command::Runbook(args) => runbook::run(ctx, args.out.as_deref(), args.check),
     }
 }
 

@@ -60,6 +60,9 @@ needs: test";
 
 /// Where a project's copy of the install action lives; its workflows `uses:` this path.
 pub const PROJECT_ACTION_DIR: &str = ".github/actions/setup-shipit";
+/// The runbook `shipit init` writes after the other files (it is rendered from the written
+/// shipit.yml, so it is not in [`project_files`]).
+pub const RUNBOOK: &str = "docs/runbook.md";
 /// The folder of workflows, in a project and in shipit's repository.
 pub const WORKFLOWS_DIR: &str = ".github/workflows";
 

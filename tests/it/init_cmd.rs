@@ -149,7 +149,9 @@ fn force_overwrites_and_says_so() {
     run.code(0);
     let doc = run.json();
     let files = doc["files"].as_array().expect("files");
-    assert_eq!(files.len(), expected_files().len());
+    // Every template file, then the runbook rendered from the written shipit.yml.
+    assert_eq!(files.len(), expected_files().len() + 1);
+    assert_eq!(files[files.len() - 1]["path"], "docs/runbook.md");
     assert!(files.iter().all(|f| f["status"] == "overwritten"), "{doc}");
     assert_eq!(files[0]["path"], "shipit.yml");
     assert!(project.read("app/shipit.yml").contains("environments:"));
@@ -318,4 +320,20 @@ fn a_test_command_with_an_expression_is_refused_before_anything_is_written() {
     .code(1)
     .stderr_has("GitHub expression");
     assert!(!project.file("app").exists());
+}
+
+#[test]
+fn init_writes_a_runbook_the_health_check_finds_current() {
+    let project = Project::new();
+    init(&project, &[])
+        .code(0)
+        .stdout_has("created docs/runbook.md");
+    let runbook = project.read("app/docs/runbook.md");
+    assert!(
+        runbook.contains("shipit rollback hotdash-production"),
+        "{runbook}"
+    );
+    project
+        .run(&["--config", "app/shipit.yml", "runbook", "--check"])
+        .code(0);
 }

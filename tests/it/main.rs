@@ -18,6 +18,7 @@ mod notify;
 mod pipeline;
 mod plan_cmd;
 mod probe;
+mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
 mod support;
