@@ -159,7 +159,7 @@ fn stopped_with_volumes(scope: &Scope<'_>, inv: &Inventory, prices: &Prices) -> 
             m.id.clone(),
             format!(
                 "machine {} of {} is {} but still pays for its volume{} {} ({gb} GB): {}/month; if nobody needs it, \
-                 `flyctl machine destroy {} --app {}` and `flyctl volumes destroy ID --app {}`",
+                 `flyctl machine destroy {} --app {}`, then {}",
                 m.id,
                 scope.app,
                 m.state,
@@ -168,7 +168,10 @@ fn stopped_with_volumes(scope: &Scope<'_>, inv: &Inventory, prices: &Prices) -> 
                 dollars(saving),
                 m.id,
                 scope.app,
-                scope.app,
+                ids.iter()
+                    .map(|id| format!("`flyctl volumes destroy {id} --app {}`", scope.app))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
             saving,
         ));

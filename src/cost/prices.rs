@@ -152,7 +152,8 @@ pub fn dollars(amount: f64) -> String {
 
 /// Rounded to the cent, for JSON and sums people compare.
 pub fn round_cents(amount: f64) -> f64 {
-    (amount * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 of an empty `sum()` into 0.0, so nothing prints as `$-0.00`.
+    (amount * 100.0).round() / 100.0 + 0.0
 }
 
 #[cfg(test)]
@@ -223,5 +224,6 @@ mod tests {
         assert_eq!(p.volume(10), 2.0);
         assert_eq!(p.overridden, ["shared_cpu", "volume_gb", "regions.zzz"]);
         assert_eq!(dollars(1.005_1), "$1.01");
+        assert_eq!(dollars(std::iter::empty::<f64>().sum()), "$0.00");
     }
 }
