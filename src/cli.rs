@@ -78,6 +78,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// The dashboard from the record: a terminal summary, `--json`, or a static site (`--html`)
     Report(ReportArgs),
+    /// Monthly cost estimate per app from Fly's machines and volumes, with ways to save
+    Cost(CostArgs),
+    /// Write the operator's runbook from shipit.yml and the record (--check: fail when stale)
+    Runbook(RunbookArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -213,6 +217,14 @@ pub struct InitArgs {
     /// Fly app name prefix used in the examples (apps become PREFIX-staging, PREFIX-production)
     #[arg(long, value_name = "NAME", default_value = "myapp")]
     pub name: String,
+    /// The project's test command: the deploy workflows get a test job that must pass first
+    /// [default: detected from package.json, Cargo.toml, pyproject.toml or go.mod; asked on a
+    /// terminal]
+    #[arg(long, value_name = "CMD", conflicts_with = "no_test")]
+    pub test: Option<String>,
+    /// Write no test job (the workflows say where to add one)
+    #[arg(long)]
+    pub no_test: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,4 +245,24 @@ pub struct ReportArgs {
     /// Only runs younger than this (e.g. 30d, 12h)
     #[arg(long, value_name = "DUR")]
     pub since: Option<Dur>,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Environment or Fly app name [default: every environment]
+    #[arg(value_name = "ENV|APP")]
+    pub target: Option<String>,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// Where the runbook goes [default: docs/runbook.md beside shipit.yml]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Change nothing: exit 1 with a diff when the file differs from what would be written
+    #[arg(long)]
+    pub check: bool,
 }

@@ -17,6 +17,7 @@ pub enum RunKind {
     Smoke,
     Baseline,
     Demo,
+    Cost,
 }
 
 impl RunKind {
@@ -28,6 +29,7 @@ impl RunKind {
             RunKind::Smoke => "smoke",
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
+            RunKind::Cost => "cost",
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Settings {
     Init(InitSettings),
     Demo(DemoSettings),
     Report(ReportSettings),
+    Cost(CostSettings),
+    Runbook(RunbookSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -56,6 +58,8 @@ impl From<cli::Command> for Settings {
             Command::Init(a) => Settings::Init(a.into()),
             Command::Demo(a) => Settings::Demo(a.into()),
             Command::Report(a) => Settings::Report(a.into()),
+            Command::Cost(a) => Settings::Cost(a.into()),
+            Command::Runbook(a) => Settings::Runbook(a.into()),
         }
     }
 }
@@ -271,12 +275,59 @@ pub struct InitSettings {
     pub dir: Option<PathBuf>,
     pub name: String,
     pub force: bool,
+    /// `--test CMD`: the command the generated test job runs.
+    pub test: Option<String>,
+    /// `--no-test`: no test job, and no question.
+    pub no_test: bool,
 }
 
 impl From<cli::InitArgs> for InitSettings {
     fn from(a: cli::InitArgs) -> Self {
-        let cli::InitArgs { force, dir, name } = a;
-        InitSettings { dir, name, force }
+        let cli::InitArgs {
+            force,
+            dir,
+            name,
+            test,
+            no_test,
+        } = a;
+        InitSettings {
+            dir,
+            name,
+            force,
+            test,
+            no_test,
+        }
+    }
+}
+
+/// `shipit cost [ENV|APP] [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostSettings {
+    pub target: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::CostArgs> for CostSettings {
+    fn from(a: cli::CostArgs) -> Self {
+        let cli::CostArgs { target, app } = a;
+        CostSettings {
+            target,
+            service: app,
+        }
+    }
+}
+
+/// `shipit runbook [--out FILE] [--check]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunbookSettings {
+    pub out: Option<PathBuf>,
+    pub check: bool,
+}
+
+impl From<cli::RunbookArgs> for RunbookSettings {
+    fn from(a: cli::RunbookArgs) -> Self {
+        let cli::RunbookArgs { out, check } = a;
+        RunbookSettings { out, check }
     }
 }
 

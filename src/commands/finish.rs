@@ -48,3 +48,14 @@ fn warn(ctx: &super::Ctx, title: &str, text: &str) {
     ctx.printer.warn(&format!("{title}: {text}"));
     github::annotate(&ctx.printer, github::Level::Warning, title, text);
 }
+
+/// Records a run that only reports (`cost`): the evidence entry and receipt and, under Actions,
+/// the job summary, but no notification: a report is read when wanted, it never alarms.
+pub(crate) async fn record_report(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
+    record_run(ctx, config, record).await;
+    if ctx.github
+        && let Err(e) = github::append_summary(&github::summary_markdown(record))
+    {
+        warn(ctx, "job summary not written", &format!("{e:#}"));
+    }
+}

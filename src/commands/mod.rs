@@ -4,6 +4,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod config_check;
+pub(crate) mod cost;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
@@ -15,6 +16,7 @@ pub(crate) mod notify_test;
 pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod rollback;
+pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
 
@@ -85,9 +87,14 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::History(s) => history::run(ctx, s.app.as_deref(), s.limit).await,
         Settings::Explain(s) => explain::run(ctx, &s.run).await,
         Settings::ConfigCheck => config_check::run(ctx),
-        Settings::Init(s) => init::run(ctx, s.dir.as_deref(), &s.name, s.force),
+        Settings::Init(s) => {
+            let test = init::TestChoice::from_flags(s.test.clone(), s.no_test);
+            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test)
+        }
         Settings::Demo(s) => demo::run(ctx, s.dir.as_deref()).await,
         Settings::Report(s) => report::run(ctx, &s).await,
+        Settings::Cost(s) => cost::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
+        Settings::Runbook(s) => runbook::run(ctx, s.out.as_deref(), s.check),
     }
 }
 

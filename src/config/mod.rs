@@ -2,6 +2,7 @@
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
 pub mod canary;
+mod cost;
 mod error;
 pub mod flytoml;
 mod raw;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+pub use cost::{CostSettings, PriceOverrides};
 pub use error::{ConfigError, closest};
 pub use target::resolve;
 pub use text::Text;
@@ -39,6 +41,7 @@ pub struct Config {
     pub evidence: EvidenceSettings,
     /// Which backend keeps the record (`store:`).
     pub store: store::StoreSettings,
+    pub cost: CostSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -337,6 +340,7 @@ impl Loader<'_> {
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
         let store = store::resolve(self.path, self.text, raw.store)?;
+        let cost = self.cost(raw.cost, &environments)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -358,6 +362,7 @@ impl Loader<'_> {
                 state,
             },
             store,
+            cost,
         })
     }
 

@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub evidence: Option<RawEvidence>,
     #[serde(default)]
     pub store: Option<Spanned<super::store::RawStore>>,
+    pub cost: Option<super::cost::RawCost>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.

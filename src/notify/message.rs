@@ -129,6 +129,7 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Smoke => "Smoke test",
         RunKind::Baseline => "Baseline",
         RunKind::Demo => "Demo deploy",
+        RunKind::Cost => "Cost report",
     }
 }
 

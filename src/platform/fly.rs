@@ -599,6 +599,174 @@ fn parse_release_line(line: &str) -> Option<ReleaseLine> {
     serde_json::from_str(t).ok()
 }
 
+// What cost estimates read: machine sizes and volumes (`reference/canary-and-cost.md` §D).
+
+#[derive(Deserialize)]
+struct SizedMachineJson {
+    id: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    config: Option<SizedConfigJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct SizedConfigJson {
+    #[serde(default)]
+    guest: Option<GuestJson>,
+    #[serde(default)]
+    services: Option<Vec<ServiceJson>>,
+    #[serde(default)]
+    mounts: Option<Vec<MountJson>>,
+    #[serde(default)]
+    rootfs: Option<RootfsJson>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct GuestJson {
+    #[serde(default)]
+    cpu_kind: String,
+    #[serde(default)]
+    cpus: u32,
+    #[serde(default)]
+    memory_mb: u32,
+}
+
+#[derive(Deserialize)]
+struct ServiceJson {
+    /// `false`, `true` or `"suspend"` (`MachineAutostop.MarshalJSON`).
+    #[serde(default)]
+    autostop: Option<serde_json::Value>,
+    #[serde(default)]
+    min_machines_running: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct MountJson {
+    #[serde(default)]
+    volume: String,
+}
+
+#[derive(Deserialize)]
+struct RootfsJson {
+    #[serde(default)]
+    size_gb: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct VolumeJson {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    size_gb: u32,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    attached_machine_id: Option<String>,
+}
+
+fn autostop_of(services: &[ServiceJson]) -> super::inventory::Autostop {
+    use super::inventory::Autostop;
+    if services.is_empty() {
+        return Autostop::NoService;
+    }
+    // A machine stops when any of its services lets the proxy stop it; suspend wins over stop.
+    let rank = |s: &ServiceJson| match &s.autostop {
+        Some(serde_json::Value::String(v)) if v == "suspend" => 2,
+        Some(serde_json::Value::Bool(true)) => 1,
+        Some(serde_json::Value::String(v)) if v == "stop" => 1,
+        _ => 0,
+    };
+    match services.iter().map(rank).max().unwrap_or(0) {
+        2 => Autostop::Suspend,
+        1 => Autostop::Stop,
+        _ => Autostop::Off,
+    }
+}
+
+impl From<SizedMachineJson> for super::inventory::SizedMachine {
+    fn from(m: SizedMachineJson) -> Self {
+        let config = m.config.unwrap_or_default();
+        let services = config.services.unwrap_or_default();
+        // A machine without a guest in its JSON is priced as flyctl's default size.
+        let guest = config.guest.unwrap_or(GuestJson {
+            cpu_kind: String::new(),
+            cpus: 0,
+            memory_mb: 0,
+        });
+        super::inventory::SizedMachine {
+            id: m.id,
+            region: m.region,
+            state: m.state,
+            process_group: config
+                .metadata
+                .and_then(|md| md.get("fly_process_group").cloned()),
+            cpu_kind: if guest.cpu_kind.is_empty() {
+                "shared".to_owned()
+            } else {
+                guest.cpu_kind
+            },
+            cpus: guest.cpus.max(1),
+            memory_mb: if guest.memory_mb == 0 {
+                256
+            } else {
+                guest.memory_mb
+            },
+            autostop: autostop_of(&services),
+            min_machines_running: services
+                .iter()
+                .filter_map(|s| s.min_machines_running)
+                .max()
+                .unwrap_or(0),
+            rootfs_gb: config.rootfs.and_then(|r| r.size_gb),
+            mounts: config
+                .mounts
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mnt| mnt.volume)
+                .filter(|v| !v.is_empty())
+                .collect(),
+        }
+    }
+}
+
+impl super::inventory::InventorySource for Fly {
+    async fn inventory(&self, app: &str) -> Result<super::inventory::Inventory, PlatformError> {
+        let machines: Option<Vec<SizedMachineJson>> = self
+            .read_json(&["machines", "list", "--json", "--app", app])
+            .await?;
+        let volumes: Option<Vec<VolumeJson>> = self
+            .read_json(&["volumes", "list", "--json", "--app", app])
+            .await?;
+        Ok(super::inventory::Inventory {
+            machines: machines
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            volumes: volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| super::inventory::Volume {
+                    id: v.id,
+                    name: v.name,
+                    state: v.state,
+                    size_gb: v.size_gb,
+                    region: v.region,
+                    attached_machine_id: v.attached_machine_id.filter(|m| !m.is_empty()),
+                })
+                .collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,5 +885,49 @@ mod tests {
         let r = r.unwrap();
         assert_eq!((r[0].version, r[0].status.as_str()), (43, "failed"));
         assert_eq!(r[0].user.as_ref().unwrap().email, "ci@example.com");
+    }
+
+    #[test]
+    fn sized_machines_read_guest_autostop_mounts_and_rootfs() {
+        use crate::platform::inventory::{Autostop, Billing, SizedMachine};
+        let text = r#"[
+            {"id": "a", "state": "stopped", "region": "iad", "config": {
+                "guest": {"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096},
+                "metadata": {"fly_process_group": "app"},
+                "mounts": [{"encrypted": true, "path": "/data", "size_gb": 10, "volume": "vol_1", "name": "data"}],
+                "services": [{"autostop": false, "min_machines_running": 1}, {"autostop": "suspend"}],
+                "rootfs": {"size_gb": 3}}},
+            {"id": "b", "state": "started", "region": "ams", "config": {
+                "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 256}}}
+        ]"#;
+        let machines: Vec<SizedMachineJson> = serde_json::from_str(text).unwrap();
+        let machines: Vec<SizedMachine> = machines.into_iter().map(Into::into).collect();
+        assert_eq!(machines[0].cpu_kind, "performance");
+        assert_eq!((machines[0].cpus, machines[0].memory_mb), (2, 4096));
+        assert_eq!(machines[0].autostop, Autostop::Suspend);
+        assert_eq!(machines[0].min_machines_running, 1);
+        assert_eq!(machines[0].mounts, ["vol_1"]);
+        assert_eq!(machines[0].rootfs_gb, Some(3));
+        assert_eq!(machines[0].billing(), Billing::RootfsOnly);
+        assert_eq!(
+            machines[1].autostop,
+            Autostop::NoService,
+            "a worker has no service"
+        );
+        assert_eq!(machines[1].billing(), Billing::Running);
+        assert_eq!(
+            autostop_of(&[ServiceJson {
+                autostop: Some(serde_json::json!(true)),
+                min_machines_running: None
+            }]),
+            Autostop::Stop
+        );
+        assert_eq!(
+            autostop_of(&[ServiceJson {
+                autostop: Some(serde_json::json!(false)),
+                min_machines_running: None
+            }]),
+            Autostop::Off
+        );
     }
 }

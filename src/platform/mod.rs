@@ -2,6 +2,7 @@
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
 pub mod fly;
+pub mod inventory;
 pub mod strategy;
 
 use std::collections::BTreeMap;

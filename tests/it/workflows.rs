@@ -64,6 +64,18 @@ fn all_files() -> Vec<ActionsFile> {
             });
         }
     }
+    // With a test command the deploy workflows gain a test job, held to the same rules.
+    let with_tests = shipit::init::ProjectOptions {
+        test: Some("npm ci\nnpm test".to_owned()),
+    };
+    for file in shipit::init::project_files_with("hotdash", &with_tests).expect("project files") {
+        if file.path.starts_with(".github/workflows/deploy-") {
+            files.push(ActionsFile {
+                name: format!("init --test: {}", file.path.display()),
+                text: file.contents,
+            });
+        }
+    }
     assert!(
         files.len() >= 12,
         "expected this repository's files and init's, found {}",

@@ -74,6 +74,7 @@ const RELEASES_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("image")];
 const MACHINES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, flag("quiet", "q", Kind::Bool)];
 const CHECKS_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, value_flag("check-name")];
 const APP_JSON_FLAGS: &[Flag] = &[APP, CONFIG, JSON];
+const VOLUMES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("all")];
 const APPS_LIST_FLAGS: &[Flag] = &[
     JSON,
     flag("org", "o", Kind::Value),
@@ -192,6 +193,7 @@ pub enum Command {
     AppsList,
     Logs,
     Deploy,
+    VolumesList,
 }
 
 struct Node {
@@ -271,6 +273,16 @@ const ROOT: &[Node] = &[
         "image",
         &["img"],
         &[leaf("show", &[], Command::ImageShow, APP_JSON_FLAGS)],
+    ),
+    group(
+        "volumes",
+        &["volume", "vol"],
+        &[leaf(
+            "list",
+            &["ls"],
+            Command::VolumesList,
+            VOLUMES_LIST_FLAGS,
+        )],
     ),
     leaf("logs", &[], Command::Logs, LOGS_FLAGS),
     leaf("deploy", &[], Command::Deploy, DEPLOY_FLAGS),
@@ -517,7 +529,7 @@ pub fn help(path: &str) -> String {
     format!(
         "This is flyctl-double, a test stand-in for flyctl.\n\nUsage:\n  {path} [command]\n\n\
          Commands implemented: version, status, releases, apps list, apps releases,\n\
-         machines list, checks list, secrets list, image show, logs, deploy\n"
+         machines list, checks list, secrets list, image show, volumes list, logs, deploy\n"
     )
 }
 

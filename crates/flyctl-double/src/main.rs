@@ -33,7 +33,13 @@
 //!                  "release_version": 41, "process_group": "app", "host_status": "ok",
 //!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
 //!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
-//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false}],
+//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false,
+//!                  "cpu_kind": "shared", "cpus": 1, "memory_mb": 512, "min_machines_running": 1,
+//!                  "autostart": true, "mounts": [{"volume": "vol_..", "path": "/data", "size_gb": 10,
+//!                  "name": "data"}]}],
+//!    "volumes": [{"id": "vol_..", "name": "data", "state": "created", "size_gb": 10, "region": "iad",
+//!                 "zone": "..", "encrypted": true, "attached_machine_id": "..", "created_at": "..",
+//!                 "snapshot_retention": 5, "auto_backup_enabled": true}],
 //!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
@@ -44,7 +50,8 @@
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
 //! renaming a temp file from the same directory. `malformed` lists command names (`status`,
-//! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`)
+//! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`,
+//! `volumes`)
 //! whose JSON output is cut to its first half (exit 0).
 //!
 //! # Deploy outcomes
@@ -216,6 +223,7 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::AppsList => commands::apps::run(&ctx),
         Command::Logs => commands::logs::run(&ctx),
         Command::Deploy => commands::deploy::run(&ctx),
+        Command::VolumesList => commands::volumes::run(&ctx),
     }
 }
 

@@ -185,13 +185,22 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
         (
             "guest".to_owned(),
             obj([
-                ("cpu_kind", J::from("shared")),
-                ("cpus", J::Int(1)),
-                ("memory_mb", J::Int(512)),
+                (
+                    "cpu_kind",
+                    J::from(m.cpu_kind.as_deref().unwrap_or("shared")),
+                ),
+                ("cpus", J::Int(m.cpus.unwrap_or(1))),
+                ("memory_mb", J::Int(m.memory_mb.unwrap_or(512))),
             ]),
         ),
         ("metadata".to_owned(), metadata(v, m)),
     ];
+    if !m.mounts.is_empty() {
+        fields.push((
+            "mounts".to_owned(),
+            J::Arr(m.mounts.iter().map(mount).collect()),
+        ));
+    }
     if m.process_group() == "app" {
         let mut service = vec![
             ("protocol".to_owned(), J::from("tcp")),
@@ -201,8 +210,11 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
                 "autostop".to_owned(),
                 m.autostop.as_ref().map_or(J::Bool(true), J::from_value),
             ),
-            ("autostart".to_owned(), J::Bool(true)),
-            ("min_machines_running".to_owned(), J::Int(1)),
+            ("autostart".to_owned(), J::Bool(m.autostart.unwrap_or(true))),
+            (
+                "min_machines_running".to_owned(),
+                J::Int(m.min_machines_running.unwrap_or(1)),
+            ),
             (
                 "ports".to_owned(),
                 J::Arr(vec![
@@ -250,6 +262,66 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
         ]),
     ));
     J::Obj(fields)
+}
+
+/// fly-go `MachineMount`: every field `omitempty`.
+fn mount(m: &crate::state::Mount) -> J {
+    let mut fields = Vec::new();
+    if m.encrypted == Some(true) {
+        fields.push(("encrypted".to_owned(), J::Bool(true)));
+    }
+    fields.push(("path".to_owned(), J::from(&m.path)));
+    if let Some(size) = m.size_gb {
+        fields.push(("size_gb".to_owned(), J::Int(size)));
+    }
+    fields.push(("volume".to_owned(), J::from(&m.volume)));
+    if let Some(name) = &m.name {
+        fields.push(("name".to_owned(), J::from(name)));
+    }
+    J::Obj(fields)
+}
+
+/// fly-go `Volume`, as `volumes list --json` prints it: struct order, `attached_machine_id`
+/// and `attached_alloc_id` always present (null when unattached), `host_status` omitempty.
+pub fn volume(vol: &crate::state::Volume) -> J {
+    let opt = |s: &Option<String>| s.as_ref().map_or(J::Null, J::from);
+    J::Obj(
+        [
+            ("id", J::from(&vol.id)),
+            ("name", J::from(&vol.name)),
+            ("state", J::from(&vol.state)),
+            ("size_gb", J::Int(vol.size_gb)),
+            ("region", J::from(&vol.region)),
+            (
+                "zone",
+                J::from(vol.zone.clone().unwrap_or_else(|| "a1b2".to_owned())),
+            ),
+            ("encrypted", J::Bool(vol.encrypted.unwrap_or(true))),
+            ("attached_machine_id", opt(&vol.attached_machine_id)),
+            ("attached_alloc_id", J::Null),
+            (
+                "created_at",
+                J::from(
+                    vol.created_at
+                        .as_deref()
+                        .unwrap_or(DEFAULT_MACHINE_CREATED_AT),
+                ),
+            ),
+            ("host_dedication_id", J::from("")),
+            (
+                "snapshot_retention",
+                J::Int(vol.snapshot_retention.unwrap_or(5)),
+            ),
+            (
+                "auto_backup_enabled",
+                J::Bool(vol.auto_backup_enabled.unwrap_or(true)),
+            ),
+            ("host_status", J::from("ok")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    )
 }
 
 /// The latest machine event, matching the machine's state; flaps lists newest first.

@@ -75,6 +75,8 @@ pub struct App {
     pub secrets: Vec<Secret>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -176,8 +178,102 @@ pub struct Machine {
     pub private_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cordoned: Option<bool>,
+    /// `config.guest.cpu_kind`: `shared` (default) or `performance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_kind: Option<String>,
+    /// `config.guest.cpus` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<i64>,
+    /// `config.guest.memory_mb` (default 512).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<i64>,
+    /// `config.services[].min_machines_running` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_machines_running: Option<i64>,
+    /// `config.services[].autostart` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autostart: Option<bool>,
+    /// `config.mounts[]`: the volumes this machine mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<Mount>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// One entry of `config.mounts[]` (fly-go `MachineMount`).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Mount {
+    pub volume: String,
+    #[serde(default = "default_mount_path")]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_gb: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_mount_path() -> String {
+    "/data".to_owned()
+}
+
+/// One volume as `volumes list --json` prints it (fly-go `Volume`).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    #[serde(default = "default_volume_name")]
+    pub name: String,
+    /// `created` by default; `pending_destroy` and friends are hidden without `--all`.
+    #[serde(default = "default_volume_state")]
+    pub state: String,
+    #[serde(default = "default_volume_size")]
+    pub size_gb: i64,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// The machine it is attached to; absent or null when unattached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_machine_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_retention: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_backup_enabled: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_volume_name() -> String {
+    "data".to_owned()
+}
+
+fn default_volume_state() -> String {
+    "created".to_owned()
+}
+
+fn default_volume_size() -> i64 {
+    1
+}
+
+impl Volume {
+    /// States `flaps.GetVolumes` drops unless `--all` is given (`flaps/flaps_volumes.go`).
+    pub fn is_being_destroyed(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "scheduling_destroy"
+                | "fork_cleanup"
+                | "waiting_for_detach"
+                | "pending_destroy"
+                | "destroying"
+        )
+    }
 }
 
 fn default_region() -> String {

@@ -1147,3 +1147,105 @@ fn machine_filters_combine_and_a_failure_stays_on_the_chosen_machines() {
         "no machine was created"
     );
 }
+
+#[test]
+fn machines_list_carries_guest_size_autostop_and_mounts() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["machines"] = json!([
+        machine(
+            "148ed193b95089",
+            &json!({
+                "cpu_kind": "performance", "cpus": 2, "memory_mb": 4096, "autostop": false,
+                "autostart": false, "min_machines_running": 0,
+                "mounts": [{"volume": "vol_1zz", "path": "/data", "size_gb": 10, "name": "pgdata"}]
+            })
+        ),
+        machine("d8d9e0f1a2b3c4", &json!({"autostop": "suspend"})),
+    ]);
+    let s = Sandbox::new("machines-guest", &w);
+    let doc = json_out(&s.run(&["machines", "list", "--json", "-a", APP]));
+    let big = &doc[0]["config"];
+    assert_eq!(
+        big["guest"],
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096})
+    );
+    assert_eq!(
+        big["mounts"],
+        json!([{"path": "/data", "size_gb": 10, "volume": "vol_1zz", "name": "pgdata"}])
+    );
+    let service = &big["services"][0];
+    assert_eq!(service["autostop"], false);
+    assert_eq!(service["autostart"], false);
+    assert_eq!(service["min_machines_running"], 0);
+    let small = &doc[1]["config"];
+    assert_eq!(
+        small["guest"],
+        json!({"cpu_kind": "shared", "cpus": 1, "memory_mb": 512})
+    );
+    assert_eq!(small["services"][0]["autostop"], "suspend");
+    assert!(small.get("mounts").is_none(), "omitempty");
+}
+
+#[test]
+fn volumes_list_is_fly_go_volumes_without_those_being_destroyed() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["volumes"] = json!([
+        {"id": "vol_1zz", "name": "pgdata", "size_gb": 10, "attached_machine_id": "148ed193b95089"},
+        {"id": "vol_2yy", "name": "pgdata", "size_gb": 40, "region": "ams"},
+        {"id": "vol_3xx", "size_gb": 5, "state": "pending_destroy"},
+    ]);
+    let s = Sandbox::new("volumes", &w);
+    for args in [
+        &["volumes", "list", "--json", "-a", APP][..],
+        &["vol", "ls", "-j", "-a", APP],
+        &["volume", "list", "--json", "--app", APP],
+    ] {
+        let doc = json_out(&s.run(args));
+        let ids: Vec<&str> = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["vol_1zz", "vol_2yy"], "{args:?}");
+    }
+    let all = json_out(&s.run(&["volumes", "list", "--json", "--all", "-a", APP]));
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert_eq!(all[2]["state"], "pending_destroy");
+    let text = stdout(&s.run(&["volumes", "list", "-j", "-a", APP]));
+    assert_eq!(
+        keys_at(&text, 8),
+        [
+            "id",
+            "name",
+            "state",
+            "size_gb",
+            "region",
+            "zone",
+            "encrypted",
+            "attached_machine_id",
+            "attached_alloc_id",
+            "created_at",
+            "host_dedication_id",
+            "snapshot_retention",
+            "auto_backup_enabled",
+            "host_status"
+        ]
+        .repeat(2)
+    );
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc[0]["attached_machine_id"], "148ed193b95089");
+    assert_eq!(doc[1]["attached_machine_id"], Value::Null);
+    assert_eq!(doc[1]["region"], "ams");
+    let missing = s.run(&["volumes", "list", "--json", "-a", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("Could not find App \"nope\""),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(
+        stdout(&s.run(&["volumes", "list", "-j", "-a", "empty-app"])),
+        "[]\n"
+    );
+}

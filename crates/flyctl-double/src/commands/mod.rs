@@ -10,6 +10,7 @@ pub mod releases;
 pub mod secrets;
 pub mod status;
 pub mod version;
+pub mod volumes;
 
 /// Left-aligned columns separated by tabs and padding, close to flyctl's table writer.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
