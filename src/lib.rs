@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod db;
 pub mod demo;
 pub mod duration;
 pub mod env_vars;

@@ -17,6 +17,10 @@ pub enum RunKind {
     Smoke,
     Baseline,
     Demo,
+    /// `shipit db verify`.
+    DbVerify,
+    /// `shipit db backup-check`.
+    BackupCheck,
 }
 
 impl RunKind {
@@ -28,6 +32,8 @@ impl RunKind {
             RunKind::Smoke => "smoke",
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
+            RunKind::DbVerify => "db verify",
+            RunKind::BackupCheck => "backup-check",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod config_check;
+pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
@@ -93,6 +94,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
+        Command::Db(command) => db::run(ctx, command).await,
     }
 }
 

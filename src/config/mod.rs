@@ -1,6 +1,7 @@
 //! shipit.yml: loading, `${VAR}` expansion, defaults merged into each app, and every check a
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
+pub mod database;
 mod error;
 pub mod flytoml;
 mod raw;
@@ -43,6 +44,8 @@ pub struct Environment {
     pub name: String,
     /// In the file's order, which is the deploy order.
     pub services: Vec<Service>,
+    /// The environment's `database:` block (`config/database.rs`).
+    pub database: Option<database::Database>,
 }
 
 /// One Fly app of one environment, with every setting resolved.
@@ -320,9 +323,16 @@ impl Loader<'_> {
                 seen_apps.push((service.app.clone(), place));
                 resolved.push(service);
             }
+            let database = services
+                .value
+                .database
+                .as_ref()
+                .map(|d| self.database(env_name, d))
+                .transpose()?;
             environments.push(Environment {
                 name: env_name.to_owned(),
                 services: resolved,
+                database,
             });
         }
         let notify = raw
@@ -564,6 +574,22 @@ impl Loader<'_> {
             expect,
             headers,
         })
+    }
+
+    /// An environment's `database:` block, resolved in `config/database.rs`.
+    fn database(
+        &self,
+        env: &str,
+        raw: &Spanned<database::RawDatabase>,
+    ) -> Result<database::Database, ConfigError> {
+        database::resolve(
+            self.path,
+            self.text,
+            &self.dir,
+            env,
+            raw,
+            crate::db::lints::NAMES,
+        )
     }
 
     /// Parses one condition, pointing at the bad part of it when it does not parse.

@@ -7,8 +7,9 @@ use serde_saphyr::Spanned;
 use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
 
-/// `environments:`: environment name -> service name -> where it deploys, in file order.
-pub(crate) type RawEnvironments = OrderedMap<Spanned<OrderedMap<Spanned<RawTarget>>>>;
+/// `environments:`: environment name -> service name -> where it deploys, in file order (and
+/// the reserved `database:` key, read by `config/database.rs`).
+pub(crate) type RawEnvironments = OrderedMap<Spanned<super::database::RawEnvironment>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
