@@ -338,7 +338,7 @@ async fn restore_and_compare(
         Err(RunError::Failed(m)) => anyhow::bail!("{m}"),
         Ok(f) if !f.success => {
             report.problems.push(format!(
-                "the dump did not restore: {}",
+                "the dump did not restore: {} (a missing role: create it on the scratch server)",
                 last_lines(&f.stderr)
             ));
             return Ok(());
@@ -534,14 +534,29 @@ fn toc(list: &str) -> Toc {
     t
 }
 
-/// The last lines of a tool's stderr, joined, for a one-line error.
+/// A tool's error in one line: its `error:` lines when it has them (`pg_restore: error: could
+/// not execute query: ERROR: ...`, not the SQL it echoes after), else its last lines.
 fn last_lines(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = &lines[lines.len().saturating_sub(3)..];
-    if tail.is_empty() {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains("error:") || l.starts_with("ERROR:"))
+        .take(3)
+        .collect();
+    let chosen = if errors.is_empty() {
+        lines[lines.len().saturating_sub(3)..].to_vec()
+    } else {
+        errors
+    };
+    if chosen.is_empty() {
         "no message".to_owned()
     } else {
-        tail.join(" / ")
+        chosen.join(" / ")
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod baseline_cmd;
 mod config_errors;
+mod db_backup;
 mod db_verify;
 mod demo_cmd;
 mod evidence;
