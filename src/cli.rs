@@ -228,6 +228,16 @@ pub enum DbCommand {
     Verify(DbVerifyArgs),
     /// Prove a backup restores: dump (or take --dump), restore into a scratch database, compare
     BackupCheck(BackupCheckArgs),
+    /// Lint the new files of `database.migrations` with squawk (what a deploy does before
+    /// `flyctl deploy`)
+    LintMigrations(DbLintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbLintArgs {
+    /// Environment whose migrations to lint [default: the only one with a database]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
 }
 
 #[derive(Debug, Args)]

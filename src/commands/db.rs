@@ -20,6 +20,7 @@ pub(crate) async fn run(ctx: &super::Ctx, command: DbCommand) -> anyhow::Result<
         DbCommand::BackupCheck(a) => {
             backup_check(ctx, &a.env, a.dump.as_deref(), a.scratch.as_deref()).await
         }
+        DbCommand::LintMigrations(a) => lint_migrations(ctx, a.env.as_deref()).await,
     }
 }
 
@@ -339,4 +340,61 @@ async fn backup_check(
         report.tables.len()
     );
     Ok(super::end_check_run(ctx, &config, record, started, outcome, Event::Failed).await)
+}
+
+async fn lint_migrations(ctx: &super::Ctx, env: Option<&str>) -> anyhow::Result<Outcome> {
+    use crate::db::migrations;
+    let config = ctx.config()?;
+    let (e, database) = environment(&config, env)?;
+    let p = &ctx.printer;
+    if database.migrations.is_none() {
+        anyhow::bail!(
+            "environment `{}` has no `database.migrations` folder\nhint: add e.g. `migrations: supabase/migrations` under `environments.{}.database`",
+            e.name,
+            e.name
+        );
+    }
+    let outcome = migrations::lint(database, &e.name, &config.dir, &ctx.stop).await?;
+    if p.json_mode() {
+        p.json(&serde_json::json!({ "env": e.name, "migration_lint": outcome }));
+    }
+    Ok(print_migration_lint(ctx, &outcome))
+}
+
+/// Prints the lint's result; `Failed` when it found something (the deploy would be refused).
+pub(crate) fn print_migration_lint(
+    ctx: &super::Ctx,
+    outcome: &crate::db::migrations::Outcome,
+) -> Outcome {
+    use crate::db::migrations::Outcome as Lint;
+    let p = &ctx.printer;
+    match outcome {
+        Lint::NotConfigured => Outcome::Success,
+        Lint::NothingNew => {
+            p.info("migration lint: no new migration files");
+            Outcome::Success
+        }
+        Lint::NoSquawk { notice } => {
+            p.warn(notice);
+            Outcome::Success
+        }
+        Lint::Clean { files, notice } => {
+            if let Some(n) = notice {
+                p.info(n);
+            }
+            p.success(&format!("migration lint: {} clean", files.join(", ")));
+            Outcome::Success
+        }
+        Lint::Dangerous { files, findings } => {
+            for f in findings {
+                p.out(&f.line_text());
+            }
+            p.error(&format!(
+                "migration lint: {} finding(s) in {}: these migrations would refuse the deploy",
+                findings.len(),
+                files.join(", ")
+            ));
+            Outcome::Failed
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod database;
 mod error;
 pub mod flytoml;
+pub mod gates;
 mod raw;
 mod target;
 pub mod text;
@@ -37,6 +38,8 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// The optional pipeline gates (`config/gates.rs`).
+    pub gates: gates::Gates,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -361,6 +364,7 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            gates: gates::resolve(raw.gates.as_ref()),
         })
     }
 

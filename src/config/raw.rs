@@ -25,6 +25,9 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    /// `gates:` (`config/gates.rs`).
+    #[serde(default)]
+    pub gates: Option<super::gates::RawGates>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.

@@ -9,6 +9,7 @@
 
 pub mod backup;
 pub mod lints;
+pub mod migrations;
 pub mod tools;
 
 use std::time::Duration;
