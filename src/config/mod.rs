@@ -6,6 +6,7 @@ mod error;
 pub mod flytoml;
 pub mod gates;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub evidence: EvidenceSettings,
     /// The optional pipeline gates (`config/gates.rs`).
     pub gates: gates::Gates,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -344,6 +347,7 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let store = store::resolve(self.path, self.text, raw.store)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -365,6 +369,7 @@ impl Loader<'_> {
                 state,
             },
             gates: gates::resolve(raw.gates.as_ref()),
+            store,
         })
     }
 

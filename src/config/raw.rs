@@ -28,6 +28,8 @@ pub(crate) struct RawConfig {
     /// `gates:` (`config/gates.rs`).
     #[serde(default)]
     pub gates: Option<super::gates::RawGates>,
+    #[serde(default)]
+    pub store: Option<Spanned<super::store::RawStore>>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.
