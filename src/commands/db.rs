@@ -6,21 +6,21 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::cli::DbCommand;
 use crate::config::database::Database;
 use crate::config::{Config, Environment};
 use crate::db::{self, Verification, backup};
 use crate::event::Event;
 use crate::exit::Outcome;
 use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
+use crate::settings::DbSettings;
 
-pub(crate) async fn run(ctx: &super::Ctx, command: DbCommand) -> anyhow::Result<Outcome> {
-    match command {
-        DbCommand::Verify(a) => verify(ctx, a.env.as_deref(), a.print_sql).await,
-        DbCommand::BackupCheck(a) => {
-            backup_check(ctx, &a.env, a.dump.as_deref(), a.scratch.as_deref()).await
+pub(crate) async fn run(ctx: &super::Ctx, settings: DbSettings) -> anyhow::Result<Outcome> {
+    match settings {
+        DbSettings::Verify { env, print_sql } => verify(ctx, env.as_deref(), print_sql).await,
+        DbSettings::BackupCheck { env, dump, scratch } => {
+            backup_check(ctx, &env, dump.as_deref(), scratch.as_deref()).await
         }
-        DbCommand::LintMigrations(a) => lint_migrations(ctx, a.env.as_deref()).await,
+        DbSettings::LintMigrations { env } => lint_migrations(ctx, env.as_deref()).await,
     }
 }
 
