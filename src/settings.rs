@@ -107,10 +107,19 @@ impl DeploySettings {
     /// The services to deploy, in order, each with its flags merged over its config.
     pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
-        let plans = services
+        let mut plans: Vec<ServicePlan> = services
             .into_iter()
             .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
             .collect::<Result<_, _>>()?;
+        // `gates: { database: true }`: the environment's database goes with each plan.
+        for plan in &mut plans {
+            plan.database = config
+                .gates
+                .database
+                .then(|| config.environment(&plan.service.env))
+                .flatten()
+                .and_then(|e| e.database.clone());
+        }
         Ok(plans)
     }
 }

@@ -174,7 +174,7 @@ pub(crate) fn verification_record(env: &str, v: &Verification) -> ServiceRecord 
     } else {
         ServiceResult::Succeeded
     };
-    rec.gates.push(verification_gate(v));
+    rec.gates.push(v.gate_record());
     for f in &v.findings {
         let line = format!("{} [{}]", f.line(), f.key);
         if f.level >= v.fail_on {
@@ -184,28 +184,6 @@ pub(crate) fn verification_record(env: &str, v: &Verification) -> ServiceRecord 
         }
     }
     rec
-}
-
-/// The `database` gate: rule, what was seen, verdict, a line per finding.
-pub(crate) fn verification_gate(v: &Verification) -> GateRecord {
-    GateRecord {
-        name: "database".to_owned(),
-        rule: format!(
-            "{}; {} lints; no finding at {} or above",
-            v.expected,
-            v.lints.len(),
-            v.fail_on.name()
-        ),
-        observed: v.counts(),
-        verdict: if v.failed {
-            Verdict::Fail
-        } else if v.findings.is_empty() {
-            Verdict::Pass
-        } else {
-            Verdict::Warn
-        },
-        details: v.findings.iter().map(db::Finding::line).collect(),
-    }
 }
 
 async fn backup_check(

@@ -134,6 +134,12 @@ pub(crate) fn pipeline_deps<'a>(
         printer,
         stop: &ctx.stop,
         state: Box::new(StateDir(state_dir.to_owned())),
+        database: Box::new(crate::pipeline::LiveDatabase {
+            config_dir: ctx
+                .config_path
+                .parent()
+                .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
+        }),
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {

@@ -102,6 +102,29 @@ impl Verification {
         )
     }
 
+    /// The `database` gate's record: rule, what was seen, verdict, a line per finding.
+    pub fn gate_record(&self) -> crate::report::GateRecord {
+        use crate::report::Verdict;
+        crate::report::GateRecord {
+            name: "database".to_owned(),
+            rule: format!(
+                "{}; {} lints; no finding at {} or above",
+                self.expected,
+                self.lints.len(),
+                self.fail_on.name()
+            ),
+            observed: self.counts(),
+            verdict: if self.failed {
+                Verdict::Fail
+            } else if self.findings.is_empty() {
+                Verdict::Pass
+            } else {
+                Verdict::Warn
+            },
+            details: self.findings.iter().map(Finding::line).collect(),
+        }
+    }
+
     /// The findings that fail the verification.
     pub fn failing(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.level >= self.fail_on)

@@ -6,6 +6,7 @@
 mod baseline_cmd;
 mod config_errors;
 mod db_backup;
+mod db_gate;
 mod db_migrations;
 mod db_verify;
 mod demo_cmd;
