@@ -82,6 +82,9 @@ pub enum Command {
     Cost(CostArgs),
     /// Write the operator's runbook from shipit.yml and the record (--check: fail when stale)
     Runbook(RunbookArgs),
+    /// The environment's database: verify the schema and advisor lints, prove a backup restores
+    #[command(subcommand)]
+    Db(DbCommand),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -265,4 +268,47 @@ pub struct RunbookArgs {
     /// Change nothing: exit 1 with a diff when the file differs from what would be written
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check expected tables, views, columns and row-level security, and run the advisor lints
+    /// (read-only transaction, statement timeout)
+    Verify(DbVerifyArgs),
+    /// Prove a backup restores: dump (or take --dump), restore into a scratch database, compare
+    BackupCheck(BackupCheckArgs),
+    /// Lint the new files of `database.migrations` with squawk (what a deploy does before
+    /// `flyctl deploy`)
+    LintMigrations(DbLintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbLintArgs {
+    /// Environment whose migrations to lint [default: the only one with a database]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbVerifyArgs {
+    /// Environment whose `database:` to verify [default: the only one that has one]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    /// Print the catalog queries it would send, and exit
+    #[arg(long, hide = true)]
+    pub print_sql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupCheckArgs {
+    /// Environment whose database the backup is of
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// An existing `pg_dump -Fc` file to check [default: make one now with `pg_dump`]
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
+    /// The scratch server to restore on (postgres:// URL; a database is created and dropped
+    /// there) [default: `database.backup.scratch`, else the source's server]
+    #[arg(long, value_name = "URL")]
+    pub scratch: Option<String>,
 }

@@ -33,6 +33,13 @@ pub const NO_COLOR: &str = "NO_COLOR";
 /// Set by most CI systems; selects plain timestamped progress lines.
 pub const CI: &str = "CI";
 
+/// Absolute path of `pg_dump` for `shipit db backup-check`; wins over `pg_dump` on `PATH`.
+pub const SHIPIT_PG_DUMP: &str = "SHIPIT_PG_DUMP";
+/// Absolute path of `pg_restore` for `shipit db backup-check`; wins over `pg_restore` on `PATH`.
+pub const SHIPIT_PG_RESTORE: &str = "SHIPIT_PG_RESTORE";
+/// Absolute path of `squawk` for the migration lint; wins over `squawk` on `PATH`.
+pub const SHIPIT_SQUAWK: &str = "SHIPIT_SQUAWK";
+
 /// Reads a variable, treating an empty value as unset (as flyctl and `NO_COLOR` do).
 pub fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

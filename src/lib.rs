@@ -11,6 +11,7 @@ mod commands;
 pub mod config;
 pub mod cost;
 pub mod dashboard;
+pub mod db;
 pub mod demo;
 pub mod duration;
 pub mod env_vars;

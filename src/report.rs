@@ -18,6 +18,10 @@ pub enum RunKind {
     Baseline,
     Demo,
     Cost,
+    /// `shipit db verify`.
+    DbVerify,
+    /// `shipit db backup-check`.
+    BackupCheck,
 }
 
 impl RunKind {
@@ -30,6 +34,8 @@ impl RunKind {
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
             RunKind::Cost => "cost",
+            RunKind::DbVerify => "db verify",
+            RunKind::BackupCheck => "backup-check",
         }
     }
 }

@@ -38,6 +38,7 @@ pub enum Settings {
     Report(ReportSettings),
     Cost(CostSettings),
     Runbook(RunbookSettings),
+    Db(DbSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -60,6 +61,7 @@ impl From<cli::Command> for Settings {
             Command::Report(a) => Settings::Report(a.into()),
             Command::Cost(a) => Settings::Cost(a.into()),
             Command::Runbook(a) => Settings::Runbook(a.into()),
+            Command::Db(c) => Settings::Db(c.into()),
         }
     }
 }
@@ -111,10 +113,19 @@ impl DeploySettings {
     /// The services to deploy, in order, each with its flags merged over its config.
     pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
-        let plans = services
+        let mut plans: Vec<ServicePlan> = services
             .into_iter()
             .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
             .collect::<Result<_, _>>()?;
+        // `gates: { database: true }`: the environment's database goes with each plan.
+        for plan in &mut plans {
+            plan.database = config
+                .gates
+                .database
+                .then(|| config.environment(&plan.service.env))
+                .flatten()
+                .and_then(|e| e.database.clone());
+        }
         Ok(plans)
     }
 }
@@ -360,6 +371,49 @@ impl From<cli::ReportArgs> for ReportSettings {
             html,
             env,
             since: since.map(|d| d.0),
+        }
+    }
+}
+
+/// `shipit db verify|lint-migrations|backup-check`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "db", rename_all = "snake_case")]
+pub enum DbSettings {
+    Verify {
+        env: Option<String>,
+        print_sql: bool,
+    },
+    LintMigrations {
+        env: Option<String>,
+    },
+    BackupCheck {
+        env: String,
+        dump: Option<PathBuf>,
+        /// A URL with a password: registered as a secret here, so no output shows it.
+        scratch: Option<String>,
+    },
+}
+
+impl From<cli::DbCommand> for DbSettings {
+    fn from(c: cli::DbCommand) -> Self {
+        match c {
+            cli::DbCommand::Verify(a) => {
+                let cli::DbVerifyArgs { env, print_sql } = a;
+                DbSettings::Verify { env, print_sql }
+            }
+            cli::DbCommand::LintMigrations(a) => {
+                let cli::DbLintArgs { env } = a;
+                DbSettings::LintMigrations { env }
+            }
+            cli::DbCommand::BackupCheck(a) => {
+                let cli::BackupCheckArgs { env, dump, scratch } = a;
+                if let Some(url) = &scratch {
+                    // Parsing registers the URL's password as a secret; a bad URL is reported
+                    // by the command itself.
+                    let _ = crate::pg::parse(url);
+                }
+                DbSettings::BackupCheck { env, dump, scratch }
+            }
         }
     }
 }

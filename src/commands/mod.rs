@@ -5,6 +5,7 @@
 pub(crate) mod baseline;
 pub(crate) mod config_check;
 pub(crate) mod cost;
+pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
@@ -95,6 +96,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Report(s) => report::run(ctx, &s).await,
         Settings::Cost(s) => cost::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
         Settings::Runbook(s) => runbook::run(ctx, s.out.as_deref(), s.check),
+        Settings::Db(s) => db::run(ctx, s).await,
     }
 }
 
@@ -141,6 +143,12 @@ pub(crate) fn pipeline_deps<'a>(
         printer,
         stop: &ctx.stop,
         state: Box::new(StateDir(state_dir.to_owned())),
+        database: Box::new(crate::pipeline::LiveDatabase {
+            config_dir: ctx
+                .config_path
+                .parent()
+                .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
+        }),
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {

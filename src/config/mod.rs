@@ -3,8 +3,10 @@
 
 pub mod canary;
 mod cost;
+pub mod database;
 mod error;
 pub mod flytoml;
+pub mod gates;
 mod raw;
 pub mod store;
 mod target;
@@ -39,6 +41,8 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// The optional pipeline gates (`config/gates.rs`).
+    pub gates: gates::Gates,
     /// Which backend keeps the record (`store:`).
     pub store: store::StoreSettings,
     pub cost: CostSettings,
@@ -49,6 +53,8 @@ pub struct Environment {
     pub name: String,
     /// In the file's order, which is the deploy order.
     pub services: Vec<Service>,
+    /// The environment's `database:` block (`config/database.rs`).
+    pub database: Option<database::Database>,
 }
 
 /// One Fly app of one environment, with every setting resolved.
@@ -328,9 +334,16 @@ impl Loader<'_> {
                 seen_apps.push((service.app.clone(), place));
                 resolved.push(service);
             }
+            let database = services
+                .value
+                .database
+                .as_ref()
+                .map(|d| self.database(env_name, d))
+                .transpose()?;
             environments.push(Environment {
                 name: env_name.to_owned(),
                 services: resolved,
+                database,
             });
         }
         let notify = raw
@@ -361,6 +374,7 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            gates: gates::resolve(raw.gates.as_ref()),
             store,
             cost,
         })
@@ -579,6 +593,22 @@ impl Loader<'_> {
             expect,
             headers,
         })
+    }
+
+    /// An environment's `database:` block, resolved in `config/database.rs`.
+    fn database(
+        &self,
+        env: &str,
+        raw: &Spanned<database::RawDatabase>,
+    ) -> Result<database::Database, ConfigError> {
+        database::resolve(
+            self.path,
+            self.text,
+            &self.dir,
+            env,
+            raw,
+            crate::db::lints::NAMES,
+        )
     }
 
     /// Parses one condition, pointing at the bad part of it when it does not parse.

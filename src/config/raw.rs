@@ -7,8 +7,9 @@ use serde_saphyr::Spanned;
 use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
 
-/// `environments:`: environment name -> service name -> where it deploys, in file order.
-pub(crate) type RawEnvironments = OrderedMap<Spanned<OrderedMap<Spanned<RawTarget>>>>;
+/// `environments:`: environment name -> service name -> where it deploys, in file order (and
+/// the reserved `database:` key, read by `config/database.rs`).
+pub(crate) type RawEnvironments = OrderedMap<Spanned<super::database::RawEnvironment>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +25,9 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    /// `gates:` (`config/gates.rs`).
+    #[serde(default)]
+    pub gates: Option<super::gates::RawGates>,
     #[serde(default)]
     pub store: Option<Spanned<super::store::RawStore>>,
     pub cost: Option<super::cost::RawCost>,

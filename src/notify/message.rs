@@ -130,6 +130,8 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Baseline => "Baseline",
         RunKind::Demo => "Demo deploy",
         RunKind::Cost => "Cost report",
+        RunKind::DbVerify => "Database verification",
+        RunKind::BackupCheck => "Backup restore check",
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Deps<'a> {
     pub output: OutputFn<'a>,
     /// Wraps flyctl's streamed output in a log group under Actions.
     pub group: GroupFn<'a>,
+    /// The database stages' seam: the migration lint and `db verify` (`crate::db`).
+    pub database: Box<dyn DatabaseSeam + 'a>,
 }
 
 /// The platform operations the pipeline uses, object-safe. Every [`Platform`] is one.
@@ -137,5 +139,43 @@ pub struct StateDir(pub PathBuf);
 impl TargetState for StateDir {
     fn put_target<'a>(&'a self, baseline: &'a Baseline) -> Fut<'a, anyhow::Result<String>> {
         Box::pin(async move { Ok(baseline.write(&self.0)?.display().to_string()) })
+    }
+}
+
+/// What the database stages ask of the database: lint the new migrations, verify the schema.
+pub trait DatabaseSeam {
+    fn lint_migrations<'a>(
+        &'a self,
+        db: &'a crate::config::database::Database,
+        env: &'a str,
+        stop: &'a Stop,
+    ) -> Fut<'a, anyhow::Result<crate::db::migrations::Outcome>>;
+    fn verify<'a>(
+        &'a self,
+        db: &'a crate::config::database::Database,
+        what: &'a str,
+    ) -> Fut<'a, anyhow::Result<crate::db::Verification>>;
+}
+
+/// The real database: `crate::db` over `crate::pg`; `config_dir` is where a `.squawk.toml` is.
+pub struct LiveDatabase {
+    pub config_dir: PathBuf,
+}
+
+impl DatabaseSeam for LiveDatabase {
+    fn lint_migrations<'a>(
+        &'a self,
+        db: &'a crate::config::database::Database,
+        env: &'a str,
+        stop: &'a Stop,
+    ) -> Fut<'a, anyhow::Result<crate::db::migrations::Outcome>> {
+        Box::pin(crate::db::migrations::lint(db, env, &self.config_dir, stop))
+    }
+    fn verify<'a>(
+        &'a self,
+        db: &'a crate::config::database::Database,
+        what: &'a str,
+    ) -> Fut<'a, anyhow::Result<crate::db::Verification>> {
+        Box::pin(crate::db::verify(db, what))
     }
 }

@@ -23,7 +23,8 @@ use std::time::Instant;
 use crate::report::{ReleaseRef, ServiceRecord, ServiceResult, StepRecord};
 
 pub use deps::{
-    ClockSeam, Deps, GroupFn, OutputFn, PlatformSeam, ProberSeam, StateDir, TargetState,
+    ClockSeam, DatabaseSeam, Deps, GroupFn, LiveDatabase, OutputFn, PlatformSeam, ProberSeam,
+    StateDir, TargetState,
 };
 pub use plan::{PlanView, RollbackPolicy, ServicePlan};
 pub use rollback::{choose_rollback_target, rollback_service};
@@ -40,12 +41,14 @@ macro_rules! stages {
 
 stages! {
     preflight::Preflight,
+    migration_lint::MigrationLint,
     baseline::BaselineStage,
     deploy::Deploy,
     fleet_check::FleetCheck,
     health_gate::HealthGate,
     regression_gate::RegressionGate,
     smoke_gate::SmokeGate,
+    database_gate::DatabaseGate,
     #[cfg(shipit_noop_gate)] noop_gate::NoopGate,
     watch::Watch,
 }

@@ -29,6 +29,10 @@ pub struct ServicePlan {
     /// deploy call, so a typo in a suite is a config error, never a rollback of a live app.
     #[serde(skip)]
     pub smoke: Option<Suite>,
+    /// The environment's database when `gates: { database: true }` (the migration lint before
+    /// the deploy, `db verify` after it); set by `DeploySettings::service_plans`.
+    #[serde(skip)]
+    pub database: Option<crate::config::database::Database>,
 }
 
 impl ServicePlan {
@@ -63,6 +67,7 @@ impl ServicePlan {
             },
             rollback,
             smoke,
+            database: None,
         })
     }
 

@@ -430,6 +430,9 @@ impl Case {
             printer: &self.printer,
             stop: &self.stop,
             state: Box::new(StateDir(state)),
+            database: Box::new(crate::pipeline::LiveDatabase {
+                config_dir: self.dir.path().to_path_buf(),
+            }),
             fleet_poll: Duration::from_secs(2),
             output: Box::new(move |k, v| {
                 outputs.borrow_mut().push((
@@ -474,12 +477,14 @@ async fn a_good_release_walks_every_stage_in_order() {
         steps(&r),
         [
             "preflight",
+            "migration lint",
             "baseline",
             "deploy",
             "fleet check",
             "health gate",
             "regression gate",
             "smoke",
+            "database gate",
             "watch"
         ]
     );
@@ -742,10 +747,11 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
                 r.reason
             );
             let deploys = c.platform.world.borrow().deploys.clone();
+            let deploy_line = lines.iter().find(|l| l.starts_with("deploy:")).unwrap();
             assert!(
-                lines[2].contains(&flyctl_deploy_argv(&deploys[0]).join(" ")),
+                deploy_line.contains(&flyctl_deploy_argv(&deploys[0]).join(" ")),
                 "{extra:?}: {} vs {:?}",
-                lines[2],
+                deploy_line,
                 deploys[0]
             );
             match deploys.get(1) {
