@@ -74,6 +74,13 @@ const RELEASES_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("image")];
 const MACHINES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, flag("quiet", "q", Kind::Bool)];
 const CHECKS_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, value_flag("check-name")];
 const APP_JSON_FLAGS: &[Flag] = &[APP, CONFIG, JSON];
+const CONFIG_SHOW_FLAGS: &[Flag] = &[
+    APP,
+    CONFIG,
+    bool_flag("local"),
+    bool_flag("yaml"),
+    bool_flag("toml"),
+];
 const APPS_LIST_FLAGS: &[Flag] = &[
     JSON,
     flag("org", "o", Kind::Value),
@@ -192,6 +199,7 @@ pub enum Command {
     AppsList,
     Logs,
     Deploy,
+    ConfigShow,
 }
 
 struct Node {
@@ -271,6 +279,16 @@ const ROOT: &[Node] = &[
         "image",
         &["img"],
         &[leaf("show", &[], Command::ImageShow, APP_JSON_FLAGS)],
+    ),
+    group(
+        "config",
+        &[],
+        &[leaf(
+            "show",
+            &["display"],
+            Command::ConfigShow,
+            CONFIG_SHOW_FLAGS,
+        )],
     ),
     leaf("logs", &[], Command::Logs, LOGS_FLAGS),
     leaf("deploy", &[], Command::Deploy, DEPLOY_FLAGS),
@@ -505,7 +523,7 @@ pub fn help(path: &str) -> String {
     format!(
         "This is flyctl-double, a test stand-in for flyctl.\n\nUsage:\n  {path} [command]\n\n\
          Commands implemented: version, status, releases, apps list, apps releases,\n\
-         machines list, checks list, secrets list, image show, logs, deploy\n"
+         machines list, checks list, secrets list, image show, config show, logs, deploy\n"
     )
 }
 

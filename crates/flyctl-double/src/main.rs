@@ -28,12 +28,14 @@
 //!  "apps": {"NAME": {"org": "personal", "status": "deployed", "deployed": true,
 //!    "releases": [{"id": "rel_..", "version": 41, "status": "complete", "image": "..",
 //!                  "created_at": "..", "reason": "deploy", "description": "Deploy image",
-//!                  "user_email": "..", "user_name": "..", "stable": true, "error": ".."}],
+//!                  "user_email": "..", "user_name": "..", "stable": true, "error": "..",
+//!                  "config": {"app": "..", "http_service": {..}, "vm": [..]}}],
 //!    "machines": [{"id": "..", "name": "..", "region": "iad", "state": "started", "image": "..",
 //!                  "release_version": 41, "process_group": "app", "host_status": "ok",
 //!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
 //!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
-//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false}],
+//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false,
+//!                  "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 512}}],
 //!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
@@ -69,6 +71,11 @@
 //!   "I"`, exit 1, no release.
 //! * `hang`: prints progress, then blocks until killed.
 //!
+//! A deploy stores the fly.toml it read (as JSON) with its release, which `config show`
+//! prints back (two-space indent, appconfig's struct order, Go durations); a release without
+//! one (written by hand) makes `config show` rebuild the config from the machines. `[[vm]]` in
+//! that file resizes the machines of its process group (`guest`), `size` presets included.
+//!
 //! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
 //! health outcomes end with exit 0 and a `complete` release while the machines stay as
 //! scripted; `bluegreen` creates new machines and, on a health failure, deletes them again.
@@ -86,6 +93,7 @@
 //! * `version` prints the executable's basename (`buildinfo.Name()`), in text and JSON, so a
 //!   copy or symlink named `flyctl` prints `flyctl v0.4.87 ...`.
 
+mod appconfig;
 mod cli;
 mod clock;
 mod commands;
@@ -209,6 +217,7 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::AppsList => commands::apps::run(&ctx),
         Command::Logs => commands::logs::run(&ctx),
         Command::Deploy => commands::deploy::run(&ctx),
+        Command::ConfigShow => commands::config::run(&ctx),
     }
 }
 

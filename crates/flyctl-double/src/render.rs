@@ -182,14 +182,14 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
     let mut fields = vec![
         ("env".to_owned(), map(env.into_iter().rev())),
         ("init".to_owned(), obj([])),
-        (
-            "guest".to_owned(),
+        ("guest".to_owned(), {
+            let g = m.guest.clone().unwrap_or_default();
             obj([
-                ("cpu_kind", J::from("shared")),
-                ("cpus", J::Int(1)),
-                ("memory_mb", J::Int(512)),
-            ]),
-        ),
+                ("cpu_kind", J::from(g.cpu_kind)),
+                ("cpus", J::from(g.cpus)),
+                ("memory_mb", J::from(g.memory_mb)),
+            ])
+        }),
         ("metadata".to_owned(), metadata(v, m)),
     ];
     if m.process_group() == "app" {

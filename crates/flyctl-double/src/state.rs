@@ -130,6 +130,10 @@ pub struct Release {
     /// The error text flyctl stores in release metadata when a deploy fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The fly.toml this release was deployed with, as JSON (its `configDefinition`), which
+    /// `config show` prints; a deploy stores the file it read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -176,8 +180,44 @@ pub struct Machine {
     pub private_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cordoned: Option<bool>,
+    /// `config.guest`; absent means flyctl's `shared-cpu-1x` with 512 MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<Guest>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `fly.MachineGuest`: what a machine runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guest {
+    #[serde(default = "default_cpu_kind")]
+    pub cpu_kind: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u64,
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+}
+
+impl Default for Guest {
+    fn default() -> Self {
+        Guest {
+            cpu_kind: default_cpu_kind(),
+            cpus: default_cpus(),
+            memory_mb: default_memory_mb(),
+        }
+    }
+}
+
+fn default_cpu_kind() -> String {
+    "shared".to_owned()
+}
+
+fn default_cpus() -> u64 {
+    1
+}
+
+fn default_memory_mb() -> u64 {
+    512
 }
 
 fn default_region() -> String {
