@@ -74,6 +74,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the whole pipeline on this machine: no account, no network
     Demo(DemoArgs),
+    /// Compare two environments app by app: fly.toml, VM size, services, checks, secrets, image
+    Parity(ParityArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -216,4 +218,20 @@ pub struct DemoArgs {
     /// Folder for the demo's config, evidence and receipts [default: a new temporary folder]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ParityArgs {
+    /// The first environment (e.g. staging)
+    #[arg(value_name = "ENV_A")]
+    pub env_a: String,
+    /// The second environment (e.g. production)
+    #[arg(value_name = "ENV_B")]
+    pub env_b: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// A different image on each side is allowed drift, not broken parity
+    #[arg(long)]
+    pub allow_image_drift: bool,
 }

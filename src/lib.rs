@@ -17,6 +17,7 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub mod notify;
+pub mod parity;
 pub mod pg;
 pub mod pipeline;
 pub mod platform;
@@ -120,6 +121,7 @@ fn show_settings(
         Command::Deploy(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
         Command::Plan(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
         Command::Rollback(a) => serde_json::to_value(settings::RollbackSettings::from(a.clone())),
+        Command::Parity(a) => serde_json::to_value(settings::ParityOptions::from(a.clone())),
         other => Ok(serde_json::Value::String(format!("{other:?}"))),
     }
     .unwrap_or_default();

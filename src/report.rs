@@ -17,6 +17,9 @@ pub enum RunKind {
     Smoke,
     Baseline,
     Demo,
+    Parity,
+    Promote,
+    Drill,
 }
 
 impl RunKind {
@@ -28,6 +31,9 @@ impl RunKind {
             RunKind::Smoke => "smoke",
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
+            RunKind::Parity => "parity",
+            RunKind::Promote => "promote",
+            RunKind::Drill => "drill",
         }
     }
 }

@@ -64,3 +64,29 @@ impl From<cli::RollbackArgs> for RollbackSettings {
         }
     }
 }
+
+/// What `shipit parity` was asked to compare.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParityOptions {
+    pub env_a: String,
+    pub env_b: String,
+    pub service: Option<String>,
+    pub allow_image_drift: bool,
+}
+
+impl From<cli::ParityArgs> for ParityOptions {
+    fn from(a: cli::ParityArgs) -> Self {
+        let cli::ParityArgs {
+            env_a,
+            env_b,
+            app,
+            allow_image_drift,
+        } = a;
+        ParityOptions {
+            env_a,
+            env_b,
+            service: app,
+            allow_image_drift,
+        }
+    }
+}

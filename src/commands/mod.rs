@@ -12,6 +12,7 @@ pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod notify_test;
+pub(crate) mod parity;
 pub(crate) mod plan;
 pub(crate) mod rollback;
 pub(crate) mod smoke;
@@ -93,6 +94,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
+        Command::Parity(args) => parity::run(ctx, args.into()).await,
     }
 }
 

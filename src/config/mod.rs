@@ -3,6 +3,8 @@
 
 mod error;
 pub mod flytoml;
+pub mod parity;
+pub mod promote;
 mod raw;
 mod target;
 pub mod text;
@@ -36,6 +38,8 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    pub parity: parity::ParitySettings,
+    pub promote: promote::PromoteSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -331,6 +335,8 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let parity = parity::resolve(raw.parity, &|at, m| self.err(at, m))?;
+        let promote = promote::resolve(raw.promote);
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -351,6 +357,8 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            parity,
+            promote,
         })
     }
 
@@ -745,7 +753,7 @@ mod dur_text {
     }
 }
 
-mod opt_dur_text {
+pub(crate) mod opt_dur_text {
     #[allow(
         clippy::ref_option,
         reason = "serde's `with` passes the field by reference"

@@ -24,6 +24,10 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    #[serde(default)]
+    pub parity: Option<super::parity::RawParity>,
+    #[serde(default)]
+    pub promote: Option<super::promote::RawPromote>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.

@@ -129,6 +129,9 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Smoke => "Smoke test",
         RunKind::Baseline => "Baseline",
         RunKind::Demo => "Demo deploy",
+        RunKind::Parity => "Parity check",
+        RunKind::Promote => "Promotion",
+        RunKind::Drill => "Rollback drill",
     }
 }
 

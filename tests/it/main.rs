@@ -14,6 +14,7 @@ mod health_cmd;
 mod init_cmd;
 mod leak;
 mod notify;
+mod parity_cmd;
 mod pipeline;
 mod plan_cmd;
 mod probe;

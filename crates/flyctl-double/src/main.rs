@@ -40,14 +40,16 @@
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
-//!  "malformed": ["status"]}
+//!  "malformed": ["status"], "api_latency_ms": 0}
 //! ```
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
 //! renaming a temp file from the same directory. `malformed` lists command names (`status`,
 //! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`)
-//! whose JSON output is cut to its first half (exit 0).
+//! whose JSON output is cut to its first half (exit 0). `api_latency_ms` makes every command
+//! but `version` wait that long before it acts, as a round trip to Fly's API would (benches
+//! use it; tests leave it at 0).
 //!
 //! # Deploy outcomes
 //!
@@ -206,6 +208,13 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         program,
         cwd,
     };
+    // A real call goes to Fly's API first; `api_latency_ms` models that round trip (outside
+    // the state lock, so concurrent calls overlap the way real ones do).
+    if command != Command::Version
+        && let Some(ms) = ctx.store.load()?.api_latency_ms.filter(|ms| *ms > 0)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     match command {
         Command::Version => commands::version::run(&ctx),
         Command::Status => commands::status::run(&ctx),

@@ -1,8 +1,8 @@
 //! The scripted world the double pretends to talk to: apps, releases, machines and the queue of
 //! deploy outcomes, kept in one JSON file that tests write and read back.
 //!
-//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` and replaces
-//! the file with a rename, so a `status` run while a `deploy` is updating machines sees either
+//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` (reads a shared
+//! one) and replaces the file with a rename, so a `status` run while a `deploy` is updating machines sees either
 //! the old or the new document, never a torn one. Keys the double does not know are kept
 //! (`extra`) so tests can annotate the file without losing their notes on write-back.
 
@@ -37,6 +37,9 @@ pub struct State {
     /// Command names whose JSON output is cut in half.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub malformed: Vec<String>,
+    /// Milliseconds every command but `version` waits first, like a call to Fly's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -334,15 +337,16 @@ impl Store {
         Store { path }
     }
 
-    /// Reads the state under the lock; a missing or empty file is an empty world.
+    /// Reads the state under a shared lock (readers overlap; a writer waits for them and
+    /// they for it); a missing or empty file is an empty world.
     pub fn load(&self) -> Result<State, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_SH)?;
         self.read()
     }
 
     /// Reads, lets `change` edit, and writes back, all under one exclusive lock.
     pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<R, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_EX)?;
         let mut state = self.read()?;
         let result = change(&mut state);
         self.write(&state)?;
@@ -386,7 +390,7 @@ impl Store {
         })
     }
 
-    fn lock(&self) -> Result<Lock, Failure> {
+    fn lock(&self, mode: libc::c_int) -> Result<Lock, Failure> {
         let mut lock_path = self.path.clone().into_os_string();
         lock_path.push(".lock");
         let file = OpenOptions::new()
@@ -402,7 +406,7 @@ impl Store {
             })?;
         loop {
             // SAFETY: flock on a descriptor we own; it is released when `file` closes.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if rc == 0 {
                 return Ok(Lock { _file: file });
             }

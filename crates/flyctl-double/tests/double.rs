@@ -1189,3 +1189,18 @@ fn config_show_rebuilds_from_machines_and_fails_like_flyctl() {
         .unwrap();
     assert!(stderr(&no_token).contains("no access token available"));
 }
+
+#[test]
+fn api_latency_delays_every_command_but_version() {
+    let mut state = world(&json!([]));
+    state["api_latency_ms"] = json!(300);
+    let s = Sandbox::new("latency", &state);
+    let started = Instant::now();
+    assert!(s.run(&["status", "--json", "-a", APP]).status.success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "a call waits out the scripted API round trip"
+    );
+    // `version` needs no API, so it is not delayed (only a lower bound is asserted above).
+    assert!(s.run(&["version"]).status.success());
+}
