@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod printer;
 pub mod probe;
+pub mod promotion;
 pub mod report;
 pub mod secret;
 pub mod settings;

@@ -66,9 +66,81 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Reads `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what `rfc3339` writes, and flyctl's timestamps) back
+/// into a point in time; `None` for anything else.
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || bytes[10] != b'T'
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = &text[19..];
+    let (frac, zone) = match rest.strip_prefix('.') {
+        Some(f) => {
+            let digits = f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len());
+            (&f[..digits], &f[digits..])
+        }
+        None => ("", rest),
+    };
+    if zone != "Z"
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Howard Hinnant's `days_from_civil`, the inverse of `civil_from_days`.
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()?;
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        let f: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+        f.parse::<u32>().ok()?
+    };
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_writes_and_flyctls_fractions() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_775_000);
+        assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(leap));
+        assert_eq!(
+            parse_rfc3339("2026-08-21T12:00:30.123Z"),
+            Some(UNIX_EPOCH + Duration::new(1_787_313_630, 123_000_000))
+        );
+        for bad in [
+            "",
+            "2026-11-27",
+            "2026-11-27T10:23:20+02:00",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_known_instants() {
