@@ -6,6 +6,7 @@ pub mod flytoml;
 pub mod parity;
 pub mod promote;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub evidence: EvidenceSettings,
     pub parity: parity::ParitySettings,
     pub promote: promote::PromoteSettings,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -337,6 +340,7 @@ impl Loader<'_> {
             .collect::<Result<_, _>>()?;
         let parity = parity::resolve(raw.parity, &|at, m| self.err(at, m))?;
         let promote = promote::resolve(raw.promote);
+        let store = store::resolve(self.path, self.text, raw.store)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -359,6 +363,7 @@ impl Loader<'_> {
             },
             parity,
             promote,
+            store,
         })
     }
 

@@ -28,6 +28,8 @@ pub(crate) struct RawConfig {
     pub parity: Option<super::parity::RawParity>,
     #[serde(default)]
     pub promote: Option<super::promote::RawPromote>,
+    #[serde(default)]
+    pub store: Option<Spanned<super::store::RawStore>>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.
