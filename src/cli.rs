@@ -76,6 +76,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Compare two environments app by app: fly.toml, VM size, services, checks, secrets, image
     Parity(ParityArgs),
+    /// Deploy to TO the exact image FROM runs, when the record shows it passed FROM's gates
+    Promote(PromoteArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -112,6 +114,13 @@ pub struct DeployArgs {
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,
+    /// Refuse unless the record shows --image passed every gate of the environment before
+    /// this one (or of --from)
+    #[arg(long, requires = "image")]
+    pub require_promoted: bool,
+    /// With --require-promoted: the environment that must have proved the image
+    #[arg(long, value_name = "ENV", requires = "require_promoted")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -234,4 +243,20 @@ pub struct ParityArgs {
     /// A different image on each side is allowed drift, not broken parity
     #[arg(long)]
     pub allow_image_drift: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromoteArgs {
+    /// The environment whose running image is promoted (e.g. staging)
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// The environment it is deployed to (e.g. production)
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
 }

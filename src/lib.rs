@@ -123,6 +123,7 @@ fn show_settings(
         Command::Plan(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
         Command::Rollback(a) => serde_json::to_value(settings::RollbackSettings::from(a.clone())),
         Command::Parity(a) => serde_json::to_value(settings::ParityOptions::from(a.clone())),
+        Command::Promote(a) => serde_json::to_value(settings::PromoteOptions::from(a.clone())),
         other => Ok(serde_json::Value::String(format!("{other:?}"))),
     }
     .unwrap_or_default();

@@ -90,30 +90,40 @@ pub enum Refusal {
 }
 
 /// The gates of a service's run that keep it from proving its image: failed ones, and skipped
-/// ones. `Warn` passes (a warning is a verdict, not a gap).
-fn gate_gaps(s: &ServiceRecord) -> (Vec<String>, Vec<String>) {
+/// ones other than `unconfigured` (gates the config does not enable for the service, such as
+/// `smoke` without a suite). `Warn` passes (a warning is a verdict, not a gap).
+fn gate_gaps(s: &ServiceRecord, unconfigured: &[&str]) -> (Vec<String>, Vec<String>) {
     let names = |v: Verdict| {
         s.gates
             .iter()
-            .filter(|g| g.verdict == v)
+            .filter(|g| g.verdict == v && !unconfigured.contains(&g.name.as_str()))
             .map(|g| g.name.clone())
             .collect::<Vec<_>>()
     };
     (names(Verdict::Fail), names(Verdict::Skipped))
 }
 
+/// The gates the config does not enable for a service, whose `skipped` verdict is no gap.
+pub fn unconfigured_gates(svc: Option<&crate::config::Service>) -> Vec<&'static str> {
+    match svc {
+        Some(s) if s.smoke.is_none() => vec!["smoke"],
+        _ => Vec::new(),
+    }
+}
+
 /// The `Promotion` a finished deploy writes for one service: `None` unless it succeeded.
-/// `all_gates_passed` is false when a gate was skipped or none ran at all.
+/// `all_gates_passed` is false when an enabled gate was skipped or none ran at all.
 pub fn promotion_for(
     run: &RunRecord,
     s: &ServiceRecord,
     proved_by: Option<String>,
+    unconfigured: &[&str],
 ) -> Option<Promotion> {
     if s.result != ServiceResult::Succeeded {
         return None;
     }
     let image = s.live.as_ref().or(s.to.as_ref())?;
-    let (failed, skipped) = gate_gaps(s);
+    let (failed, skipped) = gate_gaps(s, unconfigured);
     Some(Promotion {
         env: s.env.clone(),
         service: s.service.clone(),
@@ -219,7 +229,7 @@ fn judge_inner(
     }
     // Not proved. Say why: the newest run of this very image, if there is one.
     if let Some((run, s)) = run_of_image {
-        let (failed, skipped) = gate_gaps(s);
+        let (failed, skipped) = gate_gaps(s, &[]);
         if s.result == ServiceResult::Succeeded && failed.is_empty() {
             let skipped = if skipped.is_empty() {
                 "no gate ran".to_owned()
@@ -454,7 +464,7 @@ mod tests {
     /// Records a run the way a finished deploy does: the run, then its promotion.
     async fn record(store: &MemoryStore, r: &RunRecord) {
         store.append_run(r).await.unwrap();
-        if let Some(p) = promotion_for(r, &r.services[0], None) {
+        if let Some(p) = promotion_for(r, &r.services[0], None, &[]) {
             store.add_promotion(&p).await.unwrap();
         }
     }

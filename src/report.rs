@@ -152,6 +152,9 @@ pub struct ServiceRecord {
     /// What shipit did, one line each.
     pub actions: Vec<String>,
     pub warnings: Vec<String>,
+    /// For a promotion: the run that proved this image in the environment it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proved_by: Option<String>,
 }
 
 impl ServiceRecord {
@@ -173,6 +176,7 @@ impl ServiceRecord {
             issues: Vec::new(),
             actions: Vec::new(),
             warnings: Vec::new(),
+            proved_by: None,
         }
     }
 }

@@ -15,6 +15,10 @@ pub struct DeploySettings {
     pub rollback: bool,
     pub dry_run: bool,
     pub wait_lock: Option<Duration>,
+    /// `--require-promoted`: the image must be proved by an earlier environment.
+    pub require_promoted: bool,
+    /// `--from`: that environment (default: the one before `env` in shipit.yml).
+    pub promoted_from: Option<String>,
 }
 
 impl From<cli::DeployArgs> for DeploySettings {
@@ -27,6 +31,8 @@ impl From<cli::DeployArgs> for DeploySettings {
             rollback: !a.no_rollback,
             dry_run: a.dry_run,
             wait_lock: a.wait_lock.map(|d| d.0),
+            require_promoted: a.require_promoted,
+            promoted_from: a.from,
         }
     }
 }
@@ -41,6 +47,8 @@ impl From<cli::PlanArgs> for DeploySettings {
             rollback: true,
             dry_run: true,
             wait_lock: None,
+            require_promoted: false,
+            promoted_from: None,
         }
     }
 }
@@ -87,6 +95,32 @@ impl From<cli::ParityArgs> for ParityOptions {
             env_b,
             service: app,
             allow_image_drift,
+        }
+    }
+}
+
+/// What `shipit promote` was asked to do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PromoteOptions {
+    pub from: String,
+    pub to: String,
+    pub service: Option<String>,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::PromoteArgs> for PromoteOptions {
+    fn from(a: cli::PromoteArgs) -> Self {
+        let cli::PromoteArgs {
+            from,
+            to,
+            app,
+            wait_lock,
+        } = a;
+        PromoteOptions {
+            from,
+            to,
+            service: app,
+            wait_lock: wait_lock.map(|d| d.0),
         }
     }
 }

@@ -19,6 +19,16 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
     let config = ctx.config()?;
     let services = resolve(&config, &s.env, s.service.as_deref())?;
     super::check_strategy(s.strategy.as_deref())?;
+    // `--require-promoted`: refused before anything runs unless the record proves the image.
+    let proofs = if s.require_promoted {
+        let from = match &s.promoted_from {
+            Some(f) => f.clone(),
+            None => previous_environment(&config, &s.env)?,
+        };
+        Some(super::promote::require(&config, &from, s.image.as_deref(), &services).await?)
+    } else {
+        None
+    };
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
     let opts = DeployOptions {
@@ -26,11 +36,12 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         strategy: s.strategy.clone(),
         rollback: s.rollback,
     };
-    let run = deploy_services(
+    let run = deploy_services_as(
         ctx,
         &config,
         &services,
         &opts,
+        proofs.as_deref(),
         s.wait_lock,
         &fly,
         &prober,
@@ -53,13 +64,34 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
     prober: &R,
     clock: &C,
 ) -> RunRecord {
+    deploy_services_as(
+        ctx, config, services, opts, None, wait_lock, platform, prober, clock,
+    )
+    .await
+}
+
+/// [`deploy_services`], or with `proofs` (one per service, in order) a promotion: each
+/// service deploys its proof's image and its record names the proving run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn deploy_services_as<P: Platform, R: Prober, C: Clock>(
+    ctx: &super::Ctx,
+    config: &Config,
+    services: &[&Service],
+    opts: &DeployOptions,
+    proofs: Option<&[crate::store::Promotion]>,
+    wait_lock: Option<Duration>,
+    platform: &P,
+    prober: &R,
+    clock: &C,
+) -> RunRecord {
     let started = Instant::now();
     let env = services.first().map(|s| s.env.clone()).unwrap_or_default();
-    let mut run = super::new_record(
-        RunKind::Deploy,
-        Some(env.clone()),
-        std::time::SystemTime::now(),
-    );
+    let kind = if proofs.is_some() {
+        RunKind::Promote
+    } else {
+        RunKind::Deploy
+    };
+    let mut run = super::new_record(kind, Some(env.clone()), std::time::SystemTime::now());
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
         services
@@ -91,7 +123,26 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
             }
         };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
-        let record = pipeline::deploy_service(&deps, svc, opts).await;
+        let proof = proofs.and_then(|p| p.get(i));
+        let promoted;
+        let opts = match proof {
+            Some(p) => {
+                promoted = DeployOptions {
+                    image: Some(p.image.clone()),
+                    ..opts.clone()
+                };
+                &promoted
+            }
+            None => opts,
+        };
+        let mut record = pipeline::deploy_service(&deps, svc, opts).await;
+        if let Some(p) = proof {
+            record.proved_by = Some(p.run_id.clone());
+            record.actions.insert(
+                0,
+                format!("promoted {}: proved by {} run {}", p.image, p.env, p.run_id),
+            );
+        }
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);
         }
@@ -115,4 +166,20 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
         ctx.printer.json(&run);
     }
     run
+}
+
+/// The environment listed just before `env` in shipit.yml: where an image is proved before it
+/// reaches `env`.
+fn previous_environment(config: &Config, env: &str) -> anyhow::Result<String> {
+    let at = config
+        .environments
+        .iter()
+        .position(|e| e.name == env)
+        .unwrap_or(0);
+    match at.checked_sub(1).and_then(|i| config.environments.get(i)) {
+        Some(e) => Ok(e.name.clone()),
+        None => anyhow::bail!(
+            "--require-promoted: no environment comes before `{env}` in shipit.yml to have proved the image\nhint: name it with --from ENV"
+        ),
+    }
 }

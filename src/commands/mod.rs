@@ -14,6 +14,7 @@ pub(crate) mod init;
 pub(crate) mod notify_test;
 pub(crate) mod parity;
 pub(crate) mod plan;
+pub(crate) mod promote;
 pub(crate) mod rollback;
 pub(crate) mod smoke;
 pub(crate) mod status;
@@ -95,6 +96,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
         Command::Parity(args) => parity::run(ctx, args.into()).await,
+        Command::Promote(args) => promote::run(ctx, args.into()).await,
     }
 }
 

@@ -150,6 +150,9 @@ pub fn service_facts(s: &ServiceRecord, test: bool) -> Vec<(&'static str, String
         facts.push(("Image", images));
     }
     facts.push(("Verdict", verdict(s)));
+    if let Some(run) = &s.proved_by {
+        facts.push(("Proved by", format!("run {run}")));
+    }
     if let Some(reason) = reason(s) {
         facts.push(("Reason", reason));
     }

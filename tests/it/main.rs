@@ -18,6 +18,7 @@ mod parity_cmd;
 mod pipeline;
 mod plan_cmd;
 mod probe;
+mod promote_cmd;
 mod smoke_suite;
 mod status_cmd;
 mod support;
