@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Service, resolve};
+use crate::config::Config;
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::{self, DeployOptions};
-use crate::platform::Platform;
-use crate::probe::{Clock, HttpProber, Prober, SystemClock};
+use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
+use crate::probe::{HttpProber, SystemClock};
 use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
 use crate::settings::DeploySettings;
 
@@ -17,30 +16,24 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         return super::plan::run(ctx, s).await;
     }
     let config = ctx.config()?;
-    let services = resolve(&config, &s.env, s.service.as_deref())?;
-    super::check_strategy(s.strategy.as_deref())?;
+    let plans = s.service_plans(&config)?;
     // `--require-promoted`: refused before anything runs unless the record proves the image.
     let proofs = if s.require_promoted {
         let from = match &s.promoted_from {
             Some(f) => f.clone(),
             None => previous_environment(&config, &s.env)?,
         };
+        let services: Vec<&crate::config::Service> = plans.iter().map(|p| &p.service).collect();
         Some(super::promote::require(&config, &from, s.image.as_deref(), &services).await?)
     } else {
         None
     };
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
-    let opts = DeployOptions {
-        image: s.image.clone(),
-        strategy: s.strategy.clone(),
-        rollback: s.rollback,
-    };
     let run = deploy_services_as(
         ctx,
         &config,
-        &services,
-        &opts,
+        &plans,
         proofs.as_deref(),
         s.wait_lock,
         &fly,
@@ -53,39 +46,36 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
 
 /// The deploy of a list of services, on any platform: `shipit deploy` runs it with flyctl,
 /// `shipit demo` with its in-process platform. Records, announces and reports the run.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
+pub(crate) async fn deploy_services(
     ctx: &super::Ctx,
     config: &Config,
-    services: &[&Service],
-    opts: &DeployOptions,
+    plans: &[ServicePlan],
     wait_lock: Option<Duration>,
-    platform: &P,
-    prober: &R,
-    clock: &C,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
 ) -> RunRecord {
-    deploy_services_as(
-        ctx, config, services, opts, None, wait_lock, platform, prober, clock,
-    )
-    .await
+    deploy_services_as(ctx, config, plans, None, wait_lock, platform, prober, clock).await
 }
 
-/// [`deploy_services`], or with `proofs` (one per service, in order) a promotion: each
-/// service deploys its proof's image and its record names the proving run.
+/// [`deploy_services`], or with `proofs` (one per plan, in order, each plan deploying its
+/// proof's image) a promotion: a `promote` run whose services name the proving run.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn deploy_services_as<P: Platform, R: Prober, C: Clock>(
+pub(crate) async fn deploy_services_as(
     ctx: &super::Ctx,
     config: &Config,
-    services: &[&Service],
-    opts: &DeployOptions,
+    plans: &[ServicePlan],
     proofs: Option<&[crate::store::Promotion]>,
     wait_lock: Option<Duration>,
-    platform: &P,
-    prober: &R,
-    clock: &C,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
 ) -> RunRecord {
     let started = Instant::now();
-    let env = services.first().map(|s| s.env.clone()).unwrap_or_default();
+    let env = plans
+        .first()
+        .map(|p| p.service.env.clone())
+        .unwrap_or_default();
     let kind = if proofs.is_some() {
         RunKind::Promote
     } else {
@@ -94,17 +84,18 @@ pub(crate) async fn deploy_services_as<P: Platform, R: Prober, C: Clock>(
     let mut run = super::new_record(kind, Some(env.clone()), std::time::SystemTime::now());
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
-        services
+        plans
             .iter()
-            .map(|s| s.app.as_str())
+            .map(|p| p.service.app.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        services.len(),
-        if services.len() == 1 { "" } else { "s" }
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" }
     ));
     super::announce(ctx, config, Event::Started, &run).await;
     let mut stopped_after: Option<usize> = None;
-    for (i, svc) in services.iter().enumerate() {
+    for (i, plan) in plans.iter().enumerate() {
+        let svc = &plan.service;
         if stopped_after.is_some() {
             run.services.push(super::not_started(platform, svc).await);
             continue;
@@ -123,20 +114,8 @@ pub(crate) async fn deploy_services_as<P: Platform, R: Prober, C: Clock>(
             }
         };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
-        let proof = proofs.and_then(|p| p.get(i));
-        let promoted;
-        let opts = match proof {
-            Some(p) => {
-                promoted = DeployOptions {
-                    image: Some(p.image.clone()),
-                    ..opts.clone()
-                };
-                &promoted
-            }
-            None => opts,
-        };
-        let mut record = pipeline::deploy_service(&deps, svc, opts).await;
-        if let Some(p) = proof {
+        let mut record = pipeline::deploy_service(&deps, plan).await;
+        if let Some(p) = proofs.and_then(|p| p.get(i)) {
             record.proved_by = Some(p.run_id.clone());
             record.actions.insert(
                 0,

@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 use crate::config::{Config, Service, resolve};
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::DeployOptions;
+use crate::pipeline::ServicePlan;
 use crate::platform::Platform;
 use crate::probe::{HttpProber, SystemClock};
 use crate::promotion::{self, Candidate, Refusal};
@@ -79,17 +79,17 @@ pub(crate) async fn run(ctx: &super::Ctx, o: PromoteOptions) -> anyhow::Result<O
     if !refusals.is_empty() {
         return Ok(refuse(ctx, &config, &o, &targets, &refusals, started, started_at).await);
     }
+    // TO's own pipeline, with the proved image as `--image`.
+    let plans = targets
+        .iter()
+        .zip(&proofs)
+        .map(|(svc, p)| ServicePlan::new(svc, Some(&p.image), None, true))
+        .collect::<Result<Vec<_>, _>>()?;
     let prober = HttpProber::new()?;
-    let opts = DeployOptions {
-        image: None,
-        strategy: None,
-        rollback: true,
-    };
     let run = super::deploy::deploy_services_as(
         ctx,
         &config,
-        &targets,
-        &opts,
+        &plans,
         Some(&proofs),
         o.wait_lock,
         &fly,
