@@ -85,6 +85,10 @@ pub enum Command {
     /// The environment's database: verify the schema and advisor lints, prove a backup restores
     #[command(subcommand)]
     Db(DbCommand),
+    /// Compare two environments app by app: fly.toml, VM size, services, checks, secrets, image
+    Parity(ParityArgs),
+    /// Deploy to TO the exact image FROM runs, when the record shows it passed FROM's gates
+    Promote(PromoteArgs),
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -121,6 +125,13 @@ pub struct DeployArgs {
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,
+    /// Refuse unless the record shows --image passed every gate of the environment before
+    /// this one (or of --from)
+    #[arg(long, requires = "image")]
+    pub require_promoted: bool,
+    /// With --require-promoted: the environment that must have proved the image
+    #[arg(long, value_name = "ENV", requires = "require_promoted")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -311,4 +322,36 @@ pub struct BackupCheckArgs {
     /// there) [default: `database.backup.scratch`, else the source's server]
     #[arg(long, value_name = "URL")]
     pub scratch: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// The first environment (e.g. staging)
+    #[arg(value_name = "ENV_A")]
+    pub env_a: String,
+    /// The second environment (e.g. production)
+    #[arg(value_name = "ENV_B")]
+    pub env_b: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// A different image on each side is allowed drift, not broken parity
+    #[arg(long)]
+    pub allow_image_drift: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromoteArgs {
+    /// The environment whose running image is promoted (e.g. staging)
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// The environment it is deployed to (e.g. production)
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
 }

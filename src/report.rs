@@ -22,6 +22,9 @@ pub enum RunKind {
     DbVerify,
     /// `shipit db backup-check`.
     BackupCheck,
+    Parity,
+    Promote,
+    Drill,
 }
 
 impl RunKind {
@@ -36,6 +39,9 @@ impl RunKind {
             RunKind::Cost => "cost",
             RunKind::DbVerify => "db verify",
             RunKind::BackupCheck => "backup-check",
+            RunKind::Parity => "parity",
+            RunKind::Promote => "promote",
+            RunKind::Drill => "drill",
         }
     }
 }
@@ -158,6 +164,9 @@ pub struct ServiceRecord {
     /// kept for trends: the dashboard charts them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency: Vec<LatencySample>,
+    /// For a promotion: the run that proved this image in the environment it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proved_by: Option<String>,
 }
 
 /// One latency sample of a run: what was measured, when, and its figures.
@@ -192,6 +201,7 @@ impl ServiceRecord {
             actions: Vec::new(),
             warnings: Vec::new(),
             latency: Vec::new(),
+            proved_by: None,
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum Settings {
     Cost(CostSettings),
     Runbook(RunbookSettings),
     Db(DbSettings),
+    Parity(ParityOptions),
+    Promote(PromoteOptions),
 }
 
 impl From<cli::Command> for Settings {
@@ -62,6 +64,8 @@ impl From<cli::Command> for Settings {
             Command::Cost(a) => Settings::Cost(a.into()),
             Command::Runbook(a) => Settings::Runbook(a.into()),
             Command::Db(c) => Settings::Db(c.into()),
+            Command::Parity(a) => Settings::Parity(a.into()),
+            Command::Promote(a) => Settings::Promote(a.into()),
         }
     }
 }
@@ -107,6 +111,10 @@ pub struct DeploySettings {
     pub rollback: bool,
     pub dry_run: bool,
     pub wait_lock: Option<Duration>,
+    /// `--require-promoted`: the image must be proved by an earlier environment.
+    pub require_promoted: bool,
+    /// `--from`: that environment (default: the one before `env` in shipit.yml).
+    pub promoted_from: Option<String>,
 }
 
 impl DeploySettings {
@@ -140,6 +148,8 @@ impl From<cli::DeployArgs> for DeploySettings {
             no_rollback,
             dry_run,
             wait_lock,
+            require_promoted,
+            from,
         } = a;
         DeploySettings {
             env,
@@ -149,6 +159,8 @@ impl From<cli::DeployArgs> for DeploySettings {
             rollback: !no_rollback,
             dry_run,
             wait_lock: wait_lock.map(|d| d.0),
+            require_promoted,
+            promoted_from: from,
         }
     }
 }
@@ -169,6 +181,8 @@ impl From<cli::PlanArgs> for DeploySettings {
             rollback: true,
             dry_run: true,
             wait_lock: None,
+            require_promoted: false,
+            promoted_from: None,
         }
     }
 }
@@ -414,6 +428,58 @@ impl From<cli::DbCommand> for DbSettings {
                 }
                 DbSettings::BackupCheck { env, dump, scratch }
             }
+        }
+    }
+}
+
+/// What `shipit parity` was asked to compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParityOptions {
+    pub env_a: String,
+    pub env_b: String,
+    pub service: Option<String>,
+    pub allow_image_drift: bool,
+}
+
+impl From<cli::ParityArgs> for ParityOptions {
+    fn from(a: cli::ParityArgs) -> Self {
+        let cli::ParityArgs {
+            env_a,
+            env_b,
+            app,
+            allow_image_drift,
+        } = a;
+        ParityOptions {
+            env_a,
+            env_b,
+            service: app,
+            allow_image_drift,
+        }
+    }
+}
+
+/// What `shipit promote` was asked to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteOptions {
+    pub from: String,
+    pub to: String,
+    pub service: Option<String>,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::PromoteArgs> for PromoteOptions {
+    fn from(a: cli::PromoteArgs) -> Self {
+        let cli::PromoteArgs {
+            from,
+            to,
+            app,
+            wait_lock,
+        } = a;
+        PromoteOptions {
+            from,
+            to,
+            service: app,
+            wait_lock: wait_lock.map(|d| d.0),
         }
     }
 }

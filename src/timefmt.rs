@@ -131,6 +131,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parses_what_it_writes_and_flyctls_fractions() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_775_000);
+        assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(leap));
+        assert_eq!(
+            parse_rfc3339("2026-08-21T12:00:30.123Z"),
+            Some(UNIX_EPOCH + Duration::new(1_787_313_630, 123_000_000))
+        );
+        for bad in [
+            "",
+            "2026-11-27",
+            "2026-11-27T10:23:20",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn formats_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_775_000);

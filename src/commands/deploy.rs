@@ -17,12 +17,24 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
     }
     let config = ctx.config()?;
     let plans = s.service_plans(&config)?;
+    // `--require-promoted`: refused before anything runs unless the record proves the image.
+    let proofs = if s.require_promoted {
+        let from = match &s.promoted_from {
+            Some(f) => f.clone(),
+            None => previous_environment(&config, &s.env)?,
+        };
+        let services: Vec<&crate::config::Service> = plans.iter().map(|p| &p.service).collect();
+        Some(super::promote::require(&config, &from, s.image.as_deref(), &services).await?)
+    } else {
+        None
+    };
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
-    let run = deploy_services(
+    let run = deploy_services_as(
         ctx,
         &config,
         &plans,
+        proofs.as_deref(),
         s.wait_lock,
         &fly,
         &prober,
@@ -43,16 +55,33 @@ pub(crate) async fn deploy_services(
     prober: &dyn ProberSeam,
     clock: &dyn ClockSeam,
 ) -> RunRecord {
+    deploy_services_as(ctx, config, plans, None, wait_lock, platform, prober, clock).await
+}
+
+/// [`deploy_services`], or with `proofs` (one per plan, in order, each plan deploying its
+/// proof's image) a promotion: a `promote` run whose services name the proving run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn deploy_services_as(
+    ctx: &super::Ctx,
+    config: &Config,
+    plans: &[ServicePlan],
+    proofs: Option<&[crate::store::Promotion]>,
+    wait_lock: Option<Duration>,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
+) -> RunRecord {
     let started = Instant::now();
     let env = plans
         .first()
         .map(|p| p.service.env.clone())
         .unwrap_or_default();
-    let mut run = super::new_record(
-        RunKind::Deploy,
-        Some(env.clone()),
-        std::time::SystemTime::now(),
-    );
+    let kind = if proofs.is_some() {
+        RunKind::Promote
+    } else {
+        RunKind::Deploy
+    };
+    let mut run = super::new_record(kind, Some(env.clone()), std::time::SystemTime::now());
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
         plans
@@ -85,7 +114,14 @@ pub(crate) async fn deploy_services(
             }
         };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
-        let record = pipeline::deploy_service(&deps, plan).await;
+        let mut record = pipeline::deploy_service(&deps, plan).await;
+        if let Some(p) = proofs.and_then(|p| p.get(i)) {
+            record.proved_by = Some(p.run_id.clone());
+            record.actions.insert(
+                0,
+                format!("promoted {}: proved by {} run {}", p.image, p.env, p.run_id),
+            );
+        }
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);
         }
@@ -109,4 +145,20 @@ pub(crate) async fn deploy_services(
         ctx.printer.json(&run);
     }
     run
+}
+
+/// The environment listed just before `env` in shipit.yml: where an image is proved before it
+/// reaches `env`.
+fn previous_environment(config: &Config, env: &str) -> anyhow::Result<String> {
+    let at = config
+        .environments
+        .iter()
+        .position(|e| e.name == env)
+        .unwrap_or(0);
+    match at.checked_sub(1).and_then(|i| config.environments.get(i)) {
+        Some(e) => Ok(e.name.clone()),
+        None => anyhow::bail!(
+            "--require-promoted: no environment comes before `{env}` in shipit.yml to have proved the image\nhint: name it with --from ENV"
+        ),
+    }
 }

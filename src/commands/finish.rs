@@ -42,6 +42,35 @@ async fn record_run(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
         Ok(()) => p.info(&format!("evidence: {}", store.written_to(record))),
         Err(e) => warn(ctx, "evidence not written", &format!("{e:#}")),
     }
+    record_promotions(ctx, config, store.as_ref(), record).await;
+}
+
+/// After a deploy or a promotion, every service that passed records which image passed its
+/// environment's gates (and whether every gate ran), so a later `shipit promote` can trust it.
+async fn record_promotions(
+    ctx: &super::Ctx,
+    config: &Config,
+    store: &dyn crate::store::Store,
+    record: &RunRecord,
+) {
+    use crate::report::RunKind;
+    if !matches!(record.kind, RunKind::Deploy | RunKind::Promote) {
+        return;
+    }
+    for s in &record.services {
+        let svc = config
+            .services()
+            .find(|c| c.env == s.env && c.name == s.service);
+        let unconfigured = crate::promotion::unconfigured_gates(config, svc);
+        let Some(p) =
+            crate::promotion::promotion_for(record, s, s.proved_by.clone(), &unconfigured)
+        else {
+            continue;
+        };
+        if let Err(e) = store.add_promotion(&p).await {
+            warn(ctx, "promotion not recorded", &format!("{}: {e:#}", s.app));
+        }
+    }
 }
 
 fn warn(ctx: &super::Ctx, title: &str, text: &str) {

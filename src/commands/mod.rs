@@ -14,7 +14,9 @@ pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod notify_test;
+pub(crate) mod parity;
 pub(crate) mod plan;
+pub(crate) mod promote;
 pub(crate) mod report;
 pub(crate) mod rollback;
 pub(crate) mod runbook;
@@ -97,6 +99,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Cost(s) => cost::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
         Settings::Runbook(s) => runbook::run(ctx, s.out.as_deref(), s.check),
         Settings::Db(s) => db::run(ctx, s).await,
+        Settings::Parity(s) => parity::run(ctx, s).await,
+        Settings::Promote(s) => promote::run(ctx, s).await,
     }
 }
 

@@ -7,6 +7,8 @@ pub mod database;
 mod error;
 pub mod flytoml;
 pub mod gates;
+pub mod parity;
+pub mod promote;
 mod raw;
 pub mod store;
 mod target;
@@ -43,6 +45,8 @@ pub struct Config {
     pub evidence: EvidenceSettings,
     /// The optional pipeline gates (`config/gates.rs`).
     pub gates: gates::Gates,
+    pub parity: parity::ParitySettings,
+    pub promote: promote::PromoteSettings,
     /// Which backend keeps the record (`store:`).
     pub store: store::StoreSettings,
     pub cost: CostSettings,
@@ -352,6 +356,8 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let parity = parity::resolve(raw.parity, &|at, m| self.err(at, m))?;
+        let promote = promote::resolve(raw.promote);
         let store = store::resolve(self.path, self.text, raw.store)?;
         let cost = self.cost(raw.cost, &environments)?;
         let evidence = raw.evidence;
@@ -375,6 +381,8 @@ impl Loader<'_> {
                 state,
             },
             gates: gates::resolve(raw.gates.as_ref()),
+            parity,
+            promote,
             store,
             cost,
         })
@@ -790,7 +798,7 @@ mod dur_text {
     }
 }
 
-mod opt_dur_text {
+pub(crate) mod opt_dur_text {
     #[allow(
         clippy::ref_option,
         reason = "serde's `with` passes the field by reference"

@@ -29,6 +29,10 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub gates: Option<super::gates::RawGates>,
     #[serde(default)]
+    pub parity: Option<super::parity::RawParity>,
+    #[serde(default)]
+    pub promote: Option<super::promote::RawPromote>,
+    #[serde(default)]
     pub store: Option<Spanned<super::store::RawStore>>,
     pub cost: Option<super::cost::RawCost>,
 }

@@ -132,6 +132,9 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Cost => "Cost report",
         RunKind::DbVerify => "Database verification",
         RunKind::BackupCheck => "Backup restore check",
+        RunKind::Parity => "Parity check",
+        RunKind::Promote => "Promotion",
+        RunKind::Drill => "Rollback drill",
     }
 }
 
@@ -150,6 +153,9 @@ pub fn service_facts(s: &ServiceRecord, test: bool) -> Vec<(&'static str, String
         facts.push(("Image", images));
     }
     facts.push(("Verdict", verdict(s)));
+    if let Some(run) = &s.proved_by {
+        facts.push(("Proved by", format!("run {run}")));
+    }
     if let Some(reason) = reason(s) {
         facts.push(("Reason", reason));
     }

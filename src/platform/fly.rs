@@ -12,8 +12,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::{
-    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
-    Platform, PlatformError, Release, ReleaseLine, SecretInfo,
+    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, Guest, LogEntry, Machine,
+    MachineSpec, OutputLine, Platform, PlatformError, Release, ReleaseLine, SecretInfo,
 };
 use crate::env_vars;
 use crate::stop::Stop;
@@ -227,6 +227,56 @@ struct MachineConfigJson {
     image: String,
     #[serde(default)]
     metadata: Option<BTreeMap<String, String>>,
+}
+
+/// The parts of a `fly.Machine` parity reads (`machines list --json`, reference §2.3, D1).
+#[derive(Deserialize)]
+struct MachineSpecJson {
+    id: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    image_ref: Option<ImageRefJson>,
+    #[serde(default)]
+    config: Option<MachineSpecConfigJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct ImageRefJson {
+    #[serde(default)]
+    digest: String,
+}
+
+#[derive(Deserialize, Default)]
+struct MachineSpecConfigJson {
+    #[serde(default)]
+    image: String,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    /// Every field is `omitempty`, so a missing one is zero.
+    #[serde(default)]
+    guest: Option<Guest>,
+}
+
+impl From<MachineSpecJson> for MachineSpec {
+    fn from(m: MachineSpecJson) -> MachineSpec {
+        let config = m.config.unwrap_or_default();
+        MachineSpec {
+            id: m.id,
+            state: m.state,
+            region: m.region,
+            process_group: config
+                .metadata
+                .as_ref()
+                .and_then(|md| md.get("fly_process_group").cloned())
+                .unwrap_or_else(|| "app".to_owned()),
+            image: config.image,
+            digest: m.image_ref.map(|r| r.digest).filter(|d| !d.is_empty()),
+            guest: config.guest.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -444,6 +494,31 @@ impl Platform for Fly {
                 digest: s.digest,
                 status: s.status,
             })
+            .collect())
+    }
+
+    async fn app_config(&self, app: &str) -> Result<serde_json::Value, PlatformError> {
+        // `config show` prints JSON by default (two-space indent) and has no `--json` flag.
+        let config: serde_json::Value = self.read_json(&["config", "show", "--app", app]).await?;
+        if config.is_object() {
+            Ok(config)
+        } else {
+            let command = self.display(&["config", "show", "--app", app]);
+            Err(PlatformError {
+                kind: ErrorKind::Malformed,
+                message: format!("`{command}` printed JSON that is not an object"),
+                command,
+            })
+        }
+    }
+
+    async fn machine_specs(&self, app: &str) -> Result<Vec<MachineSpec>, PlatformError> {
+        let m: Option<Vec<MachineSpecJson>> = self
+            .read_json(&["machines", "list", "--json", "--app", app])
+            .await?;
+        Ok(m.unwrap_or_default()
+            .into_iter()
+            .map(MachineSpec::from)
             .collect())
     }
 
@@ -821,6 +896,28 @@ mod tests {
         let l = r#"{"id":"rel_1","version":43,"image_ref":"registry.fly.io/a:deployment-1"}"#;
         assert_eq!(parse_release_line(l).unwrap().version, 43);
         assert!(parse_release_line("==> Verifying app config").is_none());
+    }
+
+    #[test]
+    fn machine_specs_read_guest_group_and_digest_from_machines_list() {
+        // reference/flyctl.md 2.1/2.3 and canary-and-cost.md D1: `config.guest`, every field
+        // omitempty; `image_ref.digest`; the process group in metadata.
+        let m: Vec<MachineSpecJson> = serde_json::from_str(
+            r#"[{"id":"1","state":"started","region":"iad","image_ref":{"registry":"registry.fly.io","digest":"sha256:5f0c"},
+                 "config":{"image":"registry.fly.io/a:deployment-1","guest":{"cpu_kind":"performance","cpus":2,"memory_mb":4096},
+                           "metadata":{"fly_process_group":"worker"}}},
+                {"id":"2","state":"destroyed","image_ref":{},"config":{"guest":{"memory_mb":256},"metadata":{"fly_process_group":"fly_app_release_command"}}}]"#,
+        )
+        .unwrap();
+        let specs: Vec<MachineSpec> = m.into_iter().map(MachineSpec::from).collect();
+        assert_eq!(specs[0].guest.cpu_kind, "performance");
+        assert_eq!((specs[0].guest.cpus, specs[0].guest.memory_mb), (2, 4096));
+        assert_eq!(specs[0].digest.as_deref(), Some("sha256:5f0c"));
+        assert_eq!(specs[0].process_group, "worker");
+        assert!(specs[0].is_active());
+        assert_eq!(specs[1].digest, None, "an empty image_ref has no digest");
+        assert_eq!((specs[1].guest.cpus, specs[1].guest.memory_mb), (0, 256));
+        assert!(!specs[1].is_active());
     }
 
     #[test]

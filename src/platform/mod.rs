@@ -119,6 +119,43 @@ pub struct SecretInfo {
     pub status: Option<String>,
 }
 
+/// What a machine runs on (`config.guest` in `machines list --json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, serde::Deserialize, Default)]
+pub struct Guest {
+    /// `shared` or `performance`.
+    #[serde(default)]
+    pub cpu_kind: String,
+    #[serde(default)]
+    pub cpus: u64,
+    #[serde(default)]
+    pub memory_mb: u64,
+}
+
+/// One machine as `machines list --json` shows it, with what parity compares: its process
+/// group, size and the exact image (digest) it runs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MachineSpec {
+    pub id: String,
+    pub state: String,
+    pub region: String,
+    pub process_group: String,
+    pub image: String,
+    /// `image_ref.digest`, when flaps reports it.
+    pub digest: Option<String>,
+    pub guest: Guest,
+}
+
+impl MachineSpec {
+    /// What `flaps.ListActive` keeps: not destroyed, not a release-command or console machine.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state.as_str(), "destroyed" | "destroying")
+            && !matches!(
+                self.process_group.as_str(),
+                "fly_app_release_command" | "fly_app_console"
+            )
+    }
+}
+
 /// What to deploy.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployRequest {
@@ -282,6 +319,15 @@ pub trait Platform {
     async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError>;
     async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError>;
     async fn secrets(&self, app: &str) -> Result<Vec<SecretInfo>, PlatformError>;
+    /// The app's configuration as Fly has it (`config show`: the current release's fly.toml,
+    /// as JSON). Platforms without one say so.
+    async fn app_config(&self, app: &str) -> Result<serde_json::Value, PlatformError> {
+        Err(unsupported(self.name(), "config show", app))
+    }
+    /// Every machine with its size and image digest (`machines list --json`, unfiltered).
+    async fn machine_specs(&self, app: &str) -> Result<Vec<MachineSpec>, PlatformError> {
+        Err(unsupported(self.name(), "machines list", app))
+    }
     /// Recent logs; returns what came within `wait` (flyctl never returns on an empty buffer).
     async fn logs(&self, app: &str, wait: Duration) -> Result<Vec<LogEntry>, PlatformError>;
     /// The exact argv a deploy would run, for `plan` and receipts.
@@ -293,6 +339,15 @@ pub trait Platform {
         on_line: &mut dyn FnMut(OutputLine<'_>),
         stop: &Stop,
     ) -> DeployOutcome;
+}
+
+/// The error a platform returns for a call it does not offer.
+fn unsupported(platform: &str, call: &str, app: &str) -> PlatformError {
+    PlatformError {
+        kind: ErrorKind::Other,
+        command: format!("{platform} {call} --app {app}"),
+        message: format!("the {platform} platform cannot answer `{call}`"),
+    }
 }
 
 #[cfg(test)]

@@ -308,7 +308,7 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
                     );
                 }
                 let sub = args.first().cloned().unwrap_or_default();
-                if ["deploy", "rollback"].contains(&sub.as_str()) {
+                if ["deploy", "rollback", "promote"].contains(&sub.as_str()) {
                     assert!(
                         exec,
                         "{}: `shipit {line}` must be started with `exec` so that shipit gets the runner's signals",
@@ -319,12 +319,17 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
             }
         }
     }
-    // Both copies (this repository's and init's) of: deploy staging + production, two rollback
-    // forms, and the health check.
+    // Both copies (this repository's and init's) of: deploy staging, promote staging to
+    // production, two rollback forms, and the health check.
     assert_eq!(
         seen.get("deploy"),
-        Some(&4),
+        Some(&2),
         "deploy commands found: {seen:?}"
+    );
+    assert_eq!(
+        seen.get("promote"),
+        Some(&2),
+        "promote commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("rollback"),

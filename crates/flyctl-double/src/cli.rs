@@ -75,6 +75,13 @@ const MACHINES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, flag("quiet", "q", Kin
 const CHECKS_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, value_flag("check-name")];
 const APP_JSON_FLAGS: &[Flag] = &[APP, CONFIG, JSON];
 const VOLUMES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("all")];
+const CONFIG_SHOW_FLAGS: &[Flag] = &[
+    APP,
+    CONFIG,
+    bool_flag("local"),
+    bool_flag("yaml"),
+    bool_flag("toml"),
+];
 const APPS_LIST_FLAGS: &[Flag] = &[
     JSON,
     flag("org", "o", Kind::Value),
@@ -194,6 +201,7 @@ pub enum Command {
     Logs,
     Deploy,
     VolumesList,
+    ConfigShow,
 }
 
 struct Node {
@@ -282,6 +290,16 @@ const ROOT: &[Node] = &[
             &["ls"],
             Command::VolumesList,
             VOLUMES_LIST_FLAGS,
+        )],
+    ),
+    group(
+        "config",
+        &[],
+        &[leaf(
+            "show",
+            &["display"],
+            Command::ConfigShow,
+            CONFIG_SHOW_FLAGS,
         )],
     ),
     leaf("logs", &[], Command::Logs, LOGS_FLAGS),
@@ -529,7 +547,7 @@ pub fn help(path: &str) -> String {
     format!(
         "This is flyctl-double, a test stand-in for flyctl.\n\nUsage:\n  {path} [command]\n\n\
          Commands implemented: version, status, releases, apps list, apps releases,\n\
-         machines list, checks list, secrets list, image show, volumes list, logs, deploy\n"
+         machines list, checks list, secrets list, image show, volumes list, config show, logs, deploy\n"
     )
 }
 

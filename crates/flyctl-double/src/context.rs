@@ -22,6 +22,8 @@ pub struct AppConfig {
     pub app: Option<String>,
     pub strategy: Option<String>,
     pub release_command: Option<String>,
+    /// The whole file as JSON, as flyctl stores it with the release (`None`: not TOML).
+    pub document: Option<serde_json::Value>,
 }
 
 impl Ctx {
@@ -140,6 +142,7 @@ fn go_read_error(path: &str, e: &std::io::Error) -> String {
 fn parse_fly_toml(text: &str, path: PathBuf) -> AppConfig {
     let mut config = AppConfig {
         path,
+        document: crate::appconfig::from_toml(text),
         ..AppConfig::default()
     };
     let mut table = String::new();

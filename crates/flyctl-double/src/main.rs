@@ -28,15 +28,17 @@
 //!  "apps": {"NAME": {"org": "personal", "status": "deployed", "deployed": true,
 //!    "releases": [{"id": "rel_..", "version": 41, "status": "complete", "image": "..",
 //!                  "created_at": "..", "reason": "deploy", "description": "Deploy image",
-//!                  "user_email": "..", "user_name": "..", "stable": true, "error": ".."}],
+//!                  "user_email": "..", "user_name": "..", "stable": true, "error": "..",
+//!                  "config": {"app": "..", "http_service": {..}, "vm": [..]}}],
 //!    "machines": [{"id": "..", "name": "..", "region": "iad", "state": "started", "image": "..",
 //!                  "release_version": 41, "process_group": "app", "host_status": "ok",
 //!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
 //!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
 //!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false,
-//!                  "cpu_kind": "shared", "cpus": 1, "memory_mb": 512, "min_machines_running": 1,
-//!                  "autostart": true, "mounts": [{"volume": "vol_..", "path": "/data", "size_gb": 10,
-//!                  "name": "data"}]}],
+//!                  "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 512},
+//!                  (or flat: "cpu_kind": "shared", "cpus": 1, "memory_mb": 512),
+//!                  "min_machines_running": 1, "autostart": true,
+//!                  "mounts": [{"volume": "vol_..", "path": "/data", "size_gb": 10, "name": "data"}]}],
 //!    "volumes": [{"id": "vol_..", "name": "data", "state": "created", "size_gb": 10, "region": "iad",
 //!                 "zone": "..", "encrypted": true, "attached_machine_id": "..", "created_at": "..",
 //!                 "snapshot_retention": 5, "auto_backup_enabled": true}],
@@ -44,15 +46,16 @@
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
-//!  "malformed": ["status"]}
+//!  "malformed": ["status"], "api_latency_ms": 0}
 //! ```
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
 //! renaming a temp file from the same directory. `malformed` lists command names (`status`,
 //! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`,
-//! `volumes`)
-//! whose JSON output is cut to its first half (exit 0).
+//! `volumes`) whose JSON output is cut to its first half (exit 0). `api_latency_ms` makes every command
+//! but `version` wait that long before it acts, as a round trip to Fly's API would (benches
+//! use it; tests leave it at 0).
 //!
 //! # Deploy outcomes
 //!
@@ -82,6 +85,10 @@
 //! `--only-machines filter applied, deploying to 1/3 machines` on stderr. Outcomes act on the
 //! chosen machines only; the others keep their image and release. A filter that matches no
 //! machine updates none (only an app without machines gets new ones).
+//! A deploy stores the fly.toml it read (as JSON) with its release, which `config show`
+//! prints back (two-space indent, appconfig's struct order, Go durations); a release without
+//! one (written by hand) makes `config show` rebuild the config from the machines. `[[vm]]` in
+//! that file resizes the machines of its process group (`guest`), `size` presets included.
 //!
 //! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
 //! health outcomes end with exit 0 and a `complete` release while the machines stay as
@@ -100,6 +107,7 @@
 //! * `version` prints the executable's basename (`buildinfo.Name()`), in text and JSON, so a
 //!   copy or symlink named `flyctl` prints `flyctl v0.4.87 ...`.
 
+mod appconfig;
 mod cli;
 mod clock;
 mod commands;
@@ -212,6 +220,13 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         program,
         cwd,
     };
+    // A real call goes to Fly's API first; `api_latency_ms` models that round trip (outside
+    // the state lock, so concurrent calls overlap the way real ones do).
+    if command != Command::Version
+        && let Some(ms) = ctx.store.load()?.api_latency_ms.filter(|ms| *ms > 0)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     match command {
         Command::Version => commands::version::run(&ctx),
         Command::Status => commands::status::run(&ctx),
@@ -224,6 +239,7 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::Logs => commands::logs::run(&ctx),
         Command::Deploy => commands::deploy::run(&ctx),
         Command::VolumesList => commands::volumes::run(&ctx),
+        Command::ConfigShow => commands::config::run(&ctx),
     }
 }
 

@@ -182,17 +182,14 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
     let mut fields = vec![
         ("env".to_owned(), map(env.into_iter().rev())),
         ("init".to_owned(), obj([])),
-        (
-            "guest".to_owned(),
+        ("guest".to_owned(), {
+            let g = m.effective_guest();
             obj([
-                (
-                    "cpu_kind",
-                    J::from(m.cpu_kind.as_deref().unwrap_or("shared")),
-                ),
-                ("cpus", J::Int(m.cpus.unwrap_or(1))),
-                ("memory_mb", J::Int(m.memory_mb.unwrap_or(512))),
-            ]),
-        ),
+                ("cpu_kind", J::from(g.cpu_kind)),
+                ("cpus", J::from(g.cpus)),
+                ("memory_mb", J::from(g.memory_mb)),
+            ])
+        }),
         ("metadata".to_owned(), metadata(v, m)),
     ];
     if !m.mounts.is_empty() {

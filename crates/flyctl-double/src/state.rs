@@ -1,8 +1,8 @@
 //! The scripted world the double pretends to talk to: apps, releases, machines and the queue of
 //! deploy outcomes, kept in one JSON file that tests write and read back.
 //!
-//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` and replaces
-//! the file with a rename, so a `status` run while a `deploy` is updating machines sees either
+//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` (reads a shared
+//! one) and replaces the file with a rename, so a `status` run while a `deploy` is updating machines sees either
 //! the old or the new document, never a torn one. Keys the double does not know are kept
 //! (`extra`) so tests can annotate the file without losing their notes on write-back.
 
@@ -37,6 +37,9 @@ pub struct State {
     /// Command names whose JSON output is cut in half.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub malformed: Vec<String>,
+    /// Milliseconds every command but `version` waits first, like a call to Fly's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -132,6 +135,10 @@ pub struct Release {
     /// The error text flyctl stores in release metadata when a deploy fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The fly.toml this release was deployed with, as JSON (its `configDefinition`), which
+    /// `config show` prints; a deploy stores the file it read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -196,6 +203,9 @@ pub struct Machine {
     /// `config.mounts[]`: the volumes this machine mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<Mount>,
+    /// `config.guest`; absent means flyctl's `shared-cpu-1x` with 512 MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<Guest>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -274,6 +284,57 @@ impl Volume {
                 | "destroying"
         )
     }
+}
+
+/// `fly.MachineGuest`: what a machine runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guest {
+    #[serde(default = "default_cpu_kind")]
+    pub cpu_kind: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u64,
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+}
+
+impl Default for Guest {
+    fn default() -> Self {
+        Guest {
+            cpu_kind: default_cpu_kind(),
+            cpus: default_cpus(),
+            memory_mb: default_memory_mb(),
+        }
+    }
+}
+
+impl Machine {
+    /// The machine's guest: `guest` when set (a deploy's `[[vm]]` sets it), else the flat
+    /// `cpu_kind`/`cpus`/`memory_mb` a state file may give, else flyctl's `shared-cpu-1x`.
+    pub fn effective_guest(&self) -> Guest {
+        self.guest.clone().unwrap_or_else(|| Guest {
+            cpu_kind: self.cpu_kind.clone().unwrap_or_else(default_cpu_kind),
+            cpus: self
+                .cpus
+                .and_then(|c| u64::try_from(c).ok())
+                .unwrap_or_else(default_cpus),
+            memory_mb: self
+                .memory_mb
+                .and_then(|m| u64::try_from(m).ok())
+                .unwrap_or_else(default_memory_mb),
+        })
+    }
+}
+
+fn default_cpu_kind() -> String {
+    "shared".to_owned()
+}
+
+fn default_cpus() -> u64 {
+    1
+}
+
+fn default_memory_mb() -> u64 {
+    512
 }
 
 fn default_region() -> String {
@@ -390,15 +451,16 @@ impl Store {
         Store { path }
     }
 
-    /// Reads the state under the lock; a missing or empty file is an empty world.
+    /// Reads the state under a shared lock (readers overlap; a writer waits for them and
+    /// they for it); a missing or empty file is an empty world.
     pub fn load(&self) -> Result<State, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_SH)?;
         self.read()
     }
 
     /// Reads, lets `change` edit, and writes back, all under one exclusive lock.
     pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<R, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_EX)?;
         let mut state = self.read()?;
         let result = change(&mut state);
         self.write(&state)?;
@@ -442,7 +504,7 @@ impl Store {
         })
     }
 
-    fn lock(&self) -> Result<Lock, Failure> {
+    fn lock(&self, mode: libc::c_int) -> Result<Lock, Failure> {
         let mut lock_path = self.path.clone().into_os_string();
         lock_path.push(".lock");
         let file = OpenOptions::new()
@@ -458,7 +520,7 @@ impl Store {
             })?;
         loop {
             // SAFETY: flock on a descriptor we own; it is released when `file` closes.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if rc == 0 {
                 return Ok(Lock { _file: file });
             }

@@ -1249,3 +1249,181 @@ fn volumes_list_is_fly_go_volumes_without_those_being_destroyed() {
         "[]\n"
     );
 }
+
+#[test]
+fn machines_list_reports_each_machines_guest() {
+    let mut state = world(&json!([]));
+    state["apps"][APP]["machines"][1]["guest"] =
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096});
+    let s = Sandbox::new("guest", &state);
+    let out = s.run(&["machines", "list", "--json", "-a", APP]);
+    let text = stdout(&out);
+    // fly-go's MachineGuest order: cpu_kind, cpus, memory_mb.
+    assert_eq!(
+        keys_at(&text, 16)
+            .iter()
+            .filter(|k| ["cpu_kind", "cpus", "memory_mb"].contains(&k.as_str()))
+            .take(3)
+            .collect::<Vec<_>>(),
+        ["cpu_kind", "cpus", "memory_mb"]
+    );
+    let doc = json_out(&out);
+    let guest = |id: &str| {
+        doc.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["config"]["guest"]
+            .clone()
+    };
+    assert_eq!(
+        guest("148ed193b95089"),
+        json!({"cpu_kind": "shared", "cpus": 1, "memory_mb": 512}),
+        "an unsized machine is a shared-cpu-1x with 512 MB"
+    );
+    assert_eq!(
+        guest("d8d9e0f1a2b3c4"),
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096})
+    );
+}
+
+const FLY_TOML: &str = r#"app = "hotdash-staging"
+primary_region = "iad"
+kill_timeout = "10s"
+
+[deploy]
+  release_command = "bin/migrate"
+  strategy = "rolling"
+
+[env]
+  PORT = "3000"
+  NODE_ENV = "production"
+
+[http_service]
+  internal_port = 3000
+  force_https = true
+  auto_stop_machines = "stop"
+  min_machines_running = 1
+
+  [[http_service.checks]]
+    interval = "1m"
+    timeout = "5s"
+    path = "/health"
+
+[[vm]]
+  size = "shared-cpu-2x"
+  memory = "1gb"
+"#;
+
+#[test]
+fn config_show_prints_the_deployed_fly_toml_like_marshal_indent() {
+    let s = Sandbox::new("config-show", &world(&json!([])));
+    std::fs::write(s.path("fly.toml"), FLY_TOML).unwrap();
+    let deploy = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-c",
+        "fly.toml",
+        "--remote-only",
+        "--yes",
+    ]);
+    assert!(deploy.status.success(), "{}", stderr(&deploy));
+    // The deployed [[vm]] resized the machines.
+    let m = machine_in(&s.app(), "148ed193b95089");
+    assert_eq!(
+        m["guest"],
+        json!({"cpu_kind": "shared", "cpus": 2, "memory_mb": 1024})
+    );
+
+    // Read from another folder, with no fly.toml: the release's stored config.
+    std::fs::remove_file(s.path("fly.toml")).unwrap();
+    let out = s.run(&["config", "show", "-a", APP]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.starts_with("{\n  \"app\": \"hotdash-staging\",\n  \"primary_region\": \"iad\",\n  \"kill_timeout\": \"10s\",\n"), "{text}");
+    assert!(
+        text.ends_with("}\n"),
+        "MarshalIndent then Fprintln: {text:?}"
+    );
+    assert_eq!(
+        keys_at(&text, 2),
+        [
+            "app",
+            "primary_region",
+            "kill_timeout",
+            "deploy",
+            "env",
+            "http_service",
+            "vm"
+        ],
+        "appconfig.Config's field order"
+    );
+    assert_eq!(keys_at(&text, 4)[..2], ["strategy", "release_command"]);
+    let doc = json_out(&out);
+    assert_eq!(
+        doc["env"],
+        json!({"NODE_ENV": "production", "PORT": "3000"})
+    );
+    assert_eq!(
+        doc["http_service"]["auto_stop_machines"], true,
+        "MachineAutostop"
+    );
+    assert_eq!(
+        doc["http_service"]["checks"][0]["interval"], "1m0s",
+        "fly.Duration prints Go's duration text"
+    );
+    // The `display` alias, and --local needing a file.
+    assert_eq!(json_out(&s.run(&["config", "display", "-a", APP])), doc);
+    let local = s.run(&["config", "show", "--local", "-a", APP]);
+    assert_eq!(local.status.code(), Some(1));
+    assert_eq!(stderr(&local), "Error: No local fly.toml found\n");
+    std::fs::write(s.path("fly.toml"), "app = 'other'\n[env]\nA = '1'\n").unwrap();
+    let local = json_out(&s.run(&["config", "show", "--local"]));
+    assert_eq!(local, json!({"app": "other", "env": {"A": "1"}}));
+}
+
+#[test]
+fn config_show_rebuilds_from_machines_and_fails_like_flyctl() {
+    let mut state = world(&json!([]));
+    state["apps"][APP]["machines"][0]["env"] = json!({"LOG_LEVEL": "info"});
+    state["apps"][APP]["machines"][1]["env"] = json!({"LOG_LEVEL": "info"});
+    let s = Sandbox::new("config-rebuild", &state);
+    let doc = json_out(&s.run(&["config", "show", "-a", APP]));
+    assert_eq!(doc["app"], APP);
+    assert_eq!(doc["primary_region"], "iad");
+    assert_eq!(doc["env"], json!({"LOG_LEVEL": "info"}));
+    assert_eq!(
+        doc["vm"],
+        json!([{"cpu_kind": "shared", "cpus": 1, "memory_mb": 512}])
+    );
+    let missing = s.run(&["config", "show", "-a", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "Error: error getting app: Could not find App \"nope\"\n"
+    );
+    let bad = s.run(&["config", "show", "-a", APP, "--json"]);
+    assert_eq!(stderr(&bad), "Error: unknown flag: --json\n");
+    let no_token = s
+        .command(&["config", "show", "-a", APP])
+        .env_remove("FLY_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(stderr(&no_token).contains("no access token available"));
+}
+
+#[test]
+fn api_latency_delays_every_command_but_version() {
+    let mut state = world(&json!([]));
+    state["api_latency_ms"] = json!(300);
+    let s = Sandbox::new("latency", &state);
+    let started = Instant::now();
+    assert!(s.run(&["status", "--json", "-a", APP]).status.success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "a call waits out the scripted API round trip"
+    );
+    // `version` needs no API, so it is not delayed (only a lower bound is asserted above).
+    assert!(s.run(&["version"]).status.success());
+}

@@ -313,6 +313,14 @@ impl Deploy<'_> {
     fn create_release(&mut self) -> Result<(), Failure> {
         let id = ids::release_id(&mut self.rng);
         let (app, image, strategy) = (self.app.clone(), self.image.clone(), self.strategy.clone());
+        // The release keeps the config it was deployed with (`config show` reads it back);
+        // `--primary-region` overrides the file's, as it does in flyctl.
+        let mut config = self.config.document.clone();
+        if let (Some(region), Some(serde_json::Value::Object(doc))) =
+            (self.ctx.flags.non_empty("primary-region"), config.as_mut())
+        {
+            doc.insert("primary_region".to_owned(), region.into());
+        }
         let release_id = id.clone();
         let version = self.ctx.store.update(move |s| {
             let email = s
@@ -331,6 +339,7 @@ impl Deploy<'_> {
                 description: Some("Deploy image".to_owned()),
                 user_email: Some(email),
                 strategy: Some(strategy),
+                config,
                 ..Release::default()
             });
             version
@@ -668,6 +677,7 @@ impl Deploy<'_> {
             let Some(blue) = app.machines.iter().find(|m| m.id == source).cloned() else {
                 return;
             };
+            let guest = Some(blue.effective_guest());
             app.machines.push(Machine {
                 id: green,
                 region: blue.region,
@@ -675,6 +685,7 @@ impl Deploy<'_> {
                 checks: blue.checks,
                 autostop: blue.autostop,
                 env: blue.env,
+                guest,
                 state: "created".to_owned(),
                 created_at: Some(clock::rfc3339(clock::now_ms())),
                 ..Machine::default()
@@ -711,6 +722,15 @@ impl Deploy<'_> {
             m.digest.clone_from(&self.digest);
             m.labels.clone_from(&self.labels);
             m.release_version = Some(version);
+            // `[[vm]]` in the deployed fly.toml resizes the machines of its process group.
+            if let Some(guest) = self
+                .config
+                .document
+                .as_ref()
+                .and_then(|doc| crate::appconfig::guest_for(doc, m.process_group()))
+            {
+                m.guest = Some(guest);
+            }
             m.state.clone_from(&landing.state);
             m.updated_at = Some(now.clone());
             m.instance_id = None;

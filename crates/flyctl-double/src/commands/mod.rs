@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod checks;
+pub mod config;
 pub mod deploy;
 pub mod image;
 pub mod logs;
