@@ -11,6 +11,7 @@ use crate::platform::Platform;
 use crate::probe::{Clock, HttpProber, Prober, SystemClock};
 use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
 use crate::settings::DeploySettings;
+use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
     if s.dry_run {
@@ -71,6 +72,7 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
         if services.len() == 1 { "" } else { "s" }
     ));
     super::announce(ctx, config, Event::Started, &run).await;
+    let record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
     for (i, svc) in services.iter().enumerate() {
         if stopped_after.is_some() {
@@ -89,6 +91,31 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
                 stopped_after = Some(i);
                 continue;
             }
+        };
+        // The record's cross-machine lock (postgres), held for the whole deploy of this app.
+        let _record_lock = match &record {
+            Ok(store) => {
+                let holder = LockHolder::here(&run.id, run.run_url.clone(), &run.started_at);
+                match take_deploy_lock(store.as_ref(), &svc.app, &holder, wait_lock).await {
+                    DeployLock::Held(guard) => guard,
+                    DeployLock::Refused(why) => {
+                        let mut r =
+                            ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
+                        r.result = ServiceResult::FailedBeforeChange;
+                        r.reason = Some(why.clone());
+                        r.issues.push(why.clone());
+                        super::report_error_text(ctx, &why);
+                        run.services.push(r);
+                        stopped_after = Some(i);
+                        continue;
+                    }
+                    DeployLock::Unavailable(why) => {
+                        ctx.printer.warn(&why);
+                        None
+                    }
+                }
+            }
+            Err(_) => None,
         };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
         let record = pipeline::deploy_service(&deps, svc, opts).await;
@@ -109,8 +136,11 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
             ));
         }
     }
-    super::finish::finish(ctx, config, &run).await;
+    let not_recorded = super::finish::finish(ctx, config, &run).await;
     super::last_words(ctx, &run);
+    if let Some(note) = not_recorded {
+        super::report_warning_text(ctx, &note);
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&run);
     }

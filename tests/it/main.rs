@@ -19,5 +19,6 @@ mod plan_cmd;
 mod probe;
 mod smoke_suite;
 mod status_cmd;
+mod store;
 mod support;
 mod workflows;
