@@ -13,6 +13,7 @@
 //! **Invariant:** everything a store writes has passed `secret::redact` (the backends redact, so
 //! a caller cannot forget).
 
+pub mod git;
 pub mod local;
 pub mod postgres;
 
@@ -302,7 +303,7 @@ pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Resul
 
 /// The store `store:` picks, for a command that has loaded the whole config.
 pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
-    open_settings(&config.store, &config.evidence)
+    open_settings(&config.store, &config.evidence, &config.dir)
 }
 
 /// The store of the config at `config_path`, reading only `store:` and `evidence:`: `history`
@@ -310,22 +311,26 @@ pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
 pub fn open_for_reading(config_path: &Path) -> anyhow::Result<Box<dyn Store>> {
     let store = crate::config::store::light(config_path)?;
     let evidence = crate::evidence::settings_for(config_path)?;
-    open_settings(&store, &evidence)
+    let dir = config_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    open_settings(&store, &evidence, dir)
 }
 
 fn open_settings(
     store: &StoreSettings,
     evidence: &crate::config::EvidenceSettings,
+    dir: &Path,
 ) -> anyhow::Result<Box<dyn Store>> {
     match store {
         StoreSettings::Local => Ok(Box::new(local::LocalStore::new(evidence))),
         StoreSettings::Postgres { url } => {
             Ok(Box::new(postgres::PostgresStore::new(url.as_str())?))
         }
-        other @ StoreSettings::Git { .. } => anyhow::bail!(
-            "`store: {}` is not available in this build yet\nhint: use `store: local`",
-            other.kind()
-        ),
+        StoreSettings::Git { branch, remote } => {
+            Ok(Box::new(git::GitStore::new(dir, branch, remote)))
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use crate::support::postgres::Postgres;
 const CHILD_CONFIG: &str = "SHIPIT_IT_STORE_CHILD_CONFIG";
 const CHILD_MODE: &str = "SHIPIT_IT_STORE_CHILD_MODE";
 const CHILD_N: &str = "SHIPIT_IT_STORE_CHILD_N";
+const CHILD_ROUNDS: &str = "SHIPIT_IT_STORE_CHILD_ROUNDS";
 const CHILDREN: usize = 8;
 /// Issue lines per run in the concurrency tests: about 40 KB a receipt, so a torn write would
 /// show.
@@ -24,6 +25,7 @@ const LINES: usize = 500;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Backend {
     Local,
+    Git,
     Postgres,
 }
 
@@ -32,14 +34,27 @@ pub(crate) struct Fixture {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) config: PathBuf,
     _pg: Option<Postgres>,
+    /// The git store's bare "remote" (the config's folder is a clone of it).
+    pub(crate) remote: Option<tempfile::TempDir>,
+    /// Appends (and alert increments, times two) per child. Every git write is a fetch, a commit
+    /// and a push that 7 others race, so the git suite does fewer rounds on a shared machine.
+    rounds: usize,
 }
 
 impl Fixture {
     pub(crate) fn new(backend: Backend) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("shipit.yml");
+        let mut remote = None;
         let (store, pg) = match backend {
             Backend::Local => ("store: local\n".to_owned(), None),
+            Backend::Git => {
+                let bare = tempfile::tempdir().unwrap();
+                git(bare.path(), &["init", "--quiet", "--bare", "-b", "main"]);
+                clone_into(bare.path(), dir.path());
+                remote = Some(bare);
+                ("store: { git: {} }\n".to_owned(), None)
+            }
             Backend::Postgres => {
                 let pg = Postgres::start();
                 (
@@ -56,6 +71,8 @@ impl Fixture {
             dir,
             config,
             _pg: pg,
+            rounds: if remote.is_some() { 1 } else { 5 },
+            remote,
         }
     }
 
@@ -74,6 +91,7 @@ impl Fixture {
             .env(CHILD_CONFIG, &self.config)
             .env(CHILD_MODE, mode)
             .env(CHILD_N, n.to_string())
+            .env(CHILD_ROUNDS, self.rounds.to_string())
             .stdout(Stdio::null())
             .spawn()
             .unwrap()
@@ -81,6 +99,41 @@ impl Fixture {
 
     fn go_file(config: &Path) -> PathBuf {
         config.with_file_name("go")
+    }
+}
+
+/// Runs git in `dir`; panics (with its stderr) when it fails. Returns stdout.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .expect("test setup: git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Makes `into` a clone of the bare `remote` with one commit on `main` (a user's checkout).
+pub(crate) fn clone_into(remote: &Path, into: &Path) {
+    git(into, &["init", "--quiet", "-b", "main"]);
+    git(into, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    if git(remote, &["branch", "--list", "main"]).trim().is_empty() {
+        std::fs::write(into.join("app.txt"), "the app\n").unwrap();
+        git(into, &["add", "app.txt"]);
+        git(into, &["commit", "--quiet", "-m", "the app"]);
+        git(into, &["push", "--quiet", "origin", "main"]);
+    } else {
+        git(into, &["fetch", "--quiet", "origin"]);
+        git(into, &["checkout", "--quiet", "-B", "main", "origin/main"]);
     }
 }
 
@@ -160,6 +213,7 @@ fn child_process() {
     };
     let config = PathBuf::from(config);
     let n: usize = n.parse().unwrap();
+    let rounds: usize = std::env::var(CHILD_ROUNDS).unwrap().parse().unwrap();
     let go = Fixture::go_file(&config);
     let start = Instant::now();
     while !go.exists() && start.elapsed() < Duration::from_secs(60) {
@@ -169,13 +223,13 @@ fn child_process() {
     block_on(async {
         match mode.as_str() {
             "append" => {
-                for i in 0..5 {
+                for i in 0..rounds {
                     store.append_run(&run(n, i, LINES)).await.unwrap();
                 }
             }
             "cas" => {
                 let k = key("counter");
-                for _ in 0..10 {
+                for _ in 0..rounds * 2 {
                     loop {
                         let now = store.alerts(Some("staging")).await.unwrap();
                         let current = now.into_iter().find(|(kk, _)| *kk == k).map(|(_, v)| v);
@@ -387,7 +441,7 @@ pub(crate) fn eight_processes_append_whole_runs(backend: Backend) {
     }
     let list = block_on(fx.open().runs(&RunQuery::default())).unwrap();
     assert!(list.unreadable.is_empty(), "{:?}", list.unreadable);
-    assert_eq!(list.runs.len(), CHILDREN * 5, "nothing lost");
+    assert_eq!(list.runs.len(), CHILDREN * fx.rounds, "nothing lost");
     for r in &list.runs {
         assert!(whole(r, LINES), "run {} is whole and its own", r.id);
     }
@@ -402,7 +456,7 @@ pub(crate) fn alert_cas_under_contention(backend: Backend) {
     assert_eq!(all.len(), 1);
     assert_eq!(
         all[0].1.value.clean_checks,
-        (CHILDREN * 10) as u32,
+        (CHILDREN * fx.rounds * 2) as u32,
         "every increment landed exactly once"
     );
 }
@@ -456,7 +510,7 @@ pub(crate) fn readers_never_see_half_a_run(backend: Backend) {
         }
         reads += 1;
         if done {
-            assert_eq!(list.runs.len(), 4 * 5);
+            assert_eq!(list.runs.len(), 4 * fx.rounds);
             break;
         }
     }
@@ -517,6 +571,7 @@ macro_rules! suite {
 }
 
 suite!(local, Backend::Local);
+suite!(git, Backend::Git);
 suite!(postgres, Backend::Postgres);
 
 /// A child that is killed when the test ends, also when it fails.
@@ -655,4 +710,104 @@ fn postgres_refuses_a_newer_schema_and_never_shows_the_password() {
         "{e}"
     );
     assert!(!e.contains(crate::support::postgres::PASSWORD), "{e}");
+}
+
+/// What a user sees of their checkout: HEAD, branch, status, the index, their refs.
+fn checkout_state(dir: &Path) -> (String, String, String, Vec<u8>, String) {
+    (
+        git(dir, &["rev-parse", "HEAD"]),
+        git(dir, &["symbolic-ref", "HEAD"]),
+        git(dir, &["status", "--porcelain", "--untracked-files=all"]),
+        std::fs::read(dir.join(".git/index")).unwrap(),
+        git(
+            dir,
+            &[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                "refs/heads",
+                "refs/remotes",
+                "refs/tags",
+            ],
+        ),
+    )
+}
+
+#[test]
+fn git_two_clones_record_at_once_and_see_each_other_without_touching_the_checkout() {
+    let a = Fixture::new(Backend::Git);
+    let b_dir = tempfile::tempdir().unwrap();
+    clone_into(a.remote.as_ref().unwrap().path(), b_dir.path());
+    let b_config = b_dir.path().join("shipit.yml");
+    std::fs::copy(&a.config, &b_config).unwrap();
+    // The config files are untracked changes of the user's; they must stay exactly so.
+    let before_a = checkout_state(a.dir.path());
+    let before_b = checkout_state(b_dir.path());
+    let writers: Vec<_> = [(a.config.clone(), 1), (b_config.clone(), 2)]
+        .into_iter()
+        .map(|(config, n)| {
+            std::thread::spawn(move || {
+                let s = store::open_for_reading(&config).unwrap();
+                block_on(s.append_run(&run(n, 0, 3))).unwrap();
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(
+        checkout_state(a.dir.path()),
+        before_a,
+        "clone A's checkout is untouched"
+    );
+    assert_eq!(
+        checkout_state(b_dir.path()),
+        before_b,
+        "clone B's checkout is untouched"
+    );
+    // Both landed, and `shipit history` in B lists A's run (it fetches first).
+    let out = Command::new(crate::support::shipit_bin())
+        .args(["history", "--json"])
+        .current_dir(b_dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["20261127T100200Z-c2r0", "20261127T100100Z-c1r0"]);
+    // The branch holds the receipts and one log with both entries, and never became the
+    // checkout's branch.
+    let remote = a.remote.as_ref().unwrap().path();
+    let files = git(remote, &["ls-tree", "-r", "--name-only", "shipit-records"]);
+    assert!(files.contains("runs/20261127T100100Z-c1r0.json"), "{files}");
+    assert!(files.contains("feedback/deployment.md"), "{files}");
+    let log = git(remote, &["show", "shipit-records:feedback/deployment.md"]);
+    assert_eq!(shipit::evidence::log::entries(&log).len(), 2);
+    assert_eq!(
+        git(a.dir.path(), &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/main"
+    );
+}
+
+#[test]
+fn git_store_with_its_remote_gone_fails_naming_the_store() {
+    let fx = Fixture::new(Backend::Git);
+    git(
+        fx.dir.path(),
+        &["remote", "set-url", "origin", "/nonexistent/remote.git"],
+    );
+    let s = fx.open();
+    let e = format!("{:#}", block_on(s.runs(&RunQuery::default())).unwrap_err());
+    assert!(e.contains("git (branch shipit-records of origin)"), "{e}");
+    let e = format!("{:#}", block_on(s.append_run(&run(1, 1, 1))).unwrap_err());
+    assert!(e.contains("cannot fetch branch shipit-records"), "{e}");
 }
