@@ -75,11 +75,12 @@ async fn record_run(ctx: &super::Ctx, config: &Config, record: &RunRecord) -> Op
         ),
         Err(local_error) => format!("and no local copy could be written either: {local_error:#}"),
     };
-    let note = format!("the record was not updated: {store}: {e:#}; {kept}");
-    warn(ctx, "record not updated", &note);
-    Some(format!(
-        "the record ({store}) was not updated; {kept}\nhint: `shipit store migrate --from local` copies it there once the store is back"
-    ))
+    warn(
+        ctx,
+        "record not updated",
+        &format!("{store}: {e:#}; {kept}"),
+    );
+    Some(format!("the record ({store}) was not updated; {kept}"))
 }
 
 fn warn(ctx: &super::Ctx, title: &str, text: &str) {

@@ -811,3 +811,63 @@ fn git_store_with_its_remote_gone_fails_naming_the_store() {
     let e = format!("{:#}", block_on(s.append_run(&run(1, 1, 1))).unwrap_err());
     assert!(e.contains("cannot fetch branch shipit-records"), "{e}");
 }
+
+/// A deploy whose record cannot be reached (postgres refusing connections) still deploys, still
+/// rolls back, ends in exit 3, keeps its receipt locally and says so in its last lines.
+#[test]
+fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_updated() {
+    use crate::support::fleet::FleetServer;
+    use crate::support::server::Behaviour;
+    use crate::support::{Project, fly_app};
+    const APP: &str = "hotdash-staging";
+    const GOOD: &str = "registry.fly.io/hotdash-staging:deployment-v3";
+    let p = Project::new();
+    p.fly_state(&serde_json::json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}, "deploys": []}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |_, image| {
+        if image == GOOD {
+            Behaviour::ok("{\"ok\":true}")
+        } else {
+            Behaviour::status(500)
+        }
+    });
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    // A port nothing listens on: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    p.config(&format!(
+        "version: 1\nstore: {{ postgres: {{ url: \"postgres://shipit:store-pw-never-shown@127.0.0.1:{port}/postgres?sslmode=disable\" }} }}\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 3, unhealthy_after: 3, deadline: 3s }}\n  regression: {{ probes: 3 }}\n  deploy_timeout: 30s\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
+        fleet.url()
+    ));
+    let run = p.run(&[
+        "deploy",
+        "staging",
+        "--image",
+        "registry.fly.io/hotdash-staging:new",
+    ]);
+    run.code(3)
+        .stderr_has("the record (postgres (127.0.0.1:")
+        .stderr_has("was not updated; the receipt is kept locally in .shipit/runs/");
+    assert!(
+        !run.stderr.contains("store-pw-never-shown"),
+        "{}",
+        run.stderr
+    );
+    let receipts: Vec<_> = std::fs::read_dir(p.file(".shipit/runs")).unwrap().collect();
+    assert_eq!(receipts.len(), 1, "the local copy");
+    // The last line says it.
+    let last = run
+        .stderr
+        .trim_end()
+        .lines()
+        .rev()
+        .find(|l| !l.trim_start().starts_with("hint"))
+        .unwrap();
+    assert!(last.contains("was not updated"), "{}", run.stderr);
+    // Reading the record fails, naming the store.
+    p.run(&["history"])
+        .code(1)
+        .stderr_has("postgres (127.0.0.1:");
+}
