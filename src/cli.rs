@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration::Dur;
+use crate::platform::Strategy;
 use crate::printer::ColorChoice;
 
 /// Safe, unattended Fly.io deploys: baseline, deploy, outside health gates, automatic rollback.
@@ -39,7 +40,8 @@ pub struct GlobalArgs {
     /// When to use colours; `NO_COLOR` turns them off under `auto`
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Print the resolved settings as JSON and exit without doing anything
+    /// Print the resolved settings (command line merged with the config) as JSON and exit
+    /// without doing anything
     #[arg(long, global = true, hide = true)]
     pub show_settings: bool,
 }
@@ -98,9 +100,9 @@ pub struct DeployArgs {
     /// Deploy this pre-built image instead of building (flyctl deploy --image)
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
-    /// Fly deploy strategy: rolling, canary, immediate or bluegreen
-    #[arg(long, value_name = "S")]
-    pub strategy: Option<String>,
+    /// Fly deploy strategy
+    #[arg(long, value_name = "S", value_enum)]
+    pub strategy: Option<Strategy>,
     /// Do not roll back on failure (the failure still exits 4)
     #[arg(long)]
     pub no_rollback: bool,
@@ -165,8 +167,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
     /// Plan with this Fly deploy strategy
-    #[arg(long, value_name = "S")]
-    pub strategy: Option<String>,
+    #[arg(long, value_name = "S", value_enum)]
+    pub strategy: Option<Strategy>,
 }
 
 #[derive(Debug, Subcommand)]

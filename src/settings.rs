@@ -1,43 +1,154 @@
 //! Command-line arguments resolved into plain settings: clap types stop here, and commands below
-//! take these.
+//! take these (uv's `settings.rs`). Each `From` destructures its clap struct whole, so a flag
+//! added to `cli` fails to compile until it is handled here. Where a command's flags merge with
+//! the config (deploy and plan: `--image`, `--strategy`, `--no-rollback` over shipit.yml), that
+//! merge is here too, so the pipeline only ever sees the result.
+//!
+//! Adding a command: its clap struct in `cli.rs`, one settings struct and one `Settings` variant
+//! here (with its arm in `From<cli::Command>`), one file in `commands/` and its arm in
+//! `commands::dispatch`. `--show-settings` then prints it without further work.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::cli;
+use crate::config::{Config, resolve};
+use crate::pipeline::ServicePlan;
+use crate::platform::Strategy;
+
+/// One command's settings, as `commands::dispatch` takes them and `--show-settings` prints them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Settings {
+    Deploy(DeploySettings),
+    Rollback(RollbackSettings),
+    Status(StatusSettings),
+    Baseline(BaselineSettings),
+    Health(TargetSettings),
+    Smoke(SmokeSettings),
+    Plan(DeploySettings),
+    NotifyTest,
+    History(HistorySettings),
+    Explain(ExplainSettings),
+    ConfigCheck,
+    Init(InitSettings),
+    Demo(DemoSettings),
+}
+
+impl From<cli::Command> for Settings {
+    fn from(command: cli::Command) -> Self {
+        use cli::{Command, ConfigCommand, NotifyCommand};
+        match command {
+            Command::Deploy(a) => Settings::Deploy(a.into()),
+            Command::Rollback(a) => Settings::Rollback(a.into()),
+            Command::Status(a) => Settings::Status(a.into()),
+            Command::Baseline(a) => Settings::Baseline(a.into()),
+            Command::Health(a) => Settings::Health(a.into()),
+            Command::Smoke(a) => Settings::Smoke(a.into()),
+            Command::Plan(a) => Settings::Plan(a.into()),
+            Command::Notify(NotifyCommand::Test) => Settings::NotifyTest,
+            Command::History(a) => Settings::History(a.into()),
+            Command::Explain(a) => Settings::Explain(a.into()),
+            Command::Config(ConfigCommand::Check) => Settings::ConfigCheck,
+            Command::Init(a) => Settings::Init(a.into()),
+            Command::Demo(a) => Settings::Demo(a.into()),
+        }
+    }
+}
+
+impl Settings {
+    /// What the settings resolve to with the config, for `--show-settings`: the per-service
+    /// deploy plans of `deploy` and `plan`; `None` for commands whose settings are already whole.
+    pub fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
+        match self {
+            Settings::Deploy(s) | Settings::Plan(s) => Some(
+                s.service_plans(config)
+                    .and_then(|p| serde_json::to_value(p).map_err(Into::into)),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// An environment, one of its services, or a Fly app name, as `ENV|APP [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetSettings {
+    pub target: String,
+    pub service: Option<String>,
+}
+
+impl From<cli::TargetArgs> for TargetSettings {
+    fn from(a: cli::TargetArgs) -> Self {
+        let cli::TargetArgs { target, app } = a;
+        TargetSettings {
+            target,
+            service: app,
+        }
+    }
+}
 
 /// What `shipit deploy` (and `plan`, which is its dry run) was asked to do.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DeploySettings {
     pub env: String,
     pub service: Option<String>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub rollback: bool,
     pub dry_run: bool,
     pub wait_lock: Option<Duration>,
 }
 
+impl DeploySettings {
+    /// The services to deploy, in order, each with its flags merged over its config.
+    pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
+        let services = resolve(config, &self.env, self.service.as_deref())?;
+        let plans = services
+            .into_iter()
+            .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
+            .collect::<Result<_, _>>()?;
+        Ok(plans)
+    }
+}
+
 impl From<cli::DeployArgs> for DeploySettings {
     fn from(a: cli::DeployArgs) -> Self {
+        let cli::DeployArgs {
+            env,
+            app,
+            image,
+            strategy,
+            no_rollback,
+            dry_run,
+            wait_lock,
+        } = a;
         DeploySettings {
-            env: a.env,
-            service: a.app,
-            image: a.image,
-            strategy: a.strategy,
-            rollback: !a.no_rollback,
-            dry_run: a.dry_run,
-            wait_lock: a.wait_lock.map(|d| d.0),
+            env,
+            service: app,
+            image,
+            strategy,
+            rollback: !no_rollback,
+            dry_run,
+            wait_lock: wait_lock.map(|d| d.0),
         }
     }
 }
 
 impl From<cli::PlanArgs> for DeploySettings {
     fn from(a: cli::PlanArgs) -> Self {
+        let cli::PlanArgs {
+            env,
+            app,
+            image,
+            strategy,
+        } = a;
         DeploySettings {
-            env: a.env,
-            service: a.app,
-            image: a.image,
-            strategy: a.strategy,
+            env,
+            service: app,
+            image,
+            strategy,
             rollback: true,
             dry_run: true,
             wait_lock: None,
@@ -46,7 +157,7 @@ impl From<cli::PlanArgs> for DeploySettings {
 }
 
 /// What `shipit rollback` was asked to do.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RollbackSettings {
     pub target: String,
     pub service: Option<String>,
@@ -56,11 +167,126 @@ pub struct RollbackSettings {
 
 impl From<cli::RollbackArgs> for RollbackSettings {
     fn from(a: cli::RollbackArgs) -> Self {
+        let cli::RollbackArgs {
+            target,
+            to,
+            wait_lock,
+        } = a;
+        let TargetSettings { target, service } = target.into();
         RollbackSettings {
-            target: a.target.target,
-            service: a.target.app,
-            to: a.to,
-            wait_lock: a.wait_lock.map(|d| d.0),
+            target,
+            service,
+            to,
+            wait_lock: wait_lock.map(|d| d.0),
         }
+    }
+}
+
+/// `shipit status [ENV|APP] [--app SERVICE]`: no target means every environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusSettings {
+    pub target: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::StatusArgs> for StatusSettings {
+    fn from(a: cli::StatusArgs) -> Self {
+        let cli::StatusArgs { target, app } = a;
+        StatusSettings {
+            target,
+            service: app,
+        }
+    }
+}
+
+/// `shipit baseline ENV|APP [--probes N]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineSettings {
+    #[serde(flatten)]
+    pub target: TargetSettings,
+    /// `None`: the config's `regression.probes`.
+    pub probes: Option<u32>,
+}
+
+impl From<cli::BaselineArgs> for BaselineSettings {
+    fn from(a: cli::BaselineArgs) -> Self {
+        let cli::BaselineArgs { target, probes } = a;
+        BaselineSettings {
+            target: target.into(),
+            probes,
+        }
+    }
+}
+
+/// `shipit smoke ENV|APP [--junit FILE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokeSettings {
+    #[serde(flatten)]
+    pub target: TargetSettings,
+    pub junit: Option<PathBuf>,
+}
+
+impl From<cli::SmokeArgs> for SmokeSettings {
+    fn from(a: cli::SmokeArgs) -> Self {
+        let cli::SmokeArgs { target, junit } = a;
+        SmokeSettings {
+            target: target.into(),
+            junit,
+        }
+    }
+}
+
+/// `shipit history [APP] [--limit N]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistorySettings {
+    pub app: Option<String>,
+    pub limit: usize,
+}
+
+impl From<cli::HistoryArgs> for HistorySettings {
+    fn from(a: cli::HistoryArgs) -> Self {
+        let cli::HistoryArgs { app, limit } = a;
+        HistorySettings { app, limit }
+    }
+}
+
+/// `shipit explain RUN`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainSettings {
+    pub run: String,
+}
+
+impl From<cli::ExplainArgs> for ExplainSettings {
+    fn from(a: cli::ExplainArgs) -> Self {
+        let cli::ExplainArgs { run } = a;
+        ExplainSettings { run }
+    }
+}
+
+/// `shipit init [--dir DIR] [--name NAME] [--force]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitSettings {
+    pub dir: Option<PathBuf>,
+    pub name: String,
+    pub force: bool,
+}
+
+impl From<cli::InitArgs> for InitSettings {
+    fn from(a: cli::InitArgs) -> Self {
+        let cli::InitArgs { force, dir, name } = a;
+        InitSettings { dir, name, force }
+    }
+}
+
+/// `shipit demo [--dir DIR]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSettings {
+    pub dir: Option<PathBuf>,
+}
+
+impl From<cli::DemoArgs> for DemoSettings {
+    fn from(a: cli::DemoArgs) -> Self {
+        let cli::DemoArgs { dir } = a;
+        DemoSettings { dir }
     }
 }

@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Service, resolve};
+use crate::config::Config;
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::{self, DeployOptions};
-use crate::platform::Platform;
-use crate::probe::{Clock, HttpProber, Prober, SystemClock};
+use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
+use crate::probe::{HttpProber, SystemClock};
 use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
 use crate::settings::DeploySettings;
 use crate::store::{DeployLock, LockHolder, take_deploy_lock};
@@ -18,20 +17,13 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         return super::plan::run(ctx, s).await;
     }
     let config = ctx.config()?;
-    let services = resolve(&config, &s.env, s.service.as_deref())?;
-    super::check_strategy(s.strategy.as_deref())?;
+    let plans = s.service_plans(&config)?;
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
-    let opts = DeployOptions {
-        image: s.image.clone(),
-        strategy: s.strategy.clone(),
-        rollback: s.rollback,
-    };
     let run = deploy_services(
         ctx,
         &config,
-        &services,
-        &opts,
+        &plans,
         s.wait_lock,
         &fly,
         &prober,
@@ -43,19 +35,20 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
 
 /// The deploy of a list of services, on any platform: `shipit deploy` runs it with flyctl,
 /// `shipit demo` with its in-process platform. Records, announces and reports the run.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
+pub(crate) async fn deploy_services(
     ctx: &super::Ctx,
     config: &Config,
-    services: &[&Service],
-    opts: &DeployOptions,
+    plans: &[ServicePlan],
     wait_lock: Option<Duration>,
-    platform: &P,
-    prober: &R,
-    clock: &C,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
 ) -> RunRecord {
     let started = Instant::now();
-    let env = services.first().map(|s| s.env.clone()).unwrap_or_default();
+    let env = plans
+        .first()
+        .map(|p| p.service.env.clone())
+        .unwrap_or_default();
     let mut run = super::new_record(
         RunKind::Deploy,
         Some(env.clone()),
@@ -63,18 +56,19 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
     );
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
-        services
+        plans
             .iter()
-            .map(|s| s.app.as_str())
+            .map(|p| p.service.app.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        services.len(),
-        if services.len() == 1 { "" } else { "s" }
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" }
     ));
     super::announce(ctx, config, Event::Started, &run).await;
     let record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
-    for (i, svc) in services.iter().enumerate() {
+    for (i, plan) in plans.iter().enumerate() {
+        let svc = &plan.service;
         if stopped_after.is_some() {
             run.services.push(super::not_started(platform, svc).await);
             continue;
@@ -118,7 +112,7 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
             Err(_) => None,
         };
         let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
-        let record = pipeline::deploy_service(&deps, svc, opts).await;
+        let record = pipeline::deploy_service(&deps, plan).await;
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);
         }

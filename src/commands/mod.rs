@@ -23,8 +23,10 @@ use anyhow::Context as _;
 
 use crate::config::Config;
 use crate::exit::Outcome;
+use crate::pipeline::{ClockSeam, PlatformSeam, ProberSeam, StateDir};
 use crate::platform::fly::Fly;
 use crate::printer::Printer;
+use crate::settings::Settings;
 use crate::stop::Stop;
 
 /// What every command gets: how to print, where the config is, and the run's stop signal.
@@ -58,55 +60,32 @@ impl Ctx {
     }
 }
 
-/// Runs the parsed command line.
-pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow::Result<Outcome> {
-    use crate::cli::{Command, ConfigCommand, NotifyCommand};
-    match command {
-        Command::Deploy(args) => deploy::run(ctx, args.into()).await,
-        Command::Rollback(args) => rollback::run(ctx, args.into()).await,
-        Command::Status(args) => {
-            status::run(ctx, args.target.as_deref(), args.app.as_deref()).await
+/// Runs a command with its resolved settings.
+pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Outcome> {
+    match settings {
+        Settings::Deploy(s) => deploy::run(ctx, s).await,
+        Settings::Rollback(s) => rollback::run(ctx, s).await,
+        Settings::Status(s) => status::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
+        Settings::Baseline(s) => {
+            baseline::run(ctx, &s.target.target, s.target.service.as_deref(), s.probes).await
         }
-        Command::Baseline(args) => {
-            baseline::run(
-                ctx,
-                &args.target.target,
-                args.target.app.as_deref(),
-                args.probes,
-            )
-            .await
-        }
-        Command::Health(args) => health::run(ctx, &args.target, args.app.as_deref()).await,
-        Command::Smoke(args) => {
+        Settings::Health(s) => health::run(ctx, &s.target, s.service.as_deref()).await,
+        Settings::Smoke(s) => {
             smoke::run(
                 ctx,
-                &args.target.target,
-                args.target.app.as_deref(),
-                args.junit.as_deref(),
+                &s.target.target,
+                s.target.service.as_deref(),
+                s.junit.as_deref(),
             )
             .await
         }
-        Command::Plan(args) => plan::run(ctx, args.into()).await,
-        Command::Notify(NotifyCommand::Test) => notify_test::run(ctx).await,
-        Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit).await,
-        Command::Explain(args) => explain::run(ctx, &args.run).await,
-        Command::Config(ConfigCommand::Check) => config_check::run(ctx),
-        Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
-        Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
-    }
-}
-
-/// Rejects a `--strategy` flyctl would not accept, before anything runs.
-pub(crate) fn check_strategy(strategy: Option<&str>) -> anyhow::Result<()> {
-    const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
-    match strategy {
-        Some(s) if !STRATEGIES.contains(&s) => {
-            anyhow::bail!(
-                "unknown --strategy `{s}`\nhint: use one of {}",
-                STRATEGIES.join(", ")
-            )
-        }
-        _ => Ok(()),
+        Settings::Plan(s) => plan::run(ctx, s).await,
+        Settings::NotifyTest => notify_test::run(ctx).await,
+        Settings::History(s) => history::run(ctx, s.app.as_deref(), s.limit).await,
+        Settings::Explain(s) => explain::run(ctx, &s.run).await,
+        Settings::ConfigCheck => config_check::run(ctx),
+        Settings::Init(s) => init::run(ctx, s.dir.as_deref(), &s.name, s.force),
+        Settings::Demo(s) => demo::run(ctx, s.dir.as_deref()).await,
     }
 }
 
@@ -134,15 +113,16 @@ pub(crate) fn new_record(
     }
 }
 
-/// The pipeline's dependencies for a real run: flyctl, HTTP probes, the system clock, and
-/// GitHub step outputs and log groups when running under Actions.
-pub(crate) fn pipeline_deps<'a, P, R, C>(
+/// The pipeline's dependencies for a real run: the platform, the prober and the clock given,
+/// the rollback target under `state_dir`, and GitHub step outputs and log groups when running
+/// under Actions.
+pub(crate) fn pipeline_deps<'a>(
     ctx: &'a Ctx,
-    platform: &'a P,
-    prober: &'a R,
-    clock: &'a C,
-    state_dir: &'a std::path::Path,
-) -> crate::pipeline::Deps<'a, P, R, C> {
+    platform: &'a dyn PlatformSeam,
+    prober: &'a dyn ProberSeam,
+    clock: &'a dyn ClockSeam,
+    state_dir: &std::path::Path,
+) -> crate::pipeline::Deps<'a> {
     let github = ctx.github;
     let printer = &ctx.printer;
     crate::pipeline::Deps {
@@ -151,7 +131,7 @@ pub(crate) fn pipeline_deps<'a, P, R, C>(
         clock,
         printer,
         stop: &ctx.stop,
-        state_dir,
+        state: Box::new(StateDir(state_dir.to_owned())),
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {
@@ -301,8 +281,8 @@ pub(crate) async fn announce(
 
 /// The record of a service skipped because an earlier one failed, with the release it is left
 /// on (a read-only look), so the run's summary says which service runs what.
-pub(crate) async fn not_started<P: crate::platform::Platform>(
-    platform: &P,
+pub(crate) async fn not_started(
+    platform: &dyn PlatformSeam,
     svc: &crate::config::Service,
 ) -> crate::report::ServiceRecord {
     let mut r = crate::report::ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());

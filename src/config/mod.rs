@@ -18,6 +18,7 @@ pub use target::resolve;
 pub use text::Text;
 
 use crate::event::Event;
+use crate::platform::Strategy;
 use crate::probe::condition::Condition;
 use raw::{RawChannel, RawConfig, RawHealth, RawRegression, RawSettings};
 
@@ -25,8 +26,6 @@ use raw::{RawChannel, RawConfig, RawHealth, RawRegression, RawSettings};
 pub const DEFAULT_FILE: &str = "shipit.yml";
 /// Where shipit keeps its state (rollback targets, locks, receipts), next to the config.
 pub const STATE_DIR: &str = ".shipit";
-
-const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
 
 /// A loaded, fully validated configuration.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,7 +59,7 @@ pub struct Service {
     pub url: Text,
     pub fly_config: Option<PathBuf>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub health: HealthSpec,
     pub regression: RegressionSpec,
     pub smoke: Option<PathBuf>,
@@ -418,12 +417,14 @@ impl Loader<'_> {
         let regression = self.regression(defaults.regression.as_ref(), app.regression.as_ref())?;
         let pick = |f: fn(&RawSettings) -> Option<&Spanned<String>>| f(app).or_else(|| f(defaults));
         let strategy = match pick(|s| s.strategy.as_ref()) {
-            Some(s) if !STRATEGIES.contains(&s.value.as_str()) => {
-                return Err(self
-                    .err(s, format!("unknown strategy `{}`", s.value))
-                    .hint(format!("use one of {}", STRATEGIES.join(", "))));
-            }
-            Some(s) => Some(s.value.clone()),
+            Some(s) => match Strategy::parse(&s.value) {
+                Some(strategy) => Some(strategy),
+                None => {
+                    return Err(self
+                        .err(s, format!("unknown strategy `{}`", s.value))
+                        .hint(format!("use one of {}", Strategy::names())));
+                }
+            },
             None => None,
         };
         let rollback = match pick(|s| s.rollback.as_ref()) {

@@ -2,6 +2,7 @@
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
 pub mod fly;
+pub mod strategy;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::stop::Stop;
+pub use strategy::Strategy;
 
 /// An app as `status` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -122,7 +124,7 @@ pub struct DeployRequest {
     pub app: String,
     pub fly_config: Option<PathBuf>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub wait_timeout: Option<Duration>,
     pub skip_release_command: bool,
     /// shipit's own limit on the whole call.
@@ -233,7 +235,7 @@ pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
         argv.extend(["--image".into(), i.clone()]);
     }
     if let Some(s) = &req.strategy {
-        argv.extend(["--strategy".into(), s.clone()]);
+        argv.extend(["--strategy".into(), s.as_str().into()]);
     }
     if let Some(w) = req.wait_timeout {
         argv.extend(["--wait-timeout".into(), format!("{}s", w.as_secs().max(1))]);

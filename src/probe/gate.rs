@@ -286,7 +286,7 @@ fn count(n: usize, what: &str) -> String {
 /// gate opens or fails, reporting each probe through `printer.progress` as
 /// `label probe 4: 500 in 12ms ✗ [STATUS] (500) == 200 (1/3 failures)`. Returns as soon as
 /// `stop` fires, with `cancelled` set. The caller prints the verdict (`reason`).
-pub async fn run_gate<P: Prober, C: Clock>(
+pub async fn run_gate<P: Prober + ?Sized, C: Clock + ?Sized>(
     prober: &P,
     clock: &C,
     spec: &HealthSpec,
@@ -382,18 +382,19 @@ pub async fn run_gate<P: Prober, C: Clock>(
 
 /// `n` probes one after the other, with no wait between them: the baseline's and the new
 /// release's latency sample. Stops early when `stop` fires.
-pub async fn sample<P: Prober>(
+pub async fn sample<P: Prober + ?Sized, C: Clock + ?Sized>(
     prober: &P,
+    clock: &C,
     spec: &HealthSpec,
     url: &str,
     n: u32,
     stop: &Stop,
 ) -> Vec<ProbeRecord> {
     let probe_spec = ProbeSpec::health(spec, url);
-    let start = tokio::time::Instant::now();
+    let start = clock.now();
     let mut out = Vec::with_capacity(n as usize);
     for _ in 0..n {
-        let at = start.elapsed();
+        let at = clock.now().saturating_sub(start);
         let result = tokio::select! {
             biased;
             () = stop.stopped() => break,
@@ -802,6 +803,7 @@ pub(crate) mod tests {
         );
         let records = sample(
             &script,
+            &clock,
             &spec(3, 3, 2000, 300_000),
             "http://x",
             4,
@@ -816,9 +818,16 @@ pub(crate) mod tests {
         let stop = Stop::new();
         stop.trigger("x");
         assert!(
-            sample(&script, &spec(3, 3, 2000, 300_000), "http://x", 4, &stop)
-                .await
-                .is_empty()
+            sample(
+                &script,
+                &clock,
+                &spec(3, 3, 2000, 300_000),
+                "http://x",
+                4,
+                &stop
+            )
+            .await
+            .is_empty()
         );
     }
 

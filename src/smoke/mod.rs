@@ -166,7 +166,7 @@ impl SmokeReport {
 /// Runs every check of `suite` against `base_url`, at most `suite.concurrency` at a time, and
 /// reports each as it finishes through `printer.progress`. Results are in the suite's order.
 /// When `stop` fires, checks not finished are marked cancelled and the run returns at once.
-pub async fn run<P: Prober>(
+pub async fn run<P: Prober + ?Sized>(
     prober: &P,
     base_url: &str,
     suite: &Suite,
