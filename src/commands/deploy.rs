@@ -65,7 +65,7 @@ pub(crate) async fn deploy_services(
         if plans.len() == 1 { "" } else { "s" }
     ));
     super::announce(ctx, config, Event::Started, &run).await;
-    let record = crate::store::open(config);
+    let the_record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
     for (i, plan) in plans.iter().enumerate() {
         let svc = &plan.service;
@@ -87,7 +87,7 @@ pub(crate) async fn deploy_services(
             }
         };
         // The record's cross-machine lock (postgres), held for the whole deploy of this app.
-        let _record_lock = match &record {
+        let _record_lock = match &the_record {
             Ok(store) => {
                 let holder = LockHolder::here(&run.id, run.run_url.clone(), &run.started_at);
                 match take_deploy_lock(store.as_ref(), &svc.app, &holder, wait_lock).await {
@@ -111,7 +111,14 @@ pub(crate) async fn deploy_services(
             }
             Err(_) => None,
         };
-        let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        if let (Ok(store), false) = (&the_record, config.store.is_local()) {
+            // The rollback target also goes to the record, after the local file.
+            deps.state = Box::new(crate::store::RecordTarget {
+                local: pipeline::deps::StateDir(config.state_dir().to_owned()),
+                store: store.as_ref(),
+            });
+        }
         let record = pipeline::deploy_service(&deps, plan).await;
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);

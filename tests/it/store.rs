@@ -812,10 +812,11 @@ fn git_store_with_its_remote_gone_fails_naming_the_store() {
     assert!(e.contains("cannot fetch branch shipit-records"), "{e}");
 }
 
-/// A deploy whose record cannot be reached (postgres refusing connections) still deploys, still
-/// rolls back, ends in exit 3, keeps its receipt locally and says so in its last lines.
-#[test]
-fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_updated() {
+/// A project whose staging/web deploys to a fleet that fails every image but the live one, with
+/// `store` as its record.
+fn failing_deploy_project(
+    store: &str,
+) -> (crate::support::Project, crate::support::fleet::FleetServer) {
     use crate::support::fleet::FleetServer;
     use crate::support::server::Behaviour;
     use crate::support::{Project, fly_app};
@@ -831,15 +832,63 @@ fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_upd
         }
     });
     p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!(
+        "version: 1\nstore: {store}\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 3, unhealthy_after: 3, deadline: 3s }}\n  regression: {{ probes: 3 }}\n  deploy_timeout: 30s\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
+        fleet.url()
+    ));
+    (p, fleet)
+}
+
+/// A rolled-back deploy recorded in postgres: the run, its evidence entry and the rollback
+/// target are in the tables, and `history` / `explain` read them back.
+#[test]
+fn a_deploy_records_its_run_and_rollback_target_in_postgres() {
+    let pg = Postgres::start();
+    let (p, _fleet) = failing_deploy_project(&format!(
+        "{{ postgres: {{ url: \"{}\" }} }}",
+        pg.url("postgres")
+    ));
+    let run = p.run(&[
+        "deploy",
+        "staging",
+        "--image",
+        "registry.fly.io/hotdash-staging:new",
+    ]);
+    run.code(3).stderr_has("evidence: postgres (127.0.0.1:");
+    assert!(!run.stderr.contains(crate::support::postgres::PASSWORD));
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM shipit.runs")
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM shipit.evidence")
+            .trim(),
+        "1"
+    );
+    let target = pg.psql(
+        "postgres",
+        "SELECT target FROM shipit.targets WHERE app = 'hotdash-staging'",
+    );
+    assert!(target.contains("deployment-v3"), "{target}");
+    let h = p.run(&["history", "--json"]);
+    h.code(0);
+    assert_eq!(h.json()["runs"].as_array().unwrap().len(), 1);
+    p.run(&["explain", "last"]).code(0).stdout_has("rolled");
+}
+
+/// A deploy whose record cannot be reached (postgres refusing connections) still deploys, still
+/// rolls back, ends in exit 3, keeps its receipt locally and says so in its last lines.
+#[test]
+fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_updated() {
     // A port nothing listens on: the connection is refused.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    p.config(&format!(
-        "version: 1\nstore: {{ postgres: {{ url: \"postgres://shipit:store-pw-never-shown@127.0.0.1:{port}/postgres?sslmode=disable\" }} }}\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, healthy_after: 3, unhealthy_after: 3, deadline: 3s }}\n  regression: {{ probes: 3 }}\n  deploy_timeout: 30s\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
-        fleet.url()
+    let (p, _fleet) = failing_deploy_project(&format!(
+        "{{ postgres: {{ url: \"postgres://shipit:store-pw-never-shown@127.0.0.1:{port}/postgres?sslmode=disable\" }} }}"
     ));
     let run = p.run(&[
         "deploy",
