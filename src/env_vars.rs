@@ -10,6 +10,8 @@ pub const FLY_ACCESS_TOKEN: &str = "FLY_ACCESS_TOKEN";
 pub const FLY_API_TOKEN: &str = "FLY_API_TOKEN";
 /// Set on `flyctl deploy` so it prints its release as one JSON line on success.
 pub const FLY_EMIT_RELEASE_JSON: &str = "FLY_EMIT_RELEASE_JSON";
+/// The job's token; the git store sends it as an `http.extraheader` on its fetch and push.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// `true` when running as a GitHub Actions step.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 /// File that receives step outputs (`key=value` or heredoc blocks).

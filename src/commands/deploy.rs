@@ -10,6 +10,7 @@ use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
 use crate::probe::{HttpProber, SystemClock};
 use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
 use crate::settings::DeploySettings;
+use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
     if s.dry_run {
@@ -93,6 +94,7 @@ pub(crate) async fn deploy_services_as(
         if plans.len() == 1 { "" } else { "s" }
     ));
     super::announce(ctx, config, Event::Started, &run).await;
+    let the_record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
     for (i, plan) in plans.iter().enumerate() {
         let svc = &plan.service;
@@ -113,7 +115,39 @@ pub(crate) async fn deploy_services_as(
                 continue;
             }
         };
-        let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        // The record's cross-machine lock (postgres), held for the whole deploy of this app.
+        let _record_lock = match &the_record {
+            Ok(store) => {
+                let holder = LockHolder::here(&run.id, run.run_url.clone(), &run.started_at);
+                match take_deploy_lock(store.as_ref(), &svc.app, &holder, wait_lock).await {
+                    DeployLock::Held(guard) => guard,
+                    DeployLock::Refused(why) => {
+                        let mut r =
+                            ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
+                        r.result = ServiceResult::FailedBeforeChange;
+                        r.reason = Some(why.clone());
+                        r.issues.push(why.clone());
+                        super::report_error_text(ctx, &why);
+                        run.services.push(r);
+                        stopped_after = Some(i);
+                        continue;
+                    }
+                    DeployLock::Unavailable(why) => {
+                        ctx.printer.warn(&why);
+                        None
+                    }
+                }
+            }
+            Err(_) => None,
+        };
+        let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        if let (Ok(store), false) = (&the_record, config.store.is_local()) {
+            // The rollback target also goes to the record, after the local file.
+            deps.state = Box::new(crate::store::RecordTarget {
+                local: pipeline::deps::StateDir(config.state_dir().to_owned()),
+                store: store.as_ref(),
+            });
+        }
         let mut record = pipeline::deploy_service(&deps, plan).await;
         if let Some(p) = proofs.and_then(|p| p.get(i)) {
             record.proved_by = Some(p.run_id.clone());
@@ -139,8 +173,11 @@ pub(crate) async fn deploy_services_as(
             ));
         }
     }
-    super::finish::finish(ctx, config, &run).await;
+    let not_recorded = super::finish::finish(ctx, config, &run).await;
     super::last_words(ctx, &run);
+    if let Some(note) = not_recorded {
+        super::report_warning_text(ctx, &note);
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&run);
     }

@@ -279,6 +279,17 @@ pub(crate) fn report_error_text(ctx: &Ctx, text: &str) {
     }
 }
 
+/// Prints a warning with its optional `hint:` line.
+pub(crate) fn report_warning_text(ctx: &Ctx, text: &str) {
+    match text.split_once("\nhint: ") {
+        Some((m, h)) => {
+            ctx.printer.warn(m);
+            ctx.printer.hint(h);
+        }
+        None => ctx.printer.warn(text),
+    }
+}
+
 /// Tells the channels that want `event` about the run; failures are warnings.
 pub(crate) async fn announce(
     ctx: &Ctx,

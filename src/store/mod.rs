@@ -13,7 +13,9 @@
 //! **Invariant:** everything a store writes has passed `secret::redact` (the backends redact, so
 //! a caller cannot forget).
 
+pub mod git;
 pub mod local;
+pub mod postgres;
 
 use std::future::Future;
 use std::path::Path;
@@ -301,7 +303,7 @@ pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Resul
 
 /// The store `store:` picks, for a command that has loaded the whole config.
 pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
-    open_settings(&config.store, &config.evidence)
+    open_settings(&config.store, &config.evidence, &config.dir)
 }
 
 /// The store of the config at `config_path`, reading only `store:` and `evidence:`: `history`
@@ -309,18 +311,120 @@ pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
 pub fn open_for_reading(config_path: &Path) -> anyhow::Result<Box<dyn Store>> {
     let store = crate::config::store::light(config_path)?;
     let evidence = crate::evidence::settings_for(config_path)?;
-    open_settings(&store, &evidence)
+    let dir = config_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    open_settings(&store, &evidence, dir)
 }
 
 fn open_settings(
     store: &StoreSettings,
     evidence: &crate::config::EvidenceSettings,
+    dir: &Path,
 ) -> anyhow::Result<Box<dyn Store>> {
     match store {
         StoreSettings::Local => Ok(Box::new(local::LocalStore::new(evidence))),
-        other => anyhow::bail!(
-            "`store: {}` is not available in this build yet\nhint: use `store: local`",
-            other.kind()
-        ),
+        StoreSettings::Postgres { url } => {
+            Ok(Box::new(postgres::PostgresStore::new(url.as_str())?))
+        }
+        StoreSettings::Git { branch, remote } => {
+            Ok(Box::new(git::GitStore::new(dir, branch, remote)))
+        }
+    }
+}
+
+impl LockHolder {
+    /// This process, on this machine, for run `run_id`.
+    pub fn here(run_id: &str, run_url: Option<String>, started_at: &str) -> LockHolder {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| crate::env_vars::non_empty("HOSTNAME"))
+            .unwrap_or_else(|| "an unknown host".to_owned());
+        LockHolder {
+            host,
+            pid: std::process::id(),
+            run_id: run_id.to_owned(),
+            run_url,
+            started_at: started_at.to_owned(),
+        }
+    }
+
+    /// `runner-1 (pid 4242), run https://github.com/o/r/actions/runs/9, started 2026-11-27T10:00:00Z`.
+    pub fn describe(&self) -> String {
+        let run = self.run_url.as_deref().unwrap_or(&self.run_id);
+        format!(
+            "{} (pid {}), run {run}, started {}",
+            self.host, self.pid, self.started_at
+        )
+    }
+}
+
+/// How taking the record's deploy lock for one app ended, in the deploy's terms.
+pub enum DeployLock {
+    /// Held for as long as the value lives (`None`: this store has no cross-machine lock).
+    Held(Option<Box<dyn LockGuard>>),
+    /// Another run holds it: refuse the deploy with this message.
+    Refused(String),
+    /// The store could not be asked: a warning, and the deploy goes on (the record is never a
+    /// gate).
+    Unavailable(String),
+}
+
+/// Takes `app`'s cross-machine deploy lock in `store`, waiting up to `wait`.
+pub async fn take_deploy_lock(
+    store: &dyn Store,
+    app: &str,
+    holder: &LockHolder,
+    wait: Option<Duration>,
+) -> DeployLock {
+    match store.lock(app, holder, wait).await {
+        Ok(Locked::Held(guard)) => DeployLock::Held(Some(guard)),
+        Ok(Locked::Unsupported) => DeployLock::Held(None),
+        Ok(Locked::Busy(who)) => {
+            let who = who.map_or_else(|| "another run".to_owned(), |h| h.describe());
+            let waited = wait.map_or_else(String::new, |w| {
+                format!(" (waited {})", crate::duration::format(w))
+            });
+            DeployLock::Refused(format!(
+                "{app} is being deployed by {who}{waited}: its lock in {} is held\nhint: wait for it to finish, or pass --wait-lock 10m to wait",
+                store.describe()
+            ))
+        }
+        Err(e) => DeployLock::Unavailable(format!(
+            "the deploy lock of {app} in {} could not be taken, deploying without it: {e:#}",
+            store.describe()
+        )),
+    }
+}
+
+/// The pipeline's rollback-target seam backed by a `git`/`postgres` record: the local file first
+/// (it must exist before the first remote change, whatever the record's state), then the record.
+/// A record that cannot be written is noted in the returned text, never a refusal: the record is
+/// not a gate.
+pub struct RecordTarget<'a> {
+    pub local: crate::pipeline::deps::StateDir,
+    pub store: &'a dyn Store,
+}
+
+impl crate::pipeline::deps::TargetState for RecordTarget<'_> {
+    fn put_target<'a>(
+        &'a self,
+        baseline: &'a crate::baseline::Baseline,
+    ) -> crate::pipeline::deps::Fut<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let path = self.local.put_target(baseline).await?;
+            let value = serde_json::to_value(baseline)?;
+            Ok(match self.store.put_target(&baseline.app, &value).await {
+                Ok(()) => format!("{path} and {}", self.store.describe()),
+                Err(e) => format!(
+                    "{path}; not in {}: {}",
+                    self.store.describe(),
+                    crate::secret::redact(&format!("{e:#}"))
+                ),
+            })
+        })
     }
 }

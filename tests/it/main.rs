@@ -30,5 +30,6 @@ mod report_cmd;
 mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
+mod store;
 mod support;
 mod workflows;
