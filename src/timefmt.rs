@@ -52,6 +52,73 @@ pub fn run_id(t: SystemTime) -> String {
     format!("{stamp}-{:x}{:03x}", std::process::id(), nanos >> 20)
 }
 
+/// Reads back `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (what [`rfc3339`] writes, and what
+/// flyctl's log entries carry). `None` for anything else; times before 1970 are `None` too.
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+    {
+        return None;
+    }
+    if bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| num_of(text.get(from..to)?);
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, min, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut nanos = 0u32;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let mut scaled = String::from(&frac[..digits.min(9)]);
+        while scaled.len() < 9 {
+            scaled.push('0');
+        }
+        nanos = scaled.parse().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && &rest[3..4] == ":" => {
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (num_of(&rest[1..3])? * 3600 + num_of(&rest[4..6])? * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+fn num_of(text: &str) -> Option<i64> {
+    if text.bytes().all(|c| c.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// (year, month, day) to days since 1970-01-01; the inverse of `civil_from_days`.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -79,5 +146,32 @@ mod tests {
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
         assert_eq!(clock(t), "10:23:20");
         assert!(run_id(t).starts_with("20261127T102320Z-"));
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_what_flyctl_writes() {
+        for secs in [0u64, 951_782_400, 1_795_775_000, 4_102_444_800] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        let t = parse_rfc3339("2026-08-21T12:00:31.456789Z").unwrap();
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap(),
+            Duration::new(1_787_313_631, 456_789_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-08-21T14:00:31+02:00"),
+            parse_rfc3339("2026-08-21T12:00:31Z")
+        );
+        for bad in [
+            "",
+            "2026-08-21",
+            "2026-13-01T00:00:00Z",
+            "2026-08-21T12:00:31",
+            "x026-08-21T12:00:31Z",
+            "2026-08-21T12:00:31.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }
