@@ -3,6 +3,7 @@
 
 mod error;
 pub mod flytoml;
+pub mod monitor;
 mod raw;
 mod target;
 pub mod text;
@@ -36,6 +37,10 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// `monitor:`: the escalation timings of `check` and `watch`.
+    pub monitor: crate::monitor::escalation::Policy,
+    /// `metrics:`: Fly's Prometheus endpoint, when configured.
+    pub metrics: Option<monitor::MetricsSpec>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -71,6 +76,8 @@ pub struct Service {
     #[serde(with = "opt_dur_text")]
     pub wait_timeout: Option<Duration>,
     pub skip_release_command_on_rollback: bool,
+    /// `logs:`: the patterns `check` scans this app's logs for.
+    pub logs: monitor::LogSpec,
 }
 
 impl Service {
@@ -155,6 +162,7 @@ impl Channel {
             ChannelKind::Teams { .. } => "teams",
             ChannelKind::PagerDuty { .. } => "pagerduty",
             ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::GithubIssue { .. } => "github_issue",
         }
     }
 }
@@ -179,6 +187,12 @@ pub enum ChannelKind {
     Webhook {
         url: Text,
         secret: Option<Text>,
+    },
+    /// One issue per open alert; `None` fields come from the Actions environment when sending.
+    GithubIssue {
+        repository: Option<String>,
+        api_url: Option<Text>,
+        token: Option<Text>,
     },
 }
 
@@ -331,6 +345,8 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let monitor = self.monitor(raw.monitor.as_ref())?;
+        let metrics = self.metrics(raw.metrics)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -351,6 +367,8 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            monitor,
+            metrics,
         })
     }
 
@@ -411,6 +429,7 @@ impl Loader<'_> {
             fly_config.as_ref().and_then(|(_, f)| f.health_path.clone()),
         )?;
         let regression = self.regression(defaults.regression.as_ref(), app.regression.as_ref())?;
+        let logs = self.logs(defaults.logs.as_ref(), app.logs.as_ref())?;
         let pick = |f: fn(&RawSettings) -> Option<&Spanned<String>>| f(app).or_else(|| f(defaults));
         let strategy = match pick(|s| s.strategy.as_ref()) {
             Some(s) if !STRATEGIES.contains(&s.value.as_str()) => {
@@ -474,6 +493,7 @@ impl Loader<'_> {
                 .skip_release_command_on_rollback
                 .or(defaults.skip_release_command_on_rollback)
                 .unwrap_or(false),
+            logs,
         })
     }
 
@@ -711,6 +731,38 @@ impl Loader<'_> {
                 },
                 on_list(w.on.as_ref())?,
             ),
+            RawChannel::GithubIssue(g) => {
+                if let Some(r) = &g.repository
+                    && (r.value.split('/').count() != 2 || r.value.split('/').any(str::is_empty))
+                {
+                    return Err(self
+                        .err(r, format!("`repository: {}` is not `owner/name`", r.value))
+                        .hint("leave it out under GitHub Actions: GITHUB_REPOSITORY is used"));
+                }
+                let on = match &g.on {
+                    None => vec![Event::Alert, Event::Resolved],
+                    Some(list) => {
+                        let events = on_list(Some(list))?;
+                        if let Some(bad) = events
+                            .iter()
+                            .find(|e| !matches!(e, Event::Alert | Event::Resolved))
+                        {
+                            return Err(self
+                                .err(&list[0], format!("`github_issue` opens issues for alerts only, not for `{bad}`"))
+                                .hint("use `on: [alert, resolved]` (the default)"));
+                        }
+                        events
+                    }
+                };
+                (
+                    ChannelKind::GithubIssue {
+                        repository: g.repository.map(|r| r.value),
+                        api_url: g.api_url,
+                        token: g.token,
+                    },
+                    on,
+                )
+            }
         };
         Ok(Channel { kind, on })
     }

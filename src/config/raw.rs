@@ -24,6 +24,10 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    #[serde(default)]
+    pub monitor: Option<super::monitor::RawMonitor>,
+    #[serde(default)]
+    pub metrics: Option<super::monitor::RawMetrics>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.
@@ -39,6 +43,7 @@ pub(crate) struct RawSettings {
     pub deploy_timeout: Option<Dur>,
     pub wait_timeout: Option<Dur>,
     pub skip_release_command_on_rollback: Option<bool>,
+    pub logs: Option<super::monitor::RawLogs>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -80,6 +85,19 @@ pub(crate) enum RawChannel {
     Teams(RawChatChannel),
     Pagerduty(RawPagerDuty),
     Webhook(RawWebhook),
+    #[serde(rename = "github_issue")]
+    GithubIssue(RawGithubIssue),
+}
+
+/// `github_issue:` every key optional: under Actions the repository, API URL and token come
+/// from `GITHUB_REPOSITORY`, `GITHUB_API_URL` and `GITHUB_TOKEN`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGithubIssue {
+    pub on: Option<Vec<Spanned<String>>>,
+    pub repository: Option<Spanned<String>>,
+    pub api_url: Option<Text>,
+    pub token: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

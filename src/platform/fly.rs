@@ -747,6 +747,26 @@ mod tests {
     }
 
     #[test]
+    fn machine_events_read_the_exit_event_and_prefer_the_monitors() {
+        let m: MachineJson = serde_json::from_str(
+            r#"{"id":"1","events":[
+                {"type":"exit","status":"stopped","request":{"exit_event":{"exit_code":1,"oom_killed":false,"requested_stop":false,"restarting":true},"MonitorEvent":{"exit_event":{"exit_code":137,"oom_killed":true,"restarting":true}},"restart_count":3},"source":"flyd","timestamp":1787313605000},
+                {"type":"start","status":"started","source":"flyd","timestamp":1787313600000}]}"#,
+        )
+        .unwrap();
+        let m = Machine::from(m);
+        assert_eq!(m.events.len(), 2);
+        let exit = m.events[0].exit.as_ref().unwrap();
+        assert_eq!(
+            (exit.exit_code, exit.oom_killed, exit.restarting),
+            (137, true, true)
+        );
+        assert_eq!(m.events[0].restart_count, Some(3));
+        assert_eq!(m.events[0].timestamp_ms, 1_787_313_605_000);
+        assert_eq!(m.events[1].exit, None);
+    }
+
+    #[test]
     fn machines_list_checks_list_and_secrets_list_parse_their_real_shapes() {
         // `machines list --json`: not filtered, `[]` when empty (reference/flyctl.md 2.3).
         let m: Option<Vec<MachineJson>> = serde_json::from_str(

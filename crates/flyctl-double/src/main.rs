@@ -33,13 +33,23 @@
 //!                  "release_version": 41, "process_group": "app", "host_status": "ok",
 //!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
 //!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
-//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false}],
+//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false,
+//!                  "events": [{"type": "exit", "status": "stopped", "timestamp": <unix ms>,
+//!                              "exit_code": 137, "oom_killed": true, "requested_stop": false,
+//!                              "restarting": true, "restart_count": 3}]}],
 //!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
-//!  "malformed": ["status"]}
+//!  "malformed": ["status"],
+//!  "log_denied_tokens": ["a deploy token"]}
 //! ```
+//!
+//! Machine `events` are listed newest first, as flaps does; an `exit` event renders its fields
+//! under `request.exit_event` and `restart_count` under `request`. Without them a machine has
+//! one event matching its state. `logs` with a token in `log_denied_tokens` fails with
+//! `Error: not authorized to retrieve app logs (this can happen when using deploy tokens)`
+//! (the wording of flyctl's deploy warning; the logs API's own 401 text is unverified).
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by

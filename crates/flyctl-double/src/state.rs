@@ -37,6 +37,10 @@ pub struct State {
     /// Command names whose JSON output is cut in half.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub malformed: Vec<String>,
+    /// Tokens that may not read logs (deploy tokens, as flyctl's deploy code warns): `logs`
+    /// called with one of them fails as the logs API refuses it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_denied_tokens: Vec<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -176,8 +180,40 @@ pub struct Machine {
     pub private_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cordoned: Option<bool>,
+    /// The machine's events, newest first; absent: one event matching its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<MachineEvent>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// One fly-go `MachineEvent`; the exit fields fill `request.exit_event` of an `exit` event.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct MachineEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default = "default_event_source")]
+    pub source: String,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub oom_killed: bool,
+    #[serde(default)]
+    pub requested_stop: bool,
+    #[serde(default)]
+    pub restarting: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<u32>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_event_source() -> String {
+    "flyd".to_owned()
 }
 
 fn default_region() -> String {
