@@ -17,6 +17,8 @@ pub enum RunKind {
     Smoke,
     Baseline,
     Demo,
+    Check,
+    Watch,
 }
 
 impl RunKind {
@@ -28,6 +30,8 @@ impl RunKind {
             RunKind::Smoke => "smoke",
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
+            RunKind::Check => "check",
+            RunKind::Watch => "watch",
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod alerting;
 pub mod assess;
+pub mod check;
 pub mod escalation;
 pub mod events;
 pub mod patterns;

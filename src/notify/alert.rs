@@ -17,7 +17,7 @@ use super::message::truncate;
 use super::{Outgoing, SendResult, github_issue, redacted, target_label, webhook};
 use crate::config::{Channel, ChannelKind};
 use crate::event::Event;
-use crate::monitor::alerting::Delivery;
+use crate::monitor::alerting::{AlertSender, Delivery};
 use crate::monitor::escalation::Send;
 use crate::store::{AlertKey, AlertState};
 
@@ -336,6 +336,39 @@ pub async fn send(channels: &[Channel], m: &AlertMessage<'_>) -> (Delivery, Vec<
         }
     }
     (delivery, results)
+}
+
+/// The [`AlertSender`] `check` and `watch` use: every configured channel, through [`send`].
+/// Each channel result is kept for the command's report.
+pub struct ChannelSender<'a> {
+    pub channels: &'a [Channel],
+    pub run_url: Option<String>,
+    pub results: std::cell::RefCell<Vec<SendResult>>,
+}
+
+impl<'a> ChannelSender<'a> {
+    pub fn new(channels: &'a [Channel], run_url: Option<String>) -> ChannelSender<'a> {
+        ChannelSender {
+            channels,
+            run_url,
+            results: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl AlertSender for ChannelSender<'_> {
+    async fn send(&self, send_kind: Send, key: &AlertKey, state: &AlertState) -> Delivery {
+        let m = AlertMessage {
+            send: send_kind,
+            key,
+            state,
+            run_url: self.run_url.clone(),
+            at: crate::timefmt::now(),
+        };
+        let (delivery, results) = send(self.channels, &m).await;
+        self.results.borrow_mut().extend(results);
+        delivery
+    }
 }
 
 #[cfg(test)]

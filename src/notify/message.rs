@@ -129,6 +129,8 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Smoke => "Smoke test",
         RunKind::Baseline => "Baseline",
         RunKind::Demo => "Demo deploy",
+        RunKind::Check => "Scheduled check",
+        RunKind::Watch => "Watch",
     }
 }
 
