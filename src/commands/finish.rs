@@ -3,7 +3,6 @@
 //! notifications. Nothing here can fail the run: every problem becomes a warning.
 
 use crate::config::Config;
-use crate::evidence;
 use crate::github;
 use crate::notify;
 use crate::report::RunRecord;
@@ -15,30 +14,7 @@ use crate::report::RunRecord;
 /// they may take up to [`notify::TOTAL_CAP`].
 pub(crate) async fn finish(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
     let p = &ctx.printer;
-    let written = evidence::record(&config.evidence, record);
-    match (&written.log, &written.receipt) {
-        (Ok(log), Ok(receipt)) => {
-            p.info(&format!(
-                "evidence: {}, receipt {}",
-                evidence::display_path(log),
-                evidence::display_path(receipt)
-            ));
-        }
-        (log, receipt) => {
-            if let Ok(log) = log {
-                p.info(&format!("evidence: {}", evidence::display_path(log)));
-            }
-            if let Ok(receipt) = receipt {
-                p.info(&format!("receipt: {}", evidence::display_path(receipt)));
-            }
-            for e in [log.as_ref().err(), receipt.as_ref().err()]
-                .into_iter()
-                .flatten()
-            {
-                warn(ctx, "evidence not written", &format!("{e:#}"));
-            }
-        }
-    }
+    record_run(ctx, config, record).await;
     if ctx.github {
         github::annotate_gates(p, record);
         if let Err(e) = github::append_summary(&github::summary_markdown(record)) {
@@ -49,6 +25,23 @@ pub(crate) async fn finish(ctx: &super::Ctx, config: &Config, record: &RunRecord
         }
     }
     notify::send_all(&config.notify, record.event, record, p).await;
+}
+
+/// Appends the run to the record (the evidence entry and the receipt). A store that cannot be
+/// reached or written is a warning, never a failed run.
+async fn record_run(ctx: &super::Ctx, config: &Config, record: &RunRecord) {
+    let p = &ctx.printer;
+    let store = match crate::store::open(config) {
+        Ok(s) => s,
+        Err(e) => {
+            warn(ctx, "evidence not written", &format!("{e:#}"));
+            return;
+        }
+    };
+    match store.append_run(record).await {
+        Ok(()) => p.info(&format!("evidence: {}", store.written_to(record))),
+        Err(e) => warn(ctx, "evidence not written", &format!("{e:#}")),
+    }
 }
 
 fn warn(ctx: &super::Ctx, title: &str, text: &str) {

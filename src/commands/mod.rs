@@ -88,8 +88,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         }
         Command::Plan(args) => plan::run(ctx, args.into()).await,
         Command::Notify(NotifyCommand::Test) => notify_test::run(ctx).await,
-        Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit),
-        Command::Explain(args) => explain::run(ctx, &args.run),
+        Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit).await,
+        Command::Explain(args) => explain::run(ctx, &args.run).await,
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,

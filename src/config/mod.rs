@@ -5,6 +5,7 @@ mod error;
 pub mod flytoml;
 pub mod monitor;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 
@@ -41,6 +42,8 @@ pub struct Config {
     pub monitor: crate::monitor::escalation::Policy,
     /// `metrics:`: Fly's Prometheus endpoint, when configured.
     pub metrics: Option<monitor::MetricsSpec>,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -347,6 +350,7 @@ impl Loader<'_> {
             .collect::<Result<_, _>>()?;
         let monitor = self.monitor(raw.monitor.as_ref())?;
         let metrics = self.metrics(raw.metrics)?;
+        let store = store::resolve(self.path, self.text, raw.store)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -369,6 +373,7 @@ impl Loader<'_> {
             },
             monitor,
             metrics,
+            store,
         })
     }
 

@@ -28,6 +28,8 @@ pub(crate) struct RawConfig {
     pub monitor: Option<super::monitor::RawMonitor>,
     #[serde(default)]
     pub metrics: Option<super::monitor::RawMetrics>,
+    #[serde(default)]
+    pub store: Option<Spanned<super::store::RawStore>>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.

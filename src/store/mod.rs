@@ -13,12 +13,17 @@
 //! **Invariant:** everything a store writes has passed `secret::redact` (the backends redact, so
 //! a caller cannot forget).
 
+pub mod local;
+
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
+use crate::config::store::StoreSettings;
 use crate::report::RunRecord;
 
 /// What every store method returns: a boxed future, so `Store` is object-safe (`&dyn Store`)
@@ -165,6 +170,13 @@ pub trait Store {
     /// `git (branch shipit-records of origin)`, `postgres (db.example.com:5432/postgres)`.
     fn describe(&self) -> String;
 
+    /// Where [`Store::append_run`] put `record`, for the line a run prints after recording
+    /// (`feedback/deployment.md, receipt .shipit/runs/ID.json`); by default the store's name.
+    fn written_to(&self, record: &RunRecord) -> String {
+        let _ = record;
+        self.describe()
+    }
+
     /// Appends a run: its receipt and its evidence entry, each whole or not at all.
     fn append_run<'a>(&'a self, record: &'a RunRecord) -> StoreFuture<'a, ()>;
 
@@ -214,4 +226,101 @@ pub trait Store {
         holder: &'a LockHolder,
         wait: Option<Duration>,
     ) -> StoreFuture<'a, Locked>;
+}
+
+impl RunQuery {
+    /// Whether a run matches: `app` is a Fly app, a service name or an environment (what
+    /// `shipit history APP` has always accepted).
+    pub fn matches(&self, r: &RunRecord) -> bool {
+        let app_ok = self.app.as_deref().is_none_or(|a| {
+            r.env.as_deref() == Some(a) || r.services.iter().any(|s| s.app == a || s.service == a)
+        });
+        let env_ok = self
+            .env
+            .as_deref()
+            .is_none_or(|e| r.env.as_deref() == Some(e) || r.services.iter().any(|s| s.env == e));
+        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&r.kind);
+        let since_ok = self
+            .since
+            .as_deref()
+            .is_none_or(|t| r.started_at.as_str() >= t);
+        app_ok && env_ok && kind_ok && since_ok
+    }
+
+    /// The matching runs of a newest-first list, at most `limit` of them.
+    pub fn select(&self, runs: Vec<RunRecord>) -> Vec<RunRecord> {
+        runs.into_iter()
+            .filter(|r| self.matches(r))
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect()
+    }
+}
+
+/// Sorts runs newest first: by start time, then by id (ids start with the start time).
+pub fn newest_first(runs: &mut [RunRecord]) {
+    runs.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| b.id.cmp(&a.id))
+    });
+}
+
+/// The run `query` names in a newest-first list: `last`, a full id, or a unique prefix of one.
+/// `place` names where the runs came from, for the error.
+pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Result<RunRecord> {
+    if runs.is_empty() {
+        anyhow::bail!(
+            "no runs recorded in {place}\nhint: every deploy, rollback and health check leaves a receipt there"
+        );
+    }
+    if query == "last" {
+        return Ok(runs.into_iter().next().expect("not empty"));
+    }
+    if let Some(exact) = runs.iter().position(|r| r.id == query) {
+        return Ok(runs.into_iter().nth(exact).expect("found"));
+    }
+    let mut matching: Vec<RunRecord> = runs
+        .into_iter()
+        .filter(|r| r.id.starts_with(query))
+        .collect();
+    match matching.len() {
+        0 => anyhow::bail!(
+            "no run `{query}` in {place}\nhint: `shipit history` lists the runs; `shipit explain last` shows the newest"
+        ),
+        1 => Ok(matching.remove(0)),
+        n => {
+            let ids: Vec<&str> = matching.iter().take(5).map(|r| r.id.as_str()).collect();
+            let more = if n > 5 { ", ..." } else { "" };
+            anyhow::bail!(
+                "`{query}` matches {n} runs: {}{more}\nhint: type more of the id",
+                ids.join(", ")
+            )
+        }
+    }
+}
+
+/// The store `store:` picks, for a command that has loaded the whole config.
+pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    open_settings(&config.store, &config.evidence)
+}
+
+/// The store of the config at `config_path`, reading only `store:` and `evidence:`: `history`
+/// and `explain` must work where the deploy's own secrets are not set.
+pub fn open_for_reading(config_path: &Path) -> anyhow::Result<Box<dyn Store>> {
+    let store = crate::config::store::light(config_path)?;
+    let evidence = crate::evidence::settings_for(config_path)?;
+    open_settings(&store, &evidence)
+}
+
+fn open_settings(
+    store: &StoreSettings,
+    evidence: &crate::config::EvidenceSettings,
+) -> anyhow::Result<Box<dyn Store>> {
+    match store {
+        StoreSettings::Local => Ok(Box::new(local::LocalStore::new(evidence))),
+        other => anyhow::bail!(
+            "`store: {}` is not available in this build yet\nhint: use `store: local`",
+            other.kind()
+        ),
+    }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fleet;
+pub mod postgres;
 pub mod server;
 
 use std::path::{Path, PathBuf};
