@@ -74,6 +74,18 @@ pub enum Command {
     Init(InitArgs),
     /// Run the whole pipeline on this machine: no account, no network
     Demo(DemoArgs),
+    /// The scheduled health procedure: machines, events, logs, latency; alerts that open once and resolve
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Environment to check [default: every environment]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this service of the environment (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.

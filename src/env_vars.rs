@@ -30,8 +30,6 @@ pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// The REST API's base URL (`https://api.github.com`, or GitHub Enterprise's).
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
-/// The clock `check` and `watch` judge durations by (RFC 3339); tests move it. Unset: now.
-pub const SHIPIT_NOW: &str = "SHIPIT_NOW";
 /// `1` when the workflow was re-run with debug logging: turns on verbose output.
 pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
 /// Any non-empty value turns colour off (<https://no-color.org>).

@@ -3,6 +3,7 @@
 //! what they are (`pipeline`, `probe`, `smoke`, `notify`, `evidence`, `platform`).
 
 pub(crate) mod baseline;
+pub(crate) mod check;
 pub(crate) mod config_check;
 pub(crate) mod demo;
 pub(crate) mod deploy;
@@ -93,6 +94,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Config(ConfigCommand::Check) => config_check::run(ctx),
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
+        Command::Check(args) => check::run(ctx, args.env.as_deref(), args.app.as_deref()).await,
     }
 }
 

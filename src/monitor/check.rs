@@ -263,6 +263,15 @@ fn row(f: &Reported) -> String {
     )
 }
 
+/// `trigger`, `update`, `resolve`.
+pub fn send_name(s: Send) -> &'static str {
+    match s {
+        Send::Trigger => "alert",
+        Send::Update => "alert update",
+        Send::Resolve => "resolved message",
+    }
+}
+
 /// The status as JSON names it.
 pub fn status_name(s: Status) -> &'static str {
     match s {

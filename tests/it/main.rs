@@ -4,6 +4,7 @@
 //! One test binary (one link) for the whole suite; each area is a module.
 
 mod baseline_cmd;
+mod check_cmd;
 mod config_errors;
 mod demo_cmd;
 mod evidence;
