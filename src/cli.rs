@@ -76,6 +76,20 @@ pub enum Command {
     Demo(DemoArgs),
     /// The scheduled health procedure: machines, events, logs, latency; alerts that open once and resolve
     Check(CheckArgs),
+    /// A monitoring window: `check` every interval, alerts and resolves sent as they happen
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to watch (e.g. 1h)
+    #[arg(long = "for", value_name = "DUR")]
+    pub window: Dur,
+    /// Time between the starts of two checks
+    #[arg(long, value_name = "DUR", default_value = "1m")]
+    pub interval: Dur,
 }
 
 #[derive(Debug, Args, Clone)]

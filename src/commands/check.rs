@@ -70,7 +70,16 @@ pub(crate) async fn run(
             ))
         })?;
         show(ctx, &report);
-        record(ctx, store.as_ref(), &report, services, started_at, started).await;
+        record(
+            ctx,
+            store.as_ref(),
+            &report,
+            services,
+            RunKind::Check,
+            started_at,
+            started,
+        )
+        .await;
         reports.push(report);
     }
     let needs_action = reports.iter().any(|r| r.needs_action);
@@ -144,11 +153,7 @@ pub(crate) fn targets<'c>(
 /// The human report on stdout, warnings on stderr.
 pub(crate) fn show(ctx: &super::Ctx, report: &CheckReport) {
     let p = &ctx.printer;
-    if !p.json_mode() {
-        for line in report.table() {
-            p.out(&line);
-        }
-    }
+    show_table(ctx, report);
     for w in &report.warnings {
         p.warn(w);
     }
@@ -163,6 +168,15 @@ pub(crate) fn show(ctx: &super::Ctx, report: &CheckReport) {
     }
 }
 
+/// The per-app table on stdout (not under `--json`).
+pub(crate) fn show_table(ctx: &super::Ctx, report: &CheckReport) {
+    if !ctx.printer.json_mode() {
+        for line in report.table() {
+            ctx.printer.out(&line);
+        }
+    }
+}
+
 /// Records the pass: a run in the record (so the next check can tell a missed schedule), and
 /// under Actions the job summary. Failures are warnings.
 pub(crate) async fn record(
@@ -170,11 +184,12 @@ pub(crate) async fn record(
     store: &dyn crate::store::Store,
     report: &CheckReport,
     services: &[&Service],
+    kind: RunKind,
     started_at: SystemTime,
     started: Instant,
 ) {
     let p = &ctx.printer;
-    let mut record = super::new_record(RunKind::Check, Some(report.env.clone()), started_at);
+    let mut record = super::new_record(kind, Some(report.env.clone()), started_at);
     for s in services {
         let mut rec = ServiceRecord::new(&s.env, &s.name, &s.app, s.url.shown());
         let app = report.apps.iter().find(|a| a.app == s.app);
@@ -210,10 +225,11 @@ pub(crate) async fn record(
         .filter(|f| f.needs_action())
         .count();
     record.summary = if alerts == 0 {
-        format!("check {}: nothing at alert level", report.env)
+        format!("{} {}: nothing at alert level", kind.name(), report.env)
     } else {
         format!(
-            "check {}: {alerts} finding(s) at alert level or above",
+            "{} {}: {alerts} finding(s) at alert level or above",
+            kind.name(),
             report.env
         )
     };

@@ -17,6 +17,7 @@ pub(crate) mod plan;
 pub(crate) mod rollback;
 pub(crate) mod smoke;
 pub(crate) mod status;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -95,6 +96,16 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow:
         Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
         Command::Demo(args) => demo::run(ctx, args.dir.as_deref()).await,
         Command::Check(args) => check::run(ctx, args.env.as_deref(), args.app.as_deref()).await,
+        Command::Watch(args) => {
+            watch::run(
+                ctx,
+                &args.target.target,
+                args.target.app.as_deref(),
+                args.window.0,
+                args.interval.0,
+            )
+            .await
+        }
     }
 }
 

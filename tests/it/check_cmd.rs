@@ -416,3 +416,45 @@ fn a_missed_scheduled_run_is_reported() {
         "{missed}"
     );
 }
+
+#[test]
+fn watch_checks_every_interval_for_the_window_and_alerts_once() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let broken = Server::start([("/health", Behaviour::status(502))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let p = project(&up.url(), &broken.url(), &hook.url(), None, "");
+    let run = p.run(&[
+        "watch",
+        "staging",
+        "--for",
+        "1500ms",
+        "--interval",
+        "500ms",
+        "--json",
+    ]);
+    run.code(1);
+    let doc = run.json();
+    assert_eq!(doc["kind"], "watch");
+    assert_eq!(doc["for"], "1.5s");
+    assert!(doc["passes"].as_u64().unwrap() >= 2, "{doc}");
+    assert_eq!(doc["needs_action"], true);
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(
+        finding(&doc, "api-staging", "down").unwrap()["status"],
+        "open"
+    );
+    assert_eq!(
+        hook_events(&hook),
+        ["alert api-staging/down"],
+        "sent once over every pass"
+    );
+    let clean = project(&up.url(), &up.url(), &hook.url(), None, "");
+    clean
+        .run(&["watch", "staging", "--for", "500ms", "--interval", "250ms"])
+        .code(0)
+        .stdout_has("staging/web (web-staging): clean")
+        .stderr_has("nothing reached alert level");
+    p.run(&["watch", "staging", "--for", "0s"])
+        .code(1)
+        .stderr_has("must be longer than 0s");
+}
