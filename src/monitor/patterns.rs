@@ -26,8 +26,63 @@ pub struct Pattern {
     /// The expression as written (regex-lite syntax; the built-ins are also valid `grep -E`).
     pub source: String,
     regex: Regex,
-    /// Literals any match contains at least one of; empty: none known, check every line.
+    /// Literals any match contains at least one of (`\d` in a built-in's needle stands for
+    /// one ASCII digit); empty: none known, check every line.
     needles: Vec<String>,
+}
+
+/// A needle split for the search: the literal before its first `\d`, then the bytes after it
+/// (`None`: any digit), checked where the literal was found.
+#[derive(Debug, Clone)]
+struct Needle {
+    finder: memmem::Finder<'static>,
+    tail: Vec<Option<u8>>,
+}
+
+impl Needle {
+    fn new(text: &str) -> Needle {
+        let (head, rest) = text
+            .split_once("\\d")
+            .map_or((text, None), |(h, r)| (h, Some(r)));
+        let mut tail = Vec::new();
+        if let Some(rest) = rest {
+            tail.push(None);
+            let mut r = rest;
+            while !r.is_empty() {
+                if let Some(after) = r.strip_prefix("\\d") {
+                    tail.push(None);
+                    r = after;
+                } else {
+                    let c = r.as_bytes()[0];
+                    tail.push(Some(c));
+                    r = &r[1..];
+                }
+            }
+        }
+        Needle {
+            finder: memmem::Finder::new(head.as_bytes()).into_owned(),
+            tail,
+        }
+    }
+
+    /// Whether the tail holds at `at` (just past the literal).
+    fn tail_at(&self, hay: &[u8], at: usize) -> bool {
+        self.tail.iter().enumerate().all(|(k, want)| {
+            hay.get(at + k).is_some_and(|b| match want {
+                None => b.is_ascii_digit(),
+                Some(c) => b == c,
+            })
+        })
+    }
+
+    /// Whether `line` contains this needle.
+    #[cfg(test)]
+    fn in_line(&self, line: &str) -> bool {
+        let hay = line.as_bytes();
+        self.finder
+            .find_iter(hay)
+            .any(|i| self.tail_at(hay, i + self.finder.needle().len()))
+    }
 }
 
 impl Pattern {
@@ -85,7 +140,7 @@ pub fn fly() -> Vec<Pattern> {
             "http_5xx",
             Level::Critical,
             r#"(Completed 5[0-9][0-9] |HTTP/[0-9.]+" 5[0-9][0-9] |(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /[^ ]* 5[0-9][0-9] |status"?[=:] ?"?5[0-9][0-9]\b)"#,
-            &[" 5", "status"],
+            &[" 5\\d\\d ", "status"],
         ),
         Pattern::builtin(
             "proxy_error",
@@ -201,19 +256,14 @@ pub struct Scan {
 #[derive(Debug, Clone)]
 pub struct Scanner {
     patterns: Vec<Pattern>,
-    finders: Vec<Vec<memmem::Finder<'static>>>,
+    finders: Vec<Vec<Needle>>,
 }
 
 impl Scanner {
     pub fn new(patterns: Vec<Pattern>) -> Scanner {
         let finders = patterns
             .iter()
-            .map(|p| {
-                p.needles
-                    .iter()
-                    .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
-                    .collect()
-            })
+            .map(|p| p.needles.iter().map(|n| Needle::new(n)).collect())
             .collect();
         Scanner { patterns, finders }
     }
@@ -273,23 +323,28 @@ fn every_line(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// The lines containing at least one needle, in order, each once.
-fn candidate_lines(text: &str, finders: &[memmem::Finder<'_>]) -> Vec<(usize, usize)> {
+fn candidate_lines(text: &str, needles: &[Needle]) -> Vec<(usize, usize)> {
     let hay = text.as_bytes();
     let mut lines = Vec::new();
-    for finder in finders {
+    for needle in needles {
+        let len = needle.finder.needle().len();
         let mut pos = 0;
         while pos < hay.len() {
-            let Some(i) = finder.find(&hay[pos..]) else {
+            let Some(i) = needle.finder.find(&hay[pos..]) else {
                 break;
             };
             let at = pos + i;
+            if !needle.tail_at(hay, at + len) {
+                pos = at + 1;
+                continue;
+            }
             let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
             let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
             lines.push((start, end));
             pos = end + 1;
         }
     }
-    if finders.len() > 1 {
+    if needles.len() > 1 {
         lines.sort_unstable();
         lines.dedup();
     }
@@ -340,7 +395,8 @@ pub fn required_literal(expr: &str) -> Option<String> {
             '+' | '.' | '^' | '$' | ')' | ']' | '}' => end_run(&mut run, &mut best),
             '\\' => {
                 let &next = chars.get(i + 1)?;
-                if next.is_ascii_alphanumeric() {
+                // A literal backslash ends the run too: `\d` in a needle means a digit.
+                if next.is_ascii_alphanumeric() || next == '\\' {
                     end_run(&mut run, &mut best);
                 } else {
                     run.push(next);
@@ -595,7 +651,7 @@ mod tests {
             for line in hits {
                 assert!(p.is_match(line), "{name} must match: {line}");
                 assert!(
-                    p.needles.iter().any(|n| line.contains(n.as_str())),
+                    p.needles.iter().any(|n| Needle::new(n).in_line(line)),
                     "{name}: a matching line without a needle would be missed by the scan: {line}"
                 );
             }
