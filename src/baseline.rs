@@ -275,6 +275,7 @@ mod tests {
                 status: check.into(),
                 output: String::new(),
             }],
+            events: Vec::new(),
         }
     }
 

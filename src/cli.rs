@@ -89,6 +89,32 @@ pub enum Command {
     Parity(ParityArgs),
     /// Deploy to TO the exact image FROM runs, when the record shows it passed FROM's gates
     Promote(PromoteArgs),
+    /// The scheduled health procedure: machines, events, logs, latency; alerts that open once and resolve
+    Check(CheckArgs),
+    /// A monitoring window: `check` every interval, alerts and resolves sent as they happen
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to watch (e.g. 1h)
+    #[arg(long = "for", value_name = "DUR")]
+    pub window: Dur,
+    /// Time between the starts of two checks
+    #[arg(long, value_name = "DUR", default_value = "1m")]
+    pub interval: Dur,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Environment to check [default: every environment]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this service of the environment (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.

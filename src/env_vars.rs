@@ -10,7 +10,8 @@ pub const FLY_ACCESS_TOKEN: &str = "FLY_ACCESS_TOKEN";
 pub const FLY_API_TOKEN: &str = "FLY_API_TOKEN";
 /// Set on `flyctl deploy` so it prints its release as one JSON line on success.
 pub const FLY_EMIT_RELEASE_JSON: &str = "FLY_EMIT_RELEASE_JSON";
-/// The job's token; the git store sends it as an `http.extraheader` on its fetch and push.
+/// The job's token: the git store sends it as an `http.extraheader` on its fetch and push, and
+/// the `github_issue` notifier opens and closes issues with it.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// `true` when running as a GitHub Actions step.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
@@ -28,6 +29,8 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 pub const GITHUB_SHA: &str = "GITHUB_SHA";
 /// Who triggered the run, recorded in evidence.
 pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// The REST API's base URL (`https://api.github.com`, or GitHub Enterprise's).
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// `1` when the workflow was re-run with debug logging: turns on verbose output.
 pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
 /// Any non-empty value turns colour off (<https://no-color.org>).

@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod exit;
 pub mod github;
 pub mod init;
+pub mod monitor;
 pub mod notify;
 pub mod parity;
 pub mod pg;

@@ -25,6 +25,8 @@ pub enum RunKind {
     Parity,
     Promote,
     Drill,
+    Check,
+    Watch,
 }
 
 impl RunKind {
@@ -42,6 +44,8 @@ impl RunKind {
             RunKind::Parity => "parity",
             RunKind::Promote => "promote",
             RunKind::Drill => "drill",
+            RunKind::Check => "check",
+            RunKind::Watch => "watch",
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum Settings {
     Db(DbSettings),
     Parity(ParityOptions),
     Promote(PromoteOptions),
+    Check(CheckSettings),
+    Watch(WatchSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -66,6 +68,8 @@ impl From<cli::Command> for Settings {
             Command::Db(c) => Settings::Db(c.into()),
             Command::Parity(a) => Settings::Parity(a.into()),
             Command::Promote(a) => Settings::Promote(a.into()),
+            Command::Check(a) => Settings::Check(a.into()),
+            Command::Watch(a) => Settings::Watch(a.into()),
         }
     }
 }
@@ -480,6 +484,46 @@ impl From<cli::PromoteArgs> for PromoteOptions {
             to,
             service: app,
             wait_lock: wait_lock.map(|d| d.0),
+        }
+    }
+}
+
+/// `shipit check [ENV] [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckSettings {
+    pub env: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::CheckArgs> for CheckSettings {
+    fn from(a: cli::CheckArgs) -> Self {
+        let cli::CheckArgs { env, app } = a;
+        CheckSettings { env, service: app }
+    }
+}
+
+/// `shipit watch ENV|APP --for DUR [--interval DUR]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchSettings {
+    pub target: String,
+    pub service: Option<String>,
+    pub window: Duration,
+    pub interval: Duration,
+}
+
+impl From<cli::WatchArgs> for WatchSettings {
+    fn from(a: cli::WatchArgs) -> Self {
+        let cli::WatchArgs {
+            target,
+            window,
+            interval,
+        } = a;
+        let cli::TargetArgs { target, app } = target;
+        WatchSettings {
+            target,
+            service: app,
+            window: window.0,
+            interval: interval.0,
         }
     }
 }

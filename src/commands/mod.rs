@@ -3,6 +3,7 @@
 //! what they are (`pipeline`, `probe`, `smoke`, `notify`, `evidence`, `platform`).
 
 pub(crate) mod baseline;
+pub(crate) mod check;
 pub(crate) mod config_check;
 pub(crate) mod cost;
 pub(crate) mod db;
@@ -22,6 +23,7 @@ pub(crate) mod rollback;
 pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -101,6 +103,10 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Db(s) => db::run(ctx, s).await,
         Settings::Parity(s) => parity::run(ctx, s).await,
         Settings::Promote(s) => promote::run(ctx, s).await,
+        Settings::Check(s) => check::run(ctx, s.env.as_deref(), s.service.as_deref()).await,
+        Settings::Watch(s) => {
+            watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod database;
 mod error;
 pub mod flytoml;
 pub mod gates;
+pub mod monitor;
 pub mod parity;
 pub mod promote;
 mod raw;
@@ -47,6 +48,10 @@ pub struct Config {
     pub gates: gates::Gates,
     pub parity: parity::ParitySettings,
     pub promote: promote::PromoteSettings,
+    /// `monitor:`: the escalation timings of `check` and `watch`.
+    pub monitor: crate::monitor::escalation::Policy,
+    /// `metrics:`: Fly's Prometheus endpoint, when configured.
+    pub metrics: Option<monitor::MetricsSpec>,
     /// Which backend keeps the record (`store:`).
     pub store: store::StoreSettings,
     pub cost: CostSettings,
@@ -89,6 +94,8 @@ pub struct Service {
     pub skip_release_command_on_rollback: bool,
     /// `canary:`, used when `strategy: canary`.
     pub canary: canary::CanarySpec,
+    /// `logs:`: the patterns `check` scans this app's logs for.
+    pub logs: monitor::LogSpec,
 }
 
 impl Service {
@@ -173,6 +180,7 @@ impl Channel {
             ChannelKind::Teams { .. } => "teams",
             ChannelKind::PagerDuty { .. } => "pagerduty",
             ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::GithubIssue { .. } => "github_issue",
         }
     }
 }
@@ -197,6 +205,12 @@ pub enum ChannelKind {
     Webhook {
         url: Text,
         secret: Option<Text>,
+    },
+    /// One issue per open alert; `None` fields come from the Actions environment when sending.
+    GithubIssue {
+        repository: Option<String>,
+        api_url: Option<Text>,
+        token: Option<Text>,
     },
 }
 
@@ -358,6 +372,8 @@ impl Loader<'_> {
             .collect::<Result<_, _>>()?;
         let parity = parity::resolve(raw.parity, &|at, m| self.err(at, m))?;
         let promote = promote::resolve(raw.promote);
+        let monitor = self.monitor(raw.monitor.as_ref())?;
+        let metrics = self.metrics(raw.metrics)?;
         let store = store::resolve(self.path, self.text, raw.store)?;
         let cost = self.cost(raw.cost, &environments)?;
         let evidence = raw.evidence;
@@ -383,6 +399,8 @@ impl Loader<'_> {
             gates: gates::resolve(raw.gates.as_ref()),
             parity,
             promote,
+            monitor,
+            metrics,
             store,
             cost,
         })
@@ -445,6 +463,7 @@ impl Loader<'_> {
             fly_config.as_ref().and_then(|(_, f)| f.health_path.clone()),
         )?;
         let regression = self.regression(defaults.regression.as_ref(), app.regression.as_ref())?;
+        let logs = self.logs(defaults.logs.as_ref(), app.logs.as_ref())?;
         let pick = |f: fn(&RawSettings) -> Option<&Spanned<String>>| f(app).or_else(|| f(defaults));
         let strategy = match pick(|s| s.strategy.as_ref()) {
             Some(s) => match Strategy::parse(&s.value) {
@@ -511,6 +530,7 @@ impl Loader<'_> {
                 .or(defaults.skip_release_command_on_rollback)
                 .unwrap_or(false),
             canary: canary::resolve(self, defaults.canary.as_ref(), app.canary.as_ref())?,
+            logs,
         })
     }
 
@@ -764,6 +784,38 @@ impl Loader<'_> {
                 },
                 on_list(w.on.as_ref())?,
             ),
+            RawChannel::GithubIssue(g) => {
+                if let Some(r) = &g.repository
+                    && (r.value.split('/').count() != 2 || r.value.split('/').any(str::is_empty))
+                {
+                    return Err(self
+                        .err(r, format!("`repository: {}` is not `owner/name`", r.value))
+                        .hint("leave it out under GitHub Actions: GITHUB_REPOSITORY is used"));
+                }
+                let on = match &g.on {
+                    None => vec![Event::Alert, Event::Resolved],
+                    Some(list) => {
+                        let events = on_list(Some(list))?;
+                        if let Some(bad) = events
+                            .iter()
+                            .find(|e| !matches!(e, Event::Alert | Event::Resolved))
+                        {
+                            return Err(self
+                                .err(&list[0], format!("`github_issue` opens issues for alerts only, not for `{bad}`"))
+                                .hint("use `on: [alert, resolved]` (the default)"));
+                        }
+                        events
+                    }
+                };
+                (
+                    ChannelKind::GithubIssue {
+                        repository: g.repository.map(|r| r.value),
+                        api_url: g.api_url,
+                        token: g.token,
+                    },
+                    on,
+                )
+            }
         };
         Ok(Channel { kind, on })
     }

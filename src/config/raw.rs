@@ -33,6 +33,10 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub promote: Option<super::promote::RawPromote>,
     #[serde(default)]
+    pub monitor: Option<super::monitor::RawMonitor>,
+    #[serde(default)]
+    pub metrics: Option<super::monitor::RawMetrics>,
+    #[serde(default)]
     pub store: Option<Spanned<super::store::RawStore>>,
     pub cost: Option<super::cost::RawCost>,
 }
@@ -51,6 +55,7 @@ pub(crate) struct RawSettings {
     pub wait_timeout: Option<Dur>,
     pub skip_release_command_on_rollback: Option<bool>,
     pub canary: Option<super::canary::RawCanary>,
+    pub logs: Option<super::monitor::RawLogs>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -92,6 +97,19 @@ pub(crate) enum RawChannel {
     Teams(RawChatChannel),
     Pagerduty(RawPagerDuty),
     Webhook(RawWebhook),
+    #[serde(rename = "github_issue")]
+    GithubIssue(RawGithubIssue),
+}
+
+/// `github_issue:` every key optional: under Actions the repository, API URL and token come
+/// from `GITHUB_REPOSITORY`, `GITHUB_API_URL` and `GITHUB_TOKEN`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGithubIssue {
+    pub on: Option<Vec<Spanned<String>>>,
+    pub repository: Option<Spanned<String>>,
+    pub api_url: Option<Text>,
+    pub token: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -135,6 +135,8 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Parity => "Parity check",
         RunKind::Promote => "Promotion",
         RunKind::Drill => "Rollback drill",
+        RunKind::Check => "Scheduled check",
+        RunKind::Watch => "Watch",
     }
 }
 

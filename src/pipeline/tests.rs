@@ -74,6 +74,7 @@ fn machine(id: &str, image: &str, version: u64) -> Machine {
             status: "passing".into(),
             output: String::new(),
         }],
+        events: Vec::new(),
     }
 }
 

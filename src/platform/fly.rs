@@ -12,8 +12,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::{
-    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, Guest, LogEntry, Machine,
-    MachineSpec, OutputLine, Platform, PlatformError, Release, ReleaseLine, SecretInfo,
+    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, ExitEvent, Guest, LogEntry, Machine,
+    MachineEvent, MachineSpec, OutputLine, Platform, PlatformError, Release, ReleaseLine,
+    SecretInfo,
 };
 use crate::env_vars;
 use crate::stop::Stop;
@@ -219,6 +220,79 @@ struct MachineJson {
     config: Option<MachineConfigJson>,
     #[serde(default)]
     checks: Option<Vec<CheckJson>>,
+    #[serde(default)]
+    events: Option<Vec<EventJson>>,
+}
+
+/// fly-go `MachineEvent`: `snake_case` tags, except `MonitorEvent`, which is untagged.
+#[derive(Deserialize)]
+struct EventJson {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    request: Option<EventRequestJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct EventRequestJson {
+    #[serde(default)]
+    exit_event: Option<ExitEventJson>,
+    #[serde(rename = "MonitorEvent", default)]
+    monitor_event: Option<MonitorEventJson>,
+    #[serde(default)]
+    restart_count: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct MonitorEventJson {
+    #[serde(default)]
+    exit_event: Option<ExitEventJson>,
+}
+
+#[derive(Deserialize)]
+struct ExitEventJson {
+    #[serde(default)]
+    exit_code: i64,
+    #[serde(default)]
+    oom_killed: bool,
+    #[serde(default)]
+    requested_stop: bool,
+    #[serde(default)]
+    restarting: bool,
+    #[serde(default)]
+    signal: Option<i64>,
+}
+
+impl From<EventJson> for MachineEvent {
+    fn from(e: EventJson) -> MachineEvent {
+        let request = e.request.unwrap_or_default();
+        // fly-go's `GetExitCode` prefers the monitor's exit event over the request's.
+        let exit = request
+            .monitor_event
+            .and_then(|m| m.exit_event)
+            .or(request.exit_event)
+            .map(|x| ExitEvent {
+                exit_code: x.exit_code,
+                oom_killed: x.oom_killed,
+                requested_stop: x.requested_stop,
+                restarting: x.restarting,
+                signal: x.signal,
+            });
+        MachineEvent {
+            kind: e.kind,
+            status: e.status,
+            source: e.source,
+            timestamp_ms: e.timestamp,
+            exit,
+            restart_count: request.restart_count,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -320,6 +394,12 @@ impl From<MachineJson> for Machine {
                 .unwrap_or_default()
                 .into_iter()
                 .map(Check::from)
+                .collect(),
+            events: m
+                .events
+                .unwrap_or_default()
+                .into_iter()
+                .map(MachineEvent::from)
                 .collect(),
         }
     }
@@ -930,6 +1010,26 @@ mod tests {
         assert_eq!(m.release_version, Some(42));
         assert_eq!(m.image, "img");
         assert!(m.checks_passing());
+    }
+
+    #[test]
+    fn machine_events_read_the_exit_event_and_prefer_the_monitors() {
+        let m: MachineJson = serde_json::from_str(
+            r#"{"id":"1","events":[
+                {"type":"exit","status":"stopped","request":{"exit_event":{"exit_code":1,"oom_killed":false,"requested_stop":false,"restarting":true},"MonitorEvent":{"exit_event":{"exit_code":137,"oom_killed":true,"restarting":true}},"restart_count":3},"source":"flyd","timestamp":1787313605000},
+                {"type":"start","status":"started","source":"flyd","timestamp":1787313600000}]}"#,
+        )
+        .unwrap();
+        let m = Machine::from(m);
+        assert_eq!(m.events.len(), 2);
+        let exit = m.events[0].exit.as_ref().unwrap();
+        assert_eq!(
+            (exit.exit_code, exit.oom_killed, exit.restarting),
+            (137, true, true)
+        );
+        assert_eq!(m.events[0].restart_count, Some(3));
+        assert_eq!(m.events[0].timestamp_ms, 1_787_313_605_000);
+        assert_eq!(m.events[1].exit, None);
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Machine {
     pub process_group: Option<String>,
     pub host_status: String,
     pub checks: Vec<Check>,
+    /// The machine's recent events, newest first (`events` in `machines list --json`).
+    pub events: Vec<MachineEvent>,
 }
 
 impl Machine {
@@ -59,6 +61,31 @@ impl Machine {
     pub fn checks_passing(&self) -> bool {
         self.checks.iter().all(|c| c.status == "passing")
     }
+}
+
+/// One machine event (fly-go `MachineEvent`): a launch, start, exit...
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct MachineEvent {
+    /// `launch`, `start`, `exit`, `update`...
+    pub kind: String,
+    pub status: String,
+    pub source: String,
+    /// Unix milliseconds.
+    pub timestamp_ms: u64,
+    /// Set on `exit` events.
+    pub exit: Option<ExitEvent>,
+    /// `request.restart_count`.
+    pub restart_count: Option<u32>,
+}
+
+/// How a machine exited (`request.exit_event`, `MonitorEvent.exit_event` preferred).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ExitEvent {
+    pub exit_code: i64,
+    pub oom_killed: bool,
+    pub requested_stop: bool,
+    pub restarting: bool,
+    pub signal: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

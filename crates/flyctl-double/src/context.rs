@@ -32,6 +32,15 @@ impl Ctx {
         self.flags.bool("json") || env("FLY_JSON").is_some_and(|v| is_truthy(&v))
     }
 
+    /// The token flyctl would use: `-t`, else `FLY_ACCESS_TOKEN`, else `FLY_API_TOKEN`.
+    pub fn token(&self) -> Option<String> {
+        self.flags
+            .non_empty("access-token")
+            .map(str::to_owned)
+            .or_else(|| env("FLY_ACCESS_TOKEN"))
+            .or_else(|| env("FLY_API_TOKEN"))
+    }
+
     /// `RequireSession` when not interactive: a token from `-t`, `FLY_ACCESS_TOKEN` or
     /// `FLY_API_TOKEN`, else `fly.ErrNoAuthToken`.
     pub fn require_session(&self, state: &State) -> Result<(), Failure> {

@@ -42,12 +42,23 @@
 //!    "volumes": [{"id": "vol_..", "name": "data", "state": "created", "size_gb": 10, "region": "iad",
 //!                 "zone": "..", "encrypted": true, "attached_machine_id": "..", "created_at": "..",
 //!                 "snapshot_retention": 5, "auto_backup_enabled": true}],
+//!                  "events": [{"type": "exit", "status": "stopped", "timestamp": <unix ms>,
+//!                              "exit_code": 137, "oom_killed": true, "requested_stop": false,
+//!                              "restarting": true, "restart_count": 3}]}],
 //!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
 //!  "malformed": ["status"], "api_latency_ms": 0}
+//!  "malformed": ["status"],
+//!  "log_denied_tokens": ["a deploy token"]}
 //! ```
+//!
+//! Machine `events` are listed newest first, as flaps does; an `exit` event renders its fields
+//! under `request.exit_event` and `restart_count` under `request`. Without them a machine has
+//! one event matching its state. `logs` with a token in `log_denied_tokens` fails with
+//! `Error: not authorized to retrieve app logs (this can happen when using deploy tokens)`
+//! (the wording of flyctl's deploy warning; the logs API's own 401 text is unverified).
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by

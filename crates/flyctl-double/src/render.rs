@@ -321,8 +321,12 @@ pub fn volume(vol: &crate::state::Volume) -> J {
     )
 }
 
-/// The latest machine event, matching the machine's state; flaps lists newest first.
+/// The machine's events, newest first (fly-go `MachineEvent`); without scripted ones, the
+/// latest event matching its state.
 fn events(m: &Machine) -> J {
+    if let Some(list) = &m.events {
+        return J::Arr(list.iter().map(machine_event).collect());
+    }
     let kind = match m.state.as_str() {
         "started" => "start",
         "stopped" => "exit",
@@ -342,6 +346,41 @@ fn events(m: &Machine) -> J {
         ("source", J::from("flyd")),
         ("timestamp", J::Int(timestamp)),
     ])])
+}
+
+/// One scripted event: `{type, status, request, source, timestamp}`; an exit's
+/// `request.exit_event` carries `exit_code`, `oom_killed`, `requested_stop`, `restarting`, and
+/// `request.restart_count` the restarts so far (what flyctl's crash-loop test reads).
+fn machine_event(e: &crate::state::MachineEvent) -> J {
+    let mut fields = vec![
+        ("type".to_owned(), J::from(&e.kind)),
+        ("status".to_owned(), J::from(&e.status)),
+    ];
+    if e.kind == "exit" || e.restart_count.is_some() {
+        let mut request = Vec::new();
+        if e.kind == "exit" {
+            request.push((
+                "exit_event".to_owned(),
+                obj([
+                    ("exit_code", J::Int(e.exit_code.unwrap_or(0))),
+                    ("guest_exit_code", J::Int(e.exit_code.unwrap_or(0))),
+                    ("guest_signal", J::Int(if e.oom_killed { 9 } else { -1 })),
+                    ("oom_killed", J::Bool(e.oom_killed)),
+                    ("requested_stop", J::Bool(e.requested_stop)),
+                    ("restarting", J::Bool(e.restarting)),
+                    ("signal", J::Int(if e.oom_killed { 9 } else { -1 })),
+                    ("exited_at", J::from(crate::clock::rfc3339(e.timestamp))),
+                ]),
+            ));
+        }
+        if let Some(n) = e.restart_count {
+            request.push(("restart_count".to_owned(), J::Int(i64::from(n))));
+        }
+        fields.push(("request".to_owned(), J::Obj(request)));
+    }
+    fields.push(("source".to_owned(), J::from(&e.source)));
+    fields.push(("timestamp".to_owned(), J::Int(e.timestamp)));
+    J::Obj(fields)
 }
 
 /// `fly.Machine`, as `status --json` and `machines list --json` print it.

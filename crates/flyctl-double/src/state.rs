@@ -40,6 +40,10 @@ pub struct State {
     /// Milliseconds every command but `version` waits first, like a call to Fly's API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_latency_ms: Option<u64>,
+    /// Tokens that may not read logs (deploy tokens, as flyctl's deploy code warns): `logs`
+    /// called with one of them fails as the logs API refuses it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_denied_tokens: Vec<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -206,6 +210,9 @@ pub struct Machine {
     /// `config.guest`; absent means flyctl's `shared-cpu-1x` with 512 MB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest: Option<Guest>,
+    /// The machine's events, newest first; absent: one event matching its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<MachineEvent>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -222,6 +229,31 @@ pub struct Mount {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One fly-go `MachineEvent`; the exit fields fill `request.exit_event` of an `exit` event.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct MachineEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default = "default_event_source")]
+    pub source: String,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub oom_killed: bool,
+    #[serde(default)]
+    pub requested_stop: bool,
+    #[serde(default)]
+    pub restarting: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<u32>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -335,6 +367,10 @@ fn default_cpus() -> u64 {
 
 fn default_memory_mb() -> u64 {
     512
+}
+
+fn default_event_source() -> String {
+    "flyd".to_owned()
 }
 
 fn default_region() -> String {

@@ -1427,3 +1427,74 @@ fn api_latency_delays_every_command_but_version() {
     // `version` needs no API, so it is not delayed (only a lower bound is asserted above).
     assert!(s.run(&["version"]).status.success());
 }
+
+#[test]
+fn scripted_machine_events_render_in_fly_go_shape_newest_first() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["machines"][0]["events"] = json!([
+        {"type": "exit", "status": "stopped", "timestamp": 1_787_313_605_000_i64, "exit_code": 137, "oom_killed": true, "restarting": true, "restart_count": 3},
+        {"type": "start", "status": "started", "timestamp": 1_787_313_600_000_i64}
+    ]);
+    let s = Sandbox::new("events", &w);
+    let list = json_out(&s.run(&["machines", "list", "--json", "-a", APP]));
+    let m = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "148ed193b95089")
+        .unwrap();
+    let exit = &m["events"][0];
+    assert_eq!(exit["type"], "exit");
+    assert_eq!(exit["source"], "flyd");
+    assert_eq!(exit["timestamp"], 1_787_313_605_000_i64);
+    assert_eq!(exit["request"]["exit_event"]["exit_code"], 137);
+    assert_eq!(exit["request"]["exit_event"]["oom_killed"], true);
+    assert_eq!(exit["request"]["exit_event"]["restarting"], true);
+    assert_eq!(exit["request"]["exit_event"]["requested_stop"], false);
+    assert_eq!(exit["request"]["restart_count"], 3);
+    assert_eq!(m["events"][1]["type"], "start");
+    assert!(m["events"][1].get("request").is_none());
+    let status = json_out(&s.run(&["status", "--json", "-a", APP]));
+    assert_eq!(
+        status["Machines"][1]["events"][0]["request"]["restart_count"],
+        3
+    );
+    // Machines without scripted events still carry one event matching their state.
+    let other = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "d8d9e0f1a2b3c4")
+        .unwrap();
+    assert_eq!(other["events"][0]["type"], "start");
+}
+
+#[test]
+fn a_token_that_may_not_read_logs_is_refused() {
+    let mut w = world(&json!([]));
+    w["log_denied_tokens"] = json!(["deploy-token"]);
+    let s = Sandbox::new("logs-denied", &w);
+    let out = s
+        .command(&["logs", "--no-tail", "--json", "-a", APP])
+        .env("FLY_API_TOKEN", "deploy-token")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "Error: not authorized to retrieve app logs (this can happen when using deploy tokens)\n"
+    );
+    assert!(stdout(&out).is_empty());
+    // Another token reads them; the refused token still reads status.
+    assert!(
+        s.run(&["logs", "--no-tail", "--json", "-a", APP])
+            .status
+            .success()
+    );
+    let st = s
+        .command(&["status", "--json", "-a", APP])
+        .env("FLY_API_TOKEN", "deploy-token")
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+}
