@@ -285,6 +285,7 @@ mod tests {
                 status: check.into(),
                 output: String::new(),
             }],
+            events: Vec::new(),
         }
     }
 

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::duration::Dur;
+use crate::platform::Strategy;
 use crate::printer::ColorChoice;
-
-/// The deploy strategies `--strategy` accepts (flyctl's, canary included).
-const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
 
 /// Safe, unattended Fly.io deploys: baseline, deploy, outside health gates, automatic rollback.
 #[derive(Debug, Parser)]
@@ -42,7 +40,8 @@ pub struct GlobalArgs {
     /// When to use colours; `NO_COLOR` turns them off under `auto`
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Print the resolved settings as JSON and exit without doing anything
+    /// Print the resolved settings (command line merged with the config) as JSON and exit
+    /// without doing anything
     #[arg(long, global = true, hide = true)]
     pub show_settings: bool,
 }
@@ -77,6 +76,45 @@ pub enum Command {
     Init(InitArgs),
     /// Run the whole pipeline on this machine: no account, no network
     Demo(DemoArgs),
+    /// The dashboard from the record: a terminal summary, `--json`, or a static site (`--html`)
+    Report(ReportArgs),
+    /// Monthly cost estimate per app from Fly's machines and volumes, with ways to save
+    Cost(CostArgs),
+    /// Write the operator's runbook from shipit.yml and the record (--check: fail when stale)
+    Runbook(RunbookArgs),
+    /// The environment's database: verify the schema and advisor lints, prove a backup restores
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Compare two environments app by app: fly.toml, VM size, services, checks, secrets, image
+    Parity(ParityArgs),
+    /// Deploy to TO the exact image FROM runs, when the record shows it passed FROM's gates
+    Promote(PromoteArgs),
+    /// The scheduled health procedure: machines, events, logs, latency; alerts that open once and resolve
+    Check(CheckArgs),
+    /// A monitoring window: `check` every interval, alerts and resolves sent as they happen
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to watch (e.g. 1h)
+    #[arg(long = "for", value_name = "DUR")]
+    pub window: Dur,
+    /// Time between the starts of two checks
+    #[arg(long, value_name = "DUR", default_value = "1m")]
+    pub interval: Dur,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Environment to check [default: every environment]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this service of the environment (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
 }
 
 /// An environment, an environment's service (`ENV --app SERVICE`), or a Fly app name.
@@ -101,9 +139,9 @@ pub struct DeployArgs {
     /// Deploy this pre-built image instead of building (flyctl deploy --image)
     #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
-    /// Fly deploy strategy: rolling, canary, immediate or bluegreen
-    #[arg(long, value_name = "S", value_parser = STRATEGIES)]
-    pub strategy: Option<String>,
+    /// Fly deploy strategy
+    #[arg(long, value_name = "S", value_enum)]
+    pub strategy: Option<Strategy>,
     /// Do not roll back on failure (the failure still exits 4)
     #[arg(long)]
     pub no_rollback: bool,
@@ -113,6 +151,13 @@ pub struct DeployArgs {
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,
+    /// Refuse unless the record shows --image passed every gate of the environment before
+    /// this one (or of --from)
+    #[arg(long, requires = "image")]
+    pub require_promoted: bool,
+    /// With --require-promoted: the environment that must have proved the image
+    #[arg(long, value_name = "ENV", requires = "require_promoted")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -172,8 +217,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
     /// Plan with this Fly deploy strategy
-    #[arg(long, value_name = "S", value_parser = STRATEGIES)]
-    pub strategy: Option<String>,
+    #[arg(long, value_name = "S", value_enum)]
+    pub strategy: Option<Strategy>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +261,14 @@ pub struct InitArgs {
     /// Fly app name prefix used in the examples (apps become PREFIX-staging, PREFIX-production)
     #[arg(long, value_name = "NAME", default_value = "myapp")]
     pub name: String,
+    /// The project's test command: the deploy workflows get a test job that must pass first
+    /// [default: detected from package.json, Cargo.toml, pyproject.toml or go.mod; asked on a
+    /// terminal]
+    #[arg(long, value_name = "CMD", conflicts_with = "no_test")]
+    pub test: Option<String>,
+    /// Write no test job (the workflows say where to add one)
+    #[arg(long)]
+    pub no_test: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,4 +279,112 @@ pub struct DemoArgs {
     /// Use a --dir that is not empty (never one holding a project's own shipit.yml)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Write a self-contained static site (index.html, run pages) into this folder
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+    /// Only this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only runs younger than this (e.g. 30d, 12h)
+    #[arg(long, value_name = "DUR")]
+    pub since: Option<Dur>,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Environment or Fly app name [default: every environment]
+    #[arg(value_name = "ENV|APP")]
+    pub target: Option<String>,
+    /// Only this service of the environment
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// Where the runbook goes [default: docs/runbook.md beside shipit.yml]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Change nothing: exit 1 with a diff when the file differs from what would be written
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check expected tables, views, columns and row-level security, and run the advisor lints
+    /// (read-only transaction, statement timeout)
+    Verify(DbVerifyArgs),
+    /// Prove a backup restores: dump (or take --dump), restore into a scratch database, compare
+    BackupCheck(BackupCheckArgs),
+    /// Lint the new files of `database.migrations` with squawk (what a deploy does before
+    /// `flyctl deploy`)
+    LintMigrations(DbLintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbLintArgs {
+    /// Environment whose migrations to lint [default: the only one with a database]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbVerifyArgs {
+    /// Environment whose `database:` to verify [default: the only one that has one]
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    /// Print the catalog queries it would send, and exit
+    #[arg(long, hide = true)]
+    pub print_sql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupCheckArgs {
+    /// Environment whose database the backup is of
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// An existing `pg_dump -Fc` file to check [default: make one now with `pg_dump`]
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
+    /// The scratch server to restore on (postgres:// URL; a database is created and dropped
+    /// there) [default: `database.backup.scratch`, else the source's server]
+    #[arg(long, value_name = "URL")]
+    pub scratch: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// The first environment (e.g. staging)
+    #[arg(value_name = "ENV_A")]
+    pub env_a: String,
+    /// The second environment (e.g. production)
+    #[arg(value_name = "ENV_B")]
+    pub env_b: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// A different image on each side is allowed drift, not broken parity
+    #[arg(long)]
+    pub allow_image_drift: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromoteArgs {
+    /// The environment whose running image is promoted (e.g. staging)
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// The environment it is deployed to (e.g. production)
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// Only this service (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
 }

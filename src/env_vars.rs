@@ -10,6 +10,9 @@ pub const FLY_ACCESS_TOKEN: &str = "FLY_ACCESS_TOKEN";
 pub const FLY_API_TOKEN: &str = "FLY_API_TOKEN";
 /// Set on `flyctl deploy` so it prints its release as one JSON line on success.
 pub const FLY_EMIT_RELEASE_JSON: &str = "FLY_EMIT_RELEASE_JSON";
+/// The job's token: the git store sends it as an `http.extraheader` on its fetch and push, and
+/// the `github_issue` notifier opens and closes issues with it.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 /// `true` when running as a GitHub Actions step.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 /// File that receives step outputs (`key=value` or heredoc blocks).
@@ -26,12 +29,21 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 pub const GITHUB_SHA: &str = "GITHUB_SHA";
 /// Who triggered the run, recorded in evidence.
 pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// The REST API's base URL (`https://api.github.com`, or GitHub Enterprise's).
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// `1` when the workflow was re-run with debug logging: turns on verbose output.
 pub const RUNNER_DEBUG: &str = "RUNNER_DEBUG";
 /// Any non-empty value turns colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Set by most CI systems; selects plain timestamped progress lines.
 pub const CI: &str = "CI";
+
+/// Absolute path of `pg_dump` for `shipit db backup-check`; wins over `pg_dump` on `PATH`.
+pub const SHIPIT_PG_DUMP: &str = "SHIPIT_PG_DUMP";
+/// Absolute path of `pg_restore` for `shipit db backup-check`; wins over `pg_restore` on `PATH`.
+pub const SHIPIT_PG_RESTORE: &str = "SHIPIT_PG_RESTORE";
+/// Absolute path of `squawk` for the migration lint; wins over `squawk` on `PATH`.
+pub const SHIPIT_SQUAWK: &str = "SHIPIT_SQUAWK";
 
 /// Reads a variable, treating an empty value as unset (as flyctl and `NO_COLOR` do).
 pub fn non_empty(name: &str) -> Option<String> {

@@ -5,9 +5,13 @@
 //! `notify`, `evidence`, `github`, `printer`.
 
 pub mod baseline;
+pub mod canary;
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod cost;
+pub mod dashboard;
+pub mod db;
 pub mod demo;
 pub mod duration;
 pub mod env_vars;
@@ -17,13 +21,17 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub mod input;
+pub mod monitor;
 pub mod notify;
+pub mod parity;
 pub mod pg;
 pub mod pipeline;
 pub mod platform;
 pub mod printer;
 pub mod probe;
+pub mod promotion;
 pub mod report;
+pub mod runbook;
 pub mod secret;
 pub mod settings;
 pub mod smoke;
@@ -93,8 +101,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_FILE));
+    let settings = settings::Settings::from(cli.command);
     if cli.global.show_settings {
-        return show_settings(&printer, &cli, &config_path, verbosity, github);
+        return show_settings(
+            &printer,
+            &cli.global,
+            &settings,
+            &config_path,
+            verbosity,
+            github,
+        );
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -115,7 +131,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             stop,
             github,
         };
-        match commands::dispatch(&ctx, cli.command).await {
+        match commands::dispatch(&ctx, settings).await {
             Ok(outcome) => outcome,
             Err(err) => {
                 report_error(&printer, &err);
@@ -131,36 +147,41 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// tests can check what a command line and a config resolve to. Secrets print masked.
 fn show_settings(
     printer: &Printer,
-    cli: &cli::Cli,
+    global: &cli::GlobalArgs,
+    settings: &settings::Settings,
     config_path: &std::path::Path,
     verbosity: Verbosity,
     github: bool,
 ) -> ExitCode {
-    use cli::Command;
-    let settings = match &cli.command {
-        Command::Deploy(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
-        Command::Plan(a) => serde_json::to_value(settings::DeploySettings::from(a.clone())),
-        Command::Rollback(a) => serde_json::to_value(settings::RollbackSettings::from(a.clone())),
-        other => Ok(serde_json::Value::String(format!("{other:?}"))),
-    }
-    .unwrap_or_default();
-    let (config, outcome) = match config::load(config_path) {
-        Ok(c) => (
-            serde_json::to_value(c).unwrap_or_default(),
-            Outcome::Success,
-        ),
-        Err(e) => (
-            serde_json::json!({ "error": e.to_string() }),
-            Outcome::Failed,
-        ),
+    let mut outcome = Outcome::Success;
+    let (config, resolved) = match config::load(config_path) {
+        Ok(c) => {
+            let resolved = match settings.resolved(&c) {
+                Some(Ok(v)) => v,
+                Some(Err(e)) => {
+                    outcome = Outcome::Failed;
+                    serde_json::json!({ "error": format!("{e:#}") })
+                }
+                None => serde_json::Value::Null,
+            };
+            (serde_json::to_value(c).unwrap_or_default(), resolved)
+        }
+        Err(e) => {
+            outcome = Outcome::Failed;
+            (
+                serde_json::json!({ "error": e.to_string() }),
+                serde_json::Value::Null,
+            )
+        }
     };
     printer.json(&serde_json::json!({
         "config_path": config_path,
-        "json": cli.global.json,
+        "json": global.json,
         "verbosity": format!("{verbosity:?}").to_lowercase(),
-        "color": format!("{:?}", cli.global.color).to_lowercase(),
+        "color": format!("{:?}", global.color).to_lowercase(),
         "github_actions": github,
         "settings": settings,
+        "resolved": resolved,
         "config": config,
     }));
     outcome.exit_code()

@@ -17,6 +17,16 @@ pub enum RunKind {
     Smoke,
     Baseline,
     Demo,
+    Cost,
+    /// `shipit db verify`.
+    DbVerify,
+    /// `shipit db backup-check`.
+    BackupCheck,
+    Parity,
+    Promote,
+    Drill,
+    Check,
+    Watch,
 }
 
 impl RunKind {
@@ -28,6 +38,14 @@ impl RunKind {
             RunKind::Smoke => "smoke",
             RunKind::Baseline => "baseline",
             RunKind::Demo => "demo",
+            RunKind::Cost => "cost",
+            RunKind::DbVerify => "db verify",
+            RunKind::BackupCheck => "backup-check",
+            RunKind::Parity => "parity",
+            RunKind::Promote => "promote",
+            RunKind::Drill => "drill",
+            RunKind::Check => "check",
+            RunKind::Watch => "watch",
         }
     }
 }
@@ -146,6 +164,25 @@ pub struct ServiceRecord {
     /// What shipit did, one line each.
     pub actions: Vec<String>,
     pub warnings: Vec<String>,
+    /// Latency samples measured in the run (the baseline's, the new release's, a spot check's),
+    /// kept for trends: the dashboard charts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency: Vec<LatencySample>,
+    /// For a promotion: the run that proved this image in the environment it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proved_by: Option<String>,
+}
+
+/// One latency sample of a run: what was measured, when, and its figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencySample {
+    /// `baseline` (the live release before a deploy), `release` (the new release after it),
+    /// `check` (a spot check or a scheduled check).
+    pub what: String,
+    /// RFC 3339.
+    pub at: String,
+    #[serde(flatten)]
+    pub stats: crate::probe::stats::LatencyStats,
 }
 
 impl ServiceRecord {
@@ -167,6 +204,8 @@ impl ServiceRecord {
             issues: Vec::new(),
             actions: Vec::new(),
             warnings: Vec::new(),
+            latency: Vec::new(),
+            proved_by: None,
         }
     }
 }

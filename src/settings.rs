@@ -1,52 +1,198 @@
 //! Command-line arguments resolved into plain settings: clap types stop here, and commands below
-//! take these.
+//! take these (uv's `settings.rs`). Each `From` destructures its clap struct whole, so a flag
+//! added to `cli` fails to compile until it is handled here. Where a command's flags merge with
+//! the config (deploy and plan: `--image`, `--strategy`, `--no-rollback` over shipit.yml), that
+//! merge is here too, so the pipeline only ever sees the result.
+//!
+//! Adding a command: its clap struct in `cli.rs`, one settings struct and one `Settings` variant
+//! here (with its arm in `From<cli::Command>`), one file in `commands/` and its arm in
+//! `commands::dispatch`. `--show-settings` then prints it without further work.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::cli;
+use crate::config::{Config, resolve};
+use crate::pipeline::ServicePlan;
+use crate::platform::Strategy;
+
+/// One command's settings, as `commands::dispatch` takes them and `--show-settings` prints them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Settings {
+    Deploy(DeploySettings),
+    Rollback(RollbackSettings),
+    Status(StatusSettings),
+    Baseline(BaselineSettings),
+    Health(TargetSettings),
+    Smoke(SmokeSettings),
+    Plan(DeploySettings),
+    NotifyTest,
+    History(HistorySettings),
+    Explain(ExplainSettings),
+    ConfigCheck,
+    Init(InitSettings),
+    Demo(DemoSettings),
+    Report(ReportSettings),
+    Cost(CostSettings),
+    Runbook(RunbookSettings),
+    Db(DbSettings),
+    Parity(ParityOptions),
+    Promote(PromoteOptions),
+    Check(CheckSettings),
+    Watch(WatchSettings),
+}
+
+impl From<cli::Command> for Settings {
+    fn from(command: cli::Command) -> Self {
+        use cli::{Command, ConfigCommand, NotifyCommand};
+        match command {
+            Command::Deploy(a) => Settings::Deploy(a.into()),
+            Command::Rollback(a) => Settings::Rollback(a.into()),
+            Command::Status(a) => Settings::Status(a.into()),
+            Command::Baseline(a) => Settings::Baseline(a.into()),
+            Command::Health(a) => Settings::Health(a.into()),
+            Command::Smoke(a) => Settings::Smoke(a.into()),
+            Command::Plan(a) => Settings::Plan(a.into()),
+            Command::Notify(NotifyCommand::Test) => Settings::NotifyTest,
+            Command::History(a) => Settings::History(a.into()),
+            Command::Explain(a) => Settings::Explain(a.into()),
+            Command::Config(ConfigCommand::Check) => Settings::ConfigCheck,
+            Command::Init(a) => Settings::Init(a.into()),
+            Command::Demo(a) => Settings::Demo(a.into()),
+            Command::Report(a) => Settings::Report(a.into()),
+            Command::Cost(a) => Settings::Cost(a.into()),
+            Command::Runbook(a) => Settings::Runbook(a.into()),
+            Command::Db(c) => Settings::Db(c.into()),
+            Command::Parity(a) => Settings::Parity(a.into()),
+            Command::Promote(a) => Settings::Promote(a.into()),
+            Command::Check(a) => Settings::Check(a.into()),
+            Command::Watch(a) => Settings::Watch(a.into()),
+        }
+    }
+}
+
+impl Settings {
+    /// What the settings resolve to with the config, for `--show-settings`: the per-service
+    /// deploy plans of `deploy` and `plan`; `None` for commands whose settings are already whole.
+    pub fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
+        match self {
+            Settings::Deploy(s) | Settings::Plan(s) => Some(
+                s.service_plans(config)
+                    .and_then(|p| serde_json::to_value(p).map_err(Into::into)),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// An environment, one of its services, or a Fly app name, as `ENV|APP [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetSettings {
+    pub target: String,
+    pub service: Option<String>,
+}
+
+impl From<cli::TargetArgs> for TargetSettings {
+    fn from(a: cli::TargetArgs) -> Self {
+        let cli::TargetArgs { target, app } = a;
+        TargetSettings {
+            target,
+            service: app,
+        }
+    }
+}
 
 /// What `shipit deploy` (and `plan`, which is its dry run) was asked to do.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DeploySettings {
     pub env: String,
     pub service: Option<String>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub rollback: bool,
     pub dry_run: bool,
     pub wait_lock: Option<Duration>,
+    /// `--require-promoted`: the image must be proved by an earlier environment.
+    pub require_promoted: bool,
+    /// `--from`: that environment (default: the one before `env` in shipit.yml).
+    pub promoted_from: Option<String>,
+}
+
+impl DeploySettings {
+    /// The services to deploy, in order, each with its flags merged over its config.
+    pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
+        let services = resolve(config, &self.env, self.service.as_deref())?;
+        let mut plans: Vec<ServicePlan> = services
+            .into_iter()
+            .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
+            .collect::<Result<_, _>>()?;
+        // `gates: { database: true }`: the environment's database goes with each plan.
+        for plan in &mut plans {
+            plan.database = config
+                .gates
+                .database
+                .then(|| config.environment(&plan.service.env))
+                .flatten()
+                .and_then(|e| e.database.clone());
+        }
+        Ok(plans)
+    }
 }
 
 impl From<cli::DeployArgs> for DeploySettings {
     fn from(a: cli::DeployArgs) -> Self {
+        let cli::DeployArgs {
+            env,
+            app,
+            image,
+            strategy,
+            no_rollback,
+            dry_run,
+            wait_lock,
+            require_promoted,
+            from,
+        } = a;
         DeploySettings {
-            env: a.env,
-            service: a.app,
-            image: a.image,
-            strategy: a.strategy,
-            rollback: !a.no_rollback,
-            dry_run: a.dry_run,
-            wait_lock: a.wait_lock.map(|d| d.0),
+            env,
+            service: app,
+            image,
+            strategy,
+            rollback: !no_rollback,
+            dry_run,
+            wait_lock: wait_lock.map(|d| d.0),
+            require_promoted,
+            promoted_from: from,
         }
     }
 }
 
 impl From<cli::PlanArgs> for DeploySettings {
     fn from(a: cli::PlanArgs) -> Self {
+        let cli::PlanArgs {
+            env,
+            app,
+            image,
+            strategy,
+        } = a;
         DeploySettings {
-            env: a.env,
-            service: a.app,
-            image: a.image,
-            strategy: a.strategy,
+            env,
+            service: app,
+            image,
+            strategy,
             rollback: true,
             dry_run: true,
             wait_lock: None,
+            require_promoted: false,
+            promoted_from: None,
         }
     }
 }
 
 /// What `shipit rollback` was asked to do.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RollbackSettings {
     pub target: String,
     pub service: Option<String>,
@@ -58,12 +204,332 @@ pub struct RollbackSettings {
 
 impl From<cli::RollbackArgs> for RollbackSettings {
     fn from(a: cli::RollbackArgs) -> Self {
+        let cli::RollbackArgs {
+            target,
+            to,
+            env,
+            wait_lock,
+        } = a;
+        let TargetSettings { target, service } = target.into();
         RollbackSettings {
-            target: a.target.target,
-            service: a.target.app,
-            to: a.to,
-            wait_lock: a.wait_lock.map(|d| d.0),
-            env: a.env,
+            target,
+            service,
+            to,
+            wait_lock: wait_lock.map(|d| d.0),
+            env,
+        }
+    }
+}
+
+/// `shipit status [ENV|APP] [--app SERVICE]`: no target means every environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusSettings {
+    pub target: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::StatusArgs> for StatusSettings {
+    fn from(a: cli::StatusArgs) -> Self {
+        let cli::StatusArgs { target, app } = a;
+        StatusSettings {
+            target,
+            service: app,
+        }
+    }
+}
+
+/// `shipit baseline ENV|APP [--probes N]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineSettings {
+    #[serde(flatten)]
+    pub target: TargetSettings,
+    /// `None`: the config's `regression.probes`.
+    pub probes: Option<u32>,
+}
+
+impl From<cli::BaselineArgs> for BaselineSettings {
+    fn from(a: cli::BaselineArgs) -> Self {
+        let cli::BaselineArgs { target, probes } = a;
+        BaselineSettings {
+            target: target.into(),
+            probes,
+        }
+    }
+}
+
+/// `shipit smoke ENV|APP [--junit FILE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokeSettings {
+    #[serde(flatten)]
+    pub target: TargetSettings,
+    pub junit: Option<PathBuf>,
+}
+
+impl From<cli::SmokeArgs> for SmokeSettings {
+    fn from(a: cli::SmokeArgs) -> Self {
+        let cli::SmokeArgs { target, junit } = a;
+        SmokeSettings {
+            target: target.into(),
+            junit,
+        }
+    }
+}
+
+/// `shipit history [APP] [--limit N]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistorySettings {
+    pub app: Option<String>,
+    pub limit: usize,
+}
+
+impl From<cli::HistoryArgs> for HistorySettings {
+    fn from(a: cli::HistoryArgs) -> Self {
+        let cli::HistoryArgs { app, limit } = a;
+        HistorySettings { app, limit }
+    }
+}
+
+/// `shipit explain RUN`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainSettings {
+    pub run: String,
+}
+
+impl From<cli::ExplainArgs> for ExplainSettings {
+    fn from(a: cli::ExplainArgs) -> Self {
+        let cli::ExplainArgs { run } = a;
+        ExplainSettings { run }
+    }
+}
+
+/// `shipit init [--dir DIR] [--name NAME] [--force]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitSettings {
+    pub dir: Option<PathBuf>,
+    pub name: String,
+    pub force: bool,
+    /// `--test CMD`: the command the generated test job runs.
+    pub test: Option<String>,
+    /// `--no-test`: no test job, and no question.
+    pub no_test: bool,
+}
+
+impl From<cli::InitArgs> for InitSettings {
+    fn from(a: cli::InitArgs) -> Self {
+        let cli::InitArgs {
+            force,
+            dir,
+            name,
+            test,
+            no_test,
+        } = a;
+        InitSettings {
+            dir,
+            name,
+            force,
+            test,
+            no_test,
+        }
+    }
+}
+
+/// `shipit cost [ENV|APP] [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostSettings {
+    pub target: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::CostArgs> for CostSettings {
+    fn from(a: cli::CostArgs) -> Self {
+        let cli::CostArgs { target, app } = a;
+        CostSettings {
+            target,
+            service: app,
+        }
+    }
+}
+
+/// `shipit runbook [--out FILE] [--check]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunbookSettings {
+    pub out: Option<PathBuf>,
+    pub check: bool,
+}
+
+impl From<cli::RunbookArgs> for RunbookSettings {
+    fn from(a: cli::RunbookArgs) -> Self {
+        let cli::RunbookArgs { out, check } = a;
+        RunbookSettings { out, check }
+    }
+}
+
+/// `shipit demo [--dir DIR]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSettings {
+    pub dir: Option<PathBuf>,
+    /// `--force`: use a folder that is not empty (never one holding another project).
+    pub force: bool,
+}
+
+impl From<cli::DemoArgs> for DemoSettings {
+    fn from(a: cli::DemoArgs) -> Self {
+        let cli::DemoArgs { dir, force } = a;
+        DemoSettings { dir, force }
+    }
+}
+
+/// What `shipit report` was asked to do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportSettings {
+    /// Write the static site here.
+    pub html: Option<std::path::PathBuf>,
+    pub env: Option<String>,
+    pub since: Option<Duration>,
+}
+
+impl From<cli::ReportArgs> for ReportSettings {
+    fn from(a: cli::ReportArgs) -> Self {
+        let cli::ReportArgs { html, env, since } = a;
+        ReportSettings {
+            html,
+            env,
+            since: since.map(|d| d.0),
+        }
+    }
+}
+
+/// `shipit db verify|lint-migrations|backup-check`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "db", rename_all = "snake_case")]
+pub enum DbSettings {
+    Verify {
+        env: Option<String>,
+        print_sql: bool,
+    },
+    LintMigrations {
+        env: Option<String>,
+    },
+    BackupCheck {
+        env: String,
+        dump: Option<PathBuf>,
+        /// A URL with a password: registered as a secret here, so no output shows it.
+        scratch: Option<String>,
+    },
+}
+
+impl From<cli::DbCommand> for DbSettings {
+    fn from(c: cli::DbCommand) -> Self {
+        match c {
+            cli::DbCommand::Verify(a) => {
+                let cli::DbVerifyArgs { env, print_sql } = a;
+                DbSettings::Verify { env, print_sql }
+            }
+            cli::DbCommand::LintMigrations(a) => {
+                let cli::DbLintArgs { env } = a;
+                DbSettings::LintMigrations { env }
+            }
+            cli::DbCommand::BackupCheck(a) => {
+                let cli::BackupCheckArgs { env, dump, scratch } = a;
+                if let Some(url) = &scratch {
+                    // Parsing registers the URL's password as a secret; a bad URL is reported
+                    // by the command itself.
+                    let _ = crate::pg::parse(url);
+                }
+                DbSettings::BackupCheck { env, dump, scratch }
+            }
+        }
+    }
+}
+
+/// What `shipit parity` was asked to compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParityOptions {
+    pub env_a: String,
+    pub env_b: String,
+    pub service: Option<String>,
+    pub allow_image_drift: bool,
+}
+
+impl From<cli::ParityArgs> for ParityOptions {
+    fn from(a: cli::ParityArgs) -> Self {
+        let cli::ParityArgs {
+            env_a,
+            env_b,
+            app,
+            allow_image_drift,
+        } = a;
+        ParityOptions {
+            env_a,
+            env_b,
+            service: app,
+            allow_image_drift,
+        }
+    }
+}
+
+/// What `shipit promote` was asked to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteOptions {
+    pub from: String,
+    pub to: String,
+    pub service: Option<String>,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::PromoteArgs> for PromoteOptions {
+    fn from(a: cli::PromoteArgs) -> Self {
+        let cli::PromoteArgs {
+            from,
+            to,
+            app,
+            wait_lock,
+        } = a;
+        PromoteOptions {
+            from,
+            to,
+            service: app,
+            wait_lock: wait_lock.map(|d| d.0),
+        }
+    }
+}
+
+/// `shipit check [ENV] [--app SERVICE]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckSettings {
+    pub env: Option<String>,
+    pub service: Option<String>,
+}
+
+impl From<cli::CheckArgs> for CheckSettings {
+    fn from(a: cli::CheckArgs) -> Self {
+        let cli::CheckArgs { env, app } = a;
+        CheckSettings { env, service: app }
+    }
+}
+
+/// `shipit watch ENV|APP --for DUR [--interval DUR]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchSettings {
+    pub target: String,
+    pub service: Option<String>,
+    pub window: Duration,
+    pub interval: Duration,
+}
+
+impl From<cli::WatchArgs> for WatchSettings {
+    fn from(a: cli::WatchArgs) -> Self {
+        let cli::WatchArgs {
+            target,
+            window,
+            interval,
+        } = a;
+        let cli::TargetArgs { target, app } = target;
+        WatchSettings {
+            target,
+            service: app,
+            window: window.0,
+            interval: interval.0,
         }
     }
 }

@@ -127,7 +127,15 @@ async fn record_one<P: Platform>(
         // The URL as it may be written down: masked when it came from `${VAR}`.
         let shown_url = crate::config::join_url(&s.url.to_string(), &s.health.path);
         ctx.printer.info(&format!("probing {shown_url} {n} times"));
-        let taken = crate::probe::sample(prober, &s.health, &s.health_url(), n, &ctx.stop).await;
+        let taken = crate::probe::sample(
+            prober,
+            &crate::probe::SystemClock::new(),
+            &s.health,
+            &s.health_url(),
+            n,
+            &ctx.stop,
+        )
+        .await;
         if ctx.stop.is_stopped() {
             anyhow::bail!("cancelled while probing {shown_url}");
         }

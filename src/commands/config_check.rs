@@ -7,9 +7,19 @@ use std::path::Path;
 
 use crate::config::{Config, PathSource, Service};
 use crate::exit::Outcome;
+use crate::platform::Strategy;
 
 pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
+    // Every file the config names is read, as a deploy would read it before any remote change:
+    // a smoke suite with a typo fails here, with its file and line.
+    for path in config
+        .services()
+        .filter_map(|s| s.smoke.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        crate::smoke::load(path)?;
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&config);
     } else {
@@ -117,9 +127,10 @@ fn service_lines(config: &Config, n: usize, s: &Service) -> Vec<String> {
     ];
     lines.push(format!(
         "       deploy      strategy {}, timeout {}{}",
-        s.strategy
-            .as_deref()
-            .unwrap_or("from fly.toml (flyctl's default: rolling)"),
+        s.strategy.map_or(
+            "from fly.toml (flyctl's default: rolling)",
+            Strategy::as_str
+        ),
         dur(s.deploy_timeout),
         s.wait_timeout
             .map(|w| format!(", --wait-timeout {}", dur(w)))

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::demo::{APP, DemoPlatform, DemoServer};
 use crate::exit::Outcome;
-use crate::pipeline::DeployOptions;
+use crate::pipeline::ServicePlan;
 use crate::probe::{HttpProber, SystemClock};
 
 /// The first line of the config the demo writes: how a later run knows the folder is its own.
@@ -52,26 +52,20 @@ pub(crate) async fn run(
     );
 
     p.step("1/2: deploy v1, a healthy release (the first deploy: there is nothing to roll back to yet)");
-    let v1 = DeployOptions {
-        image: Some(format!("registry.fly.io/{APP}:v1")),
-        strategy: None,
-        rollback: true,
+    let plans = |image: &str| -> Result<Vec<ServicePlan>, crate::config::ConfigError> {
+        services
+            .iter()
+            .map(|svc| ServicePlan::new(svc, Some(image), None, true))
+            .collect()
     };
-    let first = super::deploy::deploy_services(
-        ctx, &config, &services, &v1, None, &platform, &prober, &clock,
-    )
-    .await;
+    let v1 = plans(&format!("registry.fly.io/{APP}:v1"))?;
+    let first =
+        super::deploy::deploy_services(ctx, &config, &v1, None, &platform, &prober, &clock).await;
 
     p.step("2/2: deploy v2, whose /health answers 500: flyctl reports success, the outside health gate does not");
-    let v2 = DeployOptions {
-        image: Some(format!("registry.fly.io/{APP}:v2-broken")),
-        strategy: None,
-        rollback: true,
-    };
-    let second = super::deploy::deploy_services(
-        ctx, &config, &services, &v2, None, &platform, &prober, &clock,
-    )
-    .await;
+    let v2 = plans(&format!("registry.fly.io/{APP}:v2-broken"))?;
+    let second =
+        super::deploy::deploy_services(ctx, &config, &v2, None, &platform, &prober, &clock).await;
 
     let hooks = server
         .hooks

@@ -3,34 +3,39 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Service, resolve};
+use crate::config::Config;
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::{self, DeployOptions};
-use crate::platform::Platform;
-use crate::probe::{Clock, HttpProber, Prober, SystemClock};
-use crate::report::{RunKind, RunRecord, ServiceResult};
+use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
+use crate::probe::{HttpProber, SystemClock};
+use crate::report::{RunKind, RunRecord, ServiceRecord, ServiceResult};
 use crate::settings::DeploySettings;
+use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
     if s.dry_run {
         return super::plan::run(ctx, s).await;
     }
     let config = ctx.config()?;
-    let services = resolve(&config, &s.env, s.service.as_deref())?;
-    super::check_strategy(s.strategy.as_deref())?;
+    let plans = s.service_plans(&config)?;
+    // `--require-promoted`: refused before anything runs unless the record proves the image.
+    let proofs = if s.require_promoted {
+        let from = match &s.promoted_from {
+            Some(f) => f.clone(),
+            None => previous_environment(&config, &s.env)?,
+        };
+        let services: Vec<&crate::config::Service> = plans.iter().map(|p| &p.service).collect();
+        Some(super::promote::require(&config, &from, s.image.as_deref(), &services).await?)
+    } else {
+        None
+    };
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
-    let opts = DeployOptions {
-        image: s.image.clone(),
-        strategy: s.strategy.clone(),
-        rollback: s.rollback,
-    };
-    let run = deploy_services(
+    let run = deploy_services_as(
         ctx,
         &config,
-        &services,
-        &opts,
+        &plans,
+        proofs.as_deref(),
         s.wait_lock,
         &fly,
         &prober,
@@ -46,44 +51,62 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
 
 /// The deploy of a list of services, on any platform: `shipit deploy` runs it with flyctl,
 /// `shipit demo` with its in-process platform. Records, announces and reports the run.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
+pub(crate) async fn deploy_services(
     ctx: &super::Ctx,
     config: &Config,
-    services: &[&Service],
-    opts: &DeployOptions,
+    plans: &[ServicePlan],
     wait_lock: Option<Duration>,
-    platform: &P,
-    prober: &R,
-    clock: &C,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
+) -> RunRecord {
+    deploy_services_as(ctx, config, plans, None, wait_lock, platform, prober, clock).await
+}
+
+/// [`deploy_services`], or with `proofs` (one per plan, in order, each plan deploying its
+/// proof's image) a promotion: a `promote` run whose services name the proving run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn deploy_services_as(
+    ctx: &super::Ctx,
+    config: &Config,
+    plans: &[ServicePlan],
+    proofs: Option<&[crate::store::Promotion]>,
+    wait_lock: Option<Duration>,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
 ) -> RunRecord {
     let started = Instant::now();
-    let env = services.first().map(|s| s.env.clone()).unwrap_or_default();
-    let mut run = super::new_record(
-        RunKind::Deploy,
-        Some(env.clone()),
-        std::time::SystemTime::now(),
-    );
+    let env = plans
+        .first()
+        .map(|p| p.service.env.clone())
+        .unwrap_or_default();
+    let kind = if proofs.is_some() {
+        RunKind::Promote
+    } else {
+        RunKind::Deploy
+    };
+    let mut run = super::new_record(kind, Some(env.clone()), std::time::SystemTime::now());
     ctx.printer.step(&format!(
         "deploy {env}: {} ({} service{})",
-        services
+        plans
             .iter()
-            .map(|s| s.app.as_str())
+            .map(|p| p.service.app.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        services.len(),
-        if services.len() == 1 { "" } else { "s" }
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" }
     ));
     // Every service's lock first: a run refused by the lock has changed nothing and announced
     // nothing, so it notifies nobody; its refusal is kept in the evidence.
-    let mut locks = Vec::with_capacity(services.len());
-    for (i, svc) in services.iter().enumerate() {
+    let mut locks = Vec::with_capacity(plans.len());
+    for (i, svc) in plans.iter().map(|p| &p.service).enumerate() {
         match pipeline::lock::acquire(config.state_dir(), &svc.app, wait_lock).await {
             Ok(l) => locks.push(l),
             Err(e) => {
                 drop(locks);
                 super::report_error_text(ctx, &format!("{e:#}"));
-                for (j, other) in services.iter().enumerate() {
+                for (j, other) in plans.iter().map(|p| &p.service).enumerate() {
                     // A read-only look, so the record says what each app is left running.
                     let mut r = super::not_started(platform, other).await;
                     if j == i {
@@ -94,21 +117,62 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
                     run.services.push(r);
                 }
                 super::close_record(&mut run, started.elapsed());
-                super::finish::record_only(ctx, config, &run);
+                super::finish::record_only(ctx, config, &run).await;
                 super::last_words(ctx, &run);
                 return run;
             }
         }
     }
     super::announce(ctx, config, Event::Started, &run).await;
+    let the_record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
-    for (i, svc) in services.iter().enumerate() {
+    for (i, plan) in plans.iter().enumerate() {
+        let svc = &plan.service;
         if stopped_after.is_some() {
             run.services.push(super::not_started(platform, svc).await);
             continue;
         }
-        let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
-        let record = pipeline::deploy_service(&deps, svc, opts).await;
+        // The record's cross-machine lock (postgres), held for the whole deploy of this app.
+        let _record_lock = match &the_record {
+            Ok(store) => {
+                let holder = LockHolder::here(&run.id, run.run_url.clone(), &run.started_at);
+                match take_deploy_lock(store.as_ref(), &svc.app, &holder, wait_lock).await {
+                    DeployLock::Held(guard) => guard,
+                    DeployLock::Refused(why) => {
+                        let mut r =
+                            ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
+                        r.result = ServiceResult::FailedBeforeChange;
+                        r.reason = Some(why.clone());
+                        r.issues.push(why.clone());
+                        super::report_error_text(ctx, &why);
+                        run.services.push(r);
+                        stopped_after = Some(i);
+                        continue;
+                    }
+                    DeployLock::Unavailable(why) => {
+                        ctx.printer.warn(&why);
+                        None
+                    }
+                }
+            }
+            Err(_) => None,
+        };
+        let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        if let (Ok(store), false) = (&the_record, config.store.is_local()) {
+            // The rollback target also goes to the record, after the local file.
+            deps.state = Box::new(crate::store::RecordTarget {
+                local: pipeline::deps::StateDir(config.state_dir().to_owned()),
+                store: store.as_ref(),
+            });
+        }
+        let mut record = pipeline::deploy_service(&deps, plan).await;
+        if let Some(p) = proofs.and_then(|p| p.get(i)) {
+            record.proved_by = Some(p.run_id.clone());
+            record.actions.insert(
+                0,
+                format!("promoted {}: proved by {} run {}", p.image, p.env, p.run_id),
+            );
+        }
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);
         }
@@ -127,7 +191,26 @@ pub(crate) async fn deploy_services<P: Platform, R: Prober, C: Clock>(
         }
     }
     drop(locks);
-    super::finish::finish(ctx, config, &run).await;
+    let not_recorded = super::finish::finish(ctx, config, &run).await;
     super::last_words(ctx, &run);
+    if let Some(note) = not_recorded {
+        super::report_warning_text(ctx, &note);
+    }
     run
+}
+
+/// The environment listed just before `env` in shipit.yml: where an image is proved before it
+/// reaches `env`.
+fn previous_environment(config: &Config, env: &str) -> anyhow::Result<String> {
+    let at = config
+        .environments
+        .iter()
+        .position(|e| e.name == env)
+        .unwrap_or(0);
+    match at.checked_sub(1).and_then(|i| config.environments.get(i)) {
+        Some(e) => Ok(e.name.clone()),
+        None => anyhow::bail!(
+            "--require-promoted: no environment comes before `{env}` in shipit.yml to have proved the image\nhint: name it with --from ENV"
+        ),
+    }
 }

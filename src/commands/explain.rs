@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence;
 use crate::exit::Outcome;
 use crate::notify::message::{
     human_duration, image_change, release_change, result_words, short_sha, verdict_mark,
@@ -12,9 +11,9 @@ use crate::notify::message::{
 use crate::printer::Printer;
 use crate::report::{GateRecord, RunRecord, ServiceRecord};
 
-pub(crate) fn run(ctx: &super::Ctx, run: &str) -> anyhow::Result<Outcome> {
-    let settings = evidence::settings_for(&ctx.config_path)?;
-    let record = evidence::receipt::find(&settings.runs, run)?;
+pub(crate) async fn run(ctx: &super::Ctx, run: &str) -> anyhow::Result<Outcome> {
+    let store = crate::store::open_for_reading(&ctx.config_path)?;
+    let record = store.find_run(run).await?;
     let p = &ctx.printer;
     if p.json_mode() {
         p.json(&record);

@@ -130,6 +130,21 @@ fn service_record(s: &Service, url: &str, v: &Spot) -> ServiceRecord {
         },
         details: v.failed.clone(),
     });
+    // One probe is a sample of one: it still draws the latency trend between deploys.
+    let answered = v.status.is_some();
+    rec.latency.push(crate::report::LatencySample {
+        what: "check".into(),
+        at: crate::timefmt::now(),
+        stats: crate::probe::stats::LatencyStats {
+            count: 1,
+            failures: u32::from(v.level.needs_action()),
+            error_rate: if v.level.needs_action() { 1.0 } else { 0.0 },
+            answered: u32::from(answered),
+            p50: v.latency,
+            p95: v.latency,
+            max: v.latency,
+        },
+    });
     if v.level != Level::Ok {
         let issue = format!("{}: {}", v.level.name(), v.line());
         if v.level.needs_action() {

@@ -1,22 +1,32 @@
 //! `shipit history [APP]`: past runs, newest first, read from the receipts.
 
-use crate::evidence;
+use anyhow::Context as _;
+
 use crate::exit::Outcome;
 use crate::notify::message::truncate;
 use crate::report::RunRecord;
+use crate::store::{self, RunQuery};
 
-pub(crate) fn run(ctx: &super::Ctx, app: Option<&str>, limit: usize) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(
+    ctx: &super::Ctx,
+    app: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<Outcome> {
     let p = &ctx.printer;
-    let settings = evidence::settings_for(&ctx.config_path)?;
-    let (runs, bad) = evidence::receipt::load_all(&settings.runs)?;
-    for (path, why) in &bad {
-        p.warn(&format!("skipped {}: {why}", evidence::display_path(path)));
+    let store = store::open_for_reading(&ctx.config_path)?;
+    let query = RunQuery {
+        app: app.map(str::to_owned),
+        limit: Some(limit),
+        ..RunQuery::default()
+    };
+    let list = store
+        .runs(&query)
+        .await
+        .with_context(|| format!("cannot read the record from {}", store.describe()))?;
+    for (place, why) in &list.unreadable {
+        p.warn(&format!("skipped {place}: {why}"));
     }
-    let runs: Vec<&RunRecord> = runs
-        .iter()
-        .filter(|r| app.is_none_or(|a| concerns(r, a)))
-        .take(limit)
-        .collect();
+    let runs: Vec<&RunRecord> = list.runs.iter().collect();
     if p.json_mode() {
         let list: Vec<serde_json::Value> = runs.iter().map(|r| row_json(r)).collect();
         p.json(&serde_json::json!({"runs": list}));
@@ -24,10 +34,7 @@ pub(crate) fn run(ctx: &super::Ctx, app: Option<&str>, limit: usize) -> anyhow::
     }
     if runs.is_empty() {
         let what = app.map(|a| format!(" of {a}")).unwrap_or_default();
-        p.info(&format!(
-            "no runs{what} recorded in {}",
-            evidence::display_path(&settings.runs)
-        ));
+        p.info(&format!("no runs{what} recorded in {}", store.describe()));
         return Ok(Outcome::Success);
     }
     let rows: Vec<[String; 6]> = runs
@@ -60,11 +67,6 @@ pub(crate) fn run(ctx: &super::Ctx, app: Option<&str>, limit: usize) -> anyhow::
         p.out(&format!("{}  {}", cells.join("  "), row[5]));
     }
     Ok(Outcome::Success)
-}
-
-/// Whether the run touched `app`: a Fly app name, a service name, or an environment.
-fn concerns(r: &RunRecord, app: &str) -> bool {
-    r.env.as_deref() == Some(app) || r.services.iter().any(|s| s.app == app || s.service == app)
 }
 
 /// `staging/hotdash-staging`, `staging/hotdash-staging,hotdash-agent`.

@@ -3,7 +3,10 @@
 //! what they are (`pipeline`, `probe`, `smoke`, `notify`, `evidence`, `platform`).
 
 pub(crate) mod baseline;
+pub(crate) mod check;
 pub(crate) mod config_check;
+pub(crate) mod cost;
+pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod explain;
@@ -12,10 +15,15 @@ pub(crate) mod health;
 pub(crate) mod history;
 pub(crate) mod init;
 pub(crate) mod notify_test;
+pub(crate) mod parity;
 pub(crate) mod plan;
+pub(crate) mod promote;
+pub(crate) mod report;
 pub(crate) mod rollback;
+pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
+pub(crate) mod watch;
 
 use std::path::PathBuf;
 
@@ -23,8 +31,10 @@ use anyhow::Context as _;
 
 use crate::config::Config;
 use crate::exit::Outcome;
+use crate::pipeline::{ClockSeam, PlatformSeam, ProberSeam, StateDir};
 use crate::platform::fly::Fly;
 use crate::printer::Printer;
+use crate::settings::Settings;
 use crate::stop::Stop;
 
 /// What every command gets: how to print, where the config is, and the run's stop signal.
@@ -56,55 +66,45 @@ impl Ctx {
     }
 }
 
-/// Runs the parsed command line.
-pub(crate) async fn dispatch(ctx: &Ctx, command: crate::cli::Command) -> anyhow::Result<Outcome> {
-    use crate::cli::{Command, ConfigCommand, NotifyCommand};
-    match command {
-        Command::Deploy(args) => deploy::run(ctx, args.into()).await,
-        Command::Rollback(args) => rollback::run(ctx, args.into()).await,
-        Command::Status(args) => {
-            status::run(ctx, args.target.as_deref(), args.app.as_deref()).await
+/// Runs a command with its resolved settings.
+pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Outcome> {
+    match settings {
+        Settings::Deploy(s) => deploy::run(ctx, s).await,
+        Settings::Rollback(s) => rollback::run(ctx, s).await,
+        Settings::Status(s) => status::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
+        Settings::Baseline(s) => {
+            baseline::run(ctx, &s.target.target, s.target.service.as_deref(), s.probes).await
         }
-        Command::Baseline(args) => {
-            baseline::run(
-                ctx,
-                &args.target.target,
-                args.target.app.as_deref(),
-                args.probes,
-            )
-            .await
-        }
-        Command::Health(args) => health::run(ctx, &args.target, args.app.as_deref()).await,
-        Command::Smoke(args) => {
+        Settings::Health(s) => health::run(ctx, &s.target, s.service.as_deref()).await,
+        Settings::Smoke(s) => {
             smoke::run(
                 ctx,
-                &args.target.target,
-                args.target.app.as_deref(),
-                args.junit.as_deref(),
+                &s.target.target,
+                s.target.service.as_deref(),
+                s.junit.as_deref(),
             )
             .await
         }
-        Command::Plan(args) => plan::run(ctx, args.into()).await,
-        Command::Notify(NotifyCommand::Test) => notify_test::run(ctx).await,
-        Command::History(args) => history::run(ctx, args.app.as_deref(), args.limit),
-        Command::Explain(args) => explain::run(ctx, &args.run),
-        Command::Config(ConfigCommand::Check) => config_check::run(ctx),
-        Command::Init(args) => init::run(ctx, args.dir.as_deref(), &args.name, args.force),
-        Command::Demo(args) => demo::run(ctx, args.dir.as_deref(), args.force).await,
-    }
-}
-
-/// Rejects a `--strategy` flyctl would not accept, before anything runs.
-pub(crate) fn check_strategy(strategy: Option<&str>) -> anyhow::Result<()> {
-    const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
-    match strategy {
-        Some(s) if !STRATEGIES.contains(&s) => {
-            anyhow::bail!(
-                "unknown --strategy `{s}`\nhint: use one of {}",
-                STRATEGIES.join(", ")
-            )
+        Settings::Plan(s) => plan::run(ctx, s).await,
+        Settings::NotifyTest => notify_test::run(ctx).await,
+        Settings::History(s) => history::run(ctx, s.app.as_deref(), s.limit).await,
+        Settings::Explain(s) => explain::run(ctx, &s.run).await,
+        Settings::ConfigCheck => config_check::run(ctx),
+        Settings::Init(s) => {
+            let test = init::TestChoice::from_flags(s.test.clone(), s.no_test);
+            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test)
         }
-        _ => Ok(()),
+        Settings::Demo(s) => demo::run(ctx, s.dir.as_deref(), s.force).await,
+        Settings::Report(s) => report::run(ctx, &s).await,
+        Settings::Cost(s) => cost::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
+        Settings::Runbook(s) => runbook::run(ctx, s.out.as_deref(), s.check),
+        Settings::Db(s) => db::run(ctx, s).await,
+        Settings::Parity(s) => parity::run(ctx, s).await,
+        Settings::Promote(s) => promote::run(ctx, s).await,
+        Settings::Check(s) => check::run(ctx, s.env.as_deref(), s.service.as_deref()).await,
+        Settings::Watch(s) => {
+            watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
+        }
     }
 }
 
@@ -132,15 +132,16 @@ pub(crate) fn new_record(
     }
 }
 
-/// The pipeline's dependencies for a real run: flyctl, HTTP probes, the system clock, and
-/// GitHub step outputs and log groups when running under Actions.
-pub(crate) fn pipeline_deps<'a, P, R, C>(
+/// The pipeline's dependencies for a real run: the platform, the prober and the clock given,
+/// the rollback target under `state_dir`, and GitHub step outputs and log groups when running
+/// under Actions.
+pub(crate) fn pipeline_deps<'a>(
     ctx: &'a Ctx,
-    platform: &'a P,
-    prober: &'a R,
-    clock: &'a C,
-    state_dir: &'a std::path::Path,
-) -> crate::pipeline::Deps<'a, P, R, C> {
+    platform: &'a dyn PlatformSeam,
+    prober: &'a dyn ProberSeam,
+    clock: &'a dyn ClockSeam,
+    state_dir: &std::path::Path,
+) -> crate::pipeline::Deps<'a> {
     let github = ctx.github;
     let printer = &ctx.printer;
     crate::pipeline::Deps {
@@ -149,7 +150,13 @@ pub(crate) fn pipeline_deps<'a, P, R, C>(
         clock,
         printer,
         stop: &ctx.stop,
-        state_dir,
+        state: Box::new(StateDir(state_dir.to_owned())),
+        database: Box::new(crate::pipeline::LiveDatabase {
+            config_dir: ctx
+                .config_path
+                .parent()
+                .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
+        }),
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {
@@ -278,6 +285,17 @@ pub(crate) fn report_error_text(ctx: &Ctx, text: &str) {
     }
 }
 
+/// Prints a warning with its optional `hint:` line.
+pub(crate) fn report_warning_text(ctx: &Ctx, text: &str) {
+    match text.split_once("\nhint: ") {
+        Some((m, h)) => {
+            ctx.printer.warn(m);
+            ctx.printer.hint(h);
+        }
+        None => ctx.printer.warn(text),
+    }
+}
+
 /// Tells the channels that want `event` about the run; failures are warnings.
 pub(crate) async fn announce(
     ctx: &Ctx,
@@ -290,8 +308,8 @@ pub(crate) async fn announce(
 
 /// The record of a service skipped because an earlier one failed, with the release it is left
 /// on (a read-only look), so the run's summary says which service runs what.
-pub(crate) async fn not_started<P: crate::platform::Platform>(
-    platform: &P,
+pub(crate) async fn not_started(
+    platform: &dyn PlatformSeam,
     svc: &crate::config::Service,
 ) -> crate::report::ServiceRecord {
     let mut r = crate::report::ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
@@ -333,18 +351,22 @@ pub(crate) async fn end_check_run(
     // verdict changes (a first failure, a recovery, a different failure), never per passing run.
     match previous_check(config, &record) {
         Some(prev) if prev.outcome == record.outcome => {
-            finish::record_only(ctx, config, &record);
+            finish::record_only(ctx, config, &record).await;
             ctx.printer.info(&format!(
                 "verdict unchanged since run {}: no notification",
                 prev.id
             ));
         }
         None if outcome == Outcome::Success => {
-            finish::record_only(ctx, config, &record);
+            finish::record_only(ctx, config, &record).await;
             ctx.printer
                 .info("healthy, and no earlier check on record: no notification");
         }
-        _ => finish::finish(ctx, config, &record).await,
+        _ => {
+            if let Some(note) = finish::finish(ctx, config, &record).await {
+                report_warning_text(ctx, &note);
+            }
+        }
     }
     outcome
 }

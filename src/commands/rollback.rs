@@ -7,7 +7,7 @@ use crate::config::resolve;
 use crate::event::Event;
 use crate::exit::Outcome;
 use crate::pipeline;
-use crate::platform::Platform;
+use crate::platform::Platform as _;
 use crate::probe::{HttpProber, SystemClock};
 use crate::report::{ReleaseRef, RunKind, ServiceResult};
 use crate::settings::RollbackSettings;

@@ -1,10 +1,18 @@
 //! shipit.yml: loading, `${VAR}` expansion, defaults merged into each app, and every check a
 //! command relies on. After `load` returns, a command never meets a half-valid config.
 
+pub mod canary;
+mod cost;
 pub mod crosscheck;
+pub mod database;
 mod error;
 pub mod flytoml;
+pub mod gates;
+pub mod monitor;
+pub mod parity;
+pub mod promote;
 mod raw;
+pub mod store;
 mod target;
 pub mod text;
 mod vars;
@@ -14,11 +22,13 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+pub use cost::{CostSettings, PriceOverrides};
 pub use error::{ConfigError, closest};
 pub use target::{check_membership, resolve};
 pub use text::Text;
 
 use crate::event::Event;
+use crate::platform::Strategy;
 use crate::probe::condition::Condition;
 use raw::{RawChannel, RawConfig, RawHealth, RawRegression, RawSettings};
 
@@ -26,8 +36,6 @@ use raw::{RawChannel, RawConfig, RawHealth, RawRegression, RawSettings};
 pub const DEFAULT_FILE: &str = "shipit.yml";
 /// Where shipit keeps its state (rollback targets, locks, receipts), next to the config.
 pub const STATE_DIR: &str = ".shipit";
-
-const STRATEGIES: [&str; 4] = ["rolling", "canary", "immediate", "bluegreen"];
 
 /// A loaded, fully validated configuration.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,6 +46,17 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub notify: Vec<Channel>,
     pub evidence: EvidenceSettings,
+    /// The optional pipeline gates (`config/gates.rs`).
+    pub gates: gates::Gates,
+    pub parity: parity::ParitySettings,
+    pub promote: promote::PromoteSettings,
+    /// `monitor:`: the escalation timings of `check` and `watch`.
+    pub monitor: crate::monitor::escalation::Policy,
+    /// `metrics:`: Fly's Prometheus endpoint, when configured.
+    pub metrics: Option<monitor::MetricsSpec>,
+    /// Which backend keeps the record (`store:`).
+    pub store: store::StoreSettings,
+    pub cost: CostSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -45,6 +64,8 @@ pub struct Environment {
     pub name: String,
     /// In the file's order, which is the deploy order.
     pub services: Vec<Service>,
+    /// The environment's `database:` block (`config/database.rs`).
+    pub database: Option<database::Database>,
 }
 
 /// One Fly app of one environment, with every setting resolved.
@@ -59,7 +80,7 @@ pub struct Service {
     pub url: Text,
     pub fly_config: Option<PathBuf>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub health: HealthSpec,
     pub regression: RegressionSpec,
     pub smoke: Option<PathBuf>,
@@ -73,6 +94,10 @@ pub struct Service {
     #[serde(with = "opt_dur_text")]
     pub wait_timeout: Option<Duration>,
     pub skip_release_command_on_rollback: bool,
+    /// `canary:`, used when `strategy: canary`.
+    pub canary: canary::CanarySpec,
+    /// `logs:`: the patterns `check` scans this app's logs for.
+    pub logs: monitor::LogSpec,
 }
 
 impl Service {
@@ -167,6 +192,7 @@ impl Channel {
             ChannelKind::Teams { .. } => "teams",
             ChannelKind::PagerDuty { .. } => "pagerduty",
             ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::GithubIssue { .. } => "github_issue",
         }
     }
 }
@@ -191,6 +217,12 @@ pub enum ChannelKind {
     Webhook {
         url: Text,
         secret: Option<Text>,
+    },
+    /// One issue per open alert; `None` fields come from the Actions environment when sending.
+    GithubIssue {
+        repository: Option<String>,
+        api_url: Option<Text>,
+        token: Option<Text>,
     },
 }
 
@@ -333,9 +365,16 @@ impl Loader<'_> {
                 seen_apps.push((service.app.clone(), place));
                 resolved.push(service);
             }
+            let database = services
+                .value
+                .database
+                .as_ref()
+                .map(|d| self.database(env_name, d))
+                .transpose()?;
             environments.push(Environment {
                 name: env_name.to_owned(),
                 services: resolved,
+                database,
             });
         }
         let notify = raw
@@ -344,6 +383,12 @@ impl Loader<'_> {
             .into_iter()
             .map(|c| self.channel(c))
             .collect::<Result<_, _>>()?;
+        let parity = parity::resolve(raw.parity, &|at, m| self.err(at, m))?;
+        let promote = promote::resolve(raw.promote);
+        let monitor = self.monitor(raw.monitor.as_ref())?;
+        let metrics = self.metrics(raw.metrics)?;
+        let store = store::resolve(self.path, self.text, raw.store)?;
+        let cost = self.cost(raw.cost, &environments)?;
         let evidence = raw.evidence;
         let log = evidence
             .as_ref()
@@ -364,6 +409,13 @@ impl Loader<'_> {
                 runs,
                 state,
             },
+            gates: gates::resolve(raw.gates.as_ref()),
+            parity,
+            promote,
+            monitor,
+            metrics,
+            store,
+            cost,
         })
     }
 
@@ -429,14 +481,17 @@ impl Loader<'_> {
             fly_config.as_ref().and_then(|(_, f)| f.health_path.clone()),
         )?;
         let regression = self.regression(defaults.regression.as_ref(), app.regression.as_ref())?;
+        let logs = self.logs(defaults.logs.as_ref(), app.logs.as_ref())?;
         let pick = |f: fn(&RawSettings) -> Option<&Spanned<String>>| f(app).or_else(|| f(defaults));
         let strategy = match pick(|s| s.strategy.as_ref()) {
-            Some(s) if !STRATEGIES.contains(&s.value.as_str()) => {
-                return Err(self
-                    .err(s, format!("unknown strategy `{}`", s.value))
-                    .hint(format!("use one of {}", STRATEGIES.join(", "))));
-            }
-            Some(s) => Some(s.value.clone()),
+            Some(s) => match Strategy::parse(&s.value) {
+                Some(strategy) => Some(strategy),
+                None => {
+                    return Err(self
+                        .err(s, format!("unknown strategy `{}`", s.value))
+                        .hint(format!("use one of {}", Strategy::names())));
+                }
+            },
             None => None,
         };
         let rollback = match pick(|s| s.rollback.as_ref()) {
@@ -492,6 +547,8 @@ impl Loader<'_> {
                 .skip_release_command_on_rollback
                 .or(defaults.skip_release_command_on_rollback)
                 .unwrap_or(false),
+            canary: canary::resolve(self, defaults.canary.as_ref(), app.canary.as_ref())?,
+            logs,
         })
     }
 
@@ -582,6 +639,22 @@ impl Loader<'_> {
             expect,
             headers,
         })
+    }
+
+    /// An environment's `database:` block, resolved in `config/database.rs`.
+    fn database(
+        &self,
+        env: &str,
+        raw: &Spanned<database::RawDatabase>,
+    ) -> Result<database::Database, ConfigError> {
+        database::resolve(
+            self.path,
+            self.text,
+            &self.dir,
+            env,
+            raw,
+            crate::db::lints::NAMES,
+        )
     }
 
     /// Parses one condition, pointing at the bad part of it when it does not parse.
@@ -733,6 +806,38 @@ impl Loader<'_> {
                 },
                 on_list(w.on.as_ref())?,
             ),
+            RawChannel::GithubIssue(g) => {
+                if let Some(r) = &g.repository
+                    && (r.value.split('/').count() != 2 || r.value.split('/').any(str::is_empty))
+                {
+                    return Err(self
+                        .err(r, format!("`repository: {}` is not `owner/name`", r.value))
+                        .hint("leave it out under GitHub Actions: GITHUB_REPOSITORY is used"));
+                }
+                let on = match &g.on {
+                    None => vec![Event::Alert, Event::Resolved],
+                    Some(list) => {
+                        let events = on_list(Some(list))?;
+                        if let Some(bad) = events
+                            .iter()
+                            .find(|e| !matches!(e, Event::Alert | Event::Resolved))
+                        {
+                            return Err(self
+                                .err(&list[0], format!("`github_issue` opens issues for alerts only, not for `{bad}`"))
+                                .hint("use `on: [alert, resolved]` (the default)"));
+                        }
+                        events
+                    }
+                };
+                (
+                    ChannelKind::GithubIssue {
+                        repository: g.repository.map(|r| r.value),
+                        api_url: g.api_url,
+                        token: g.token,
+                    },
+                    on,
+                )
+            }
         };
         Ok(Channel { kind, on })
     }
@@ -767,7 +872,7 @@ mod dur_text {
     }
 }
 
-mod opt_dur_text {
+pub(crate) mod opt_dur_text {
     #[allow(
         clippy::ref_option,
         reason = "serde's `with` passes the field by reference"

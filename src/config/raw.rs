@@ -7,8 +7,9 @@ use serde_saphyr::Spanned;
 use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
 
-/// `environments:`: environment name -> service name -> where it deploys, in file order.
-pub(crate) type RawEnvironments = OrderedMap<Spanned<OrderedMap<Spanned<RawTarget>>>>;
+/// `environments:`: environment name -> service name -> where it deploys, in file order (and
+/// the reserved `database:` key, read by `config/database.rs`).
+pub(crate) type RawEnvironments = OrderedMap<Spanned<super::database::RawEnvironment>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +25,20 @@ pub(crate) struct RawConfig {
     pub notify: Option<Vec<Spanned<RawChannel>>>,
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    /// `gates:` (`config/gates.rs`).
+    #[serde(default)]
+    pub gates: Option<super::gates::RawGates>,
+    #[serde(default)]
+    pub parity: Option<super::parity::RawParity>,
+    #[serde(default)]
+    pub promote: Option<super::promote::RawPromote>,
+    #[serde(default)]
+    pub monitor: Option<super::monitor::RawMonitor>,
+    #[serde(default)]
+    pub metrics: Option<super::monitor::RawMetrics>,
+    #[serde(default)]
+    pub store: Option<Spanned<super::store::RawStore>>,
+    pub cost: Option<super::cost::RawCost>,
 }
 
 /// Settings that `defaults:` sets for every app and an app may override.
@@ -39,6 +54,8 @@ pub(crate) struct RawSettings {
     pub deploy_timeout: Option<Dur>,
     pub wait_timeout: Option<Dur>,
     pub skip_release_command_on_rollback: Option<bool>,
+    pub canary: Option<super::canary::RawCanary>,
+    pub logs: Option<super::monitor::RawLogs>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -80,6 +97,19 @@ pub(crate) enum RawChannel {
     Teams(RawChatChannel),
     Pagerduty(RawPagerDuty),
     Webhook(RawWebhook),
+    #[serde(rename = "github_issue")]
+    GithubIssue(RawGithubIssue),
+}
+
+/// `github_issue:` every key optional: under Actions the repository, API URL and token come
+/// from `GITHUB_REPOSITORY`, `GITHUB_API_URL` and `GITHUB_TOKEN`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGithubIssue {
+    pub on: Option<Vec<Spanned<String>>>,
+    pub repository: Option<Spanned<String>>,
+    pub api_url: Option<Text>,
+    pub token: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

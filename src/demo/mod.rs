@@ -57,6 +57,7 @@ impl DemoPlatform {
                 process_group: Some("app".into()),
                 host_status: "ok".into(),
                 checks: Vec::new(),
+                events: Vec::new(),
             })
             .collect();
         DemoPlatform {

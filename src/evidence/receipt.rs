@@ -36,11 +36,16 @@ pub fn to_json(record: &RunRecord) -> anyhow::Result<String> {
     Ok(text + "\n")
 }
 
+/// Where the receipt of run `id` is in `dir`.
+pub fn path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{}.json", file_stem(id)))
+}
+
 /// Writes `<dir>/<id>.json` and returns its path.
 pub fn write(dir: &Path, record: &RunRecord) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let stem = file_stem(&record.id);
-    let path = dir.join(format!("{stem}.json"));
+    let path = path(dir, &record.id);
     let tmp = dir.join(format!(
         ".{stem}.json.tmp-{}-{}",
         std::process::id(),
@@ -99,48 +104,14 @@ pub fn load_all(dir: &Path) -> anyhow::Result<(Vec<RunRecord>, Vec<Unreadable>)>
             Err(e) => bad.push((path, e)),
         }
     }
-    runs.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| b.id.cmp(&a.id))
-    });
+    crate::store::newest_first(&mut runs);
     Ok((runs, bad))
 }
 
 /// The run `query` names: `last`, a full id, or a unique prefix of one.
 pub fn find(dir: &Path, query: &str) -> anyhow::Result<RunRecord> {
     let (runs, _) = load_all(dir)?;
-    if runs.is_empty() {
-        anyhow::bail!(
-            "no runs recorded in {}\nhint: every deploy, rollback and health check leaves a receipt there",
-            dir.display()
-        );
-    }
-    if query == "last" {
-        return Ok(runs.into_iter().next().expect("not empty"));
-    }
-    if let Some(exact) = runs.iter().position(|r| r.id == query) {
-        return Ok(runs.into_iter().nth(exact).expect("found"));
-    }
-    let mut matching: Vec<RunRecord> = runs
-        .into_iter()
-        .filter(|r| r.id.starts_with(query))
-        .collect();
-    match matching.len() {
-        0 => anyhow::bail!(
-            "no run `{query}` in {}\nhint: `shipit history` lists the runs; `shipit explain last` shows the newest",
-            dir.display()
-        ),
-        1 => Ok(matching.remove(0)),
-        n => {
-            let ids: Vec<&str> = matching.iter().take(5).map(|r| r.id.as_str()).collect();
-            let more = if n > 5 { ", ..." } else { "" };
-            anyhow::bail!(
-                "`{query}` matches {n} runs: {}{more}\nhint: type more of the id",
-                ids.join(", ")
-            )
-        }
-    }
+    crate::store::pick_run(runs, query, &dir.display().to_string())
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+pub mod detect;
+
 /// The project's config, with the `web` service in staging and production.
 const SHIPIT_YML: &str = include_str!("templates/shipit.yml");
 /// One Fly config per app; rendered once per environment.
@@ -24,7 +26,7 @@ const ACTION: &str = include_str!("templates/action.yml");
 
 /// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
 /// and `release.yml` build shipit itself and are not generated.
-const WORKFLOWS: [(&str, &str); 4] = [
+const WORKFLOWS: [(&str, &str); 5] = [
     (
         "deploy-staging.yml",
         include_str!("templates/workflows/deploy-staging.yml"),
@@ -41,10 +43,27 @@ const WORKFLOWS: [(&str, &str); 4] = [
         "health-check.yml",
         include_str!("templates/workflows/health-check.yml"),
     ),
+    ("report.yml", include_str!("templates/workflows/report.yml")),
 ];
+
+/// The test job the deploy workflows get when the project has a test command; rendered in place
+/// of `%%TEST_JOB%%`, with the deploy job's `%%DEPLOY_NEEDS%%` naming it.
+const TEST_JOB: &str = include_str!("templates/workflows/test-job.yml");
+/// What the deploy workflows say instead when there is no test command.
+const NO_TEST_JOB: &str = "\
+# No test job: this workflow deploys without running the project's tests first. To gate the
+# deploy on them, add a `test:` job here (check out, run the tests) and `needs: test` to the
+# deploy job below, or let `shipit init --test \"CMD\"` write both.";
+/// The deploy job's dependency on the test job.
+const DEPLOY_NEEDS: &str = "\
+# The tests must pass first: a push whose tests fail never deploys.
+needs: test";
 
 /// Where a project's copy of the install action lives; its workflows `uses:` this path.
 pub const PROJECT_ACTION_DIR: &str = ".github/actions/setup-shipit";
+/// The runbook `shipit init` writes after the other files (it is rendered from the written
+/// shipit.yml, so it is not in [`project_files`]).
+pub const RUNBOOK: &str = "docs/runbook.md";
 /// The folder of workflows, in a project and in shipit's repository.
 pub const WORKFLOWS_DIR: &str = ".github/workflows";
 
@@ -128,8 +147,11 @@ pub fn render(template: &str, vars: &[(&str, String)]) -> String {
         if let Some((_, value)) = block {
             let indent = &line[..line.len() - line.trim_start().len()];
             for value_line in value.lines() {
-                out.push_str(indent);
-                out.push_str(value_line);
+                // A blank line stays blank: no indent left dangling at its end.
+                if !value_line.is_empty() {
+                    out.push_str(indent);
+                    out.push_str(value_line);
+                }
                 out.push('\n');
             }
             continue;
@@ -163,9 +185,39 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What `shipit init` was asked for beyond the name.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectOptions {
+    /// The project's test command: the deploy workflows get a test job their deploy job needs.
+    pub test: Option<String>,
+}
+
+/// Checks a test command before it is written into a workflow's `run:` script.
+pub fn check_test_command(command: &str) -> Result<(), String> {
+    if command.trim().is_empty() {
+        return Err("the test command is empty".to_owned());
+    }
+    // The workflows never expand an expression inside a script (ARCHITECTURE.md): a value from
+    // the event would become shell code.
+    if command.contains("${{") {
+        return Err(format!(
+            "the test command `{command}` holds a GitHub expression (`${{{{ }}}}`), which must never be expanded inside a script"
+        ));
+    }
+    Ok(())
+}
+
 /// Everything `shipit init --name NAME` writes, in the order it is written.
 pub fn project_files(name: &str) -> Result<Vec<File>, String> {
+    project_files_with(name, &ProjectOptions::default())
+}
+
+/// [`project_files`] with the test command (and whatever else `init` was asked for).
+pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<File>, String> {
     check_name(name)?;
+    if let Some(test) = &options.test {
+        check_test_command(test)?;
+    }
     let flavor = Flavor::Project;
     let mut files = vec![File {
         path: "shipit.yml".into(),
@@ -187,7 +239,7 @@ pub fn project_files(name: &str) -> Result<Vec<File>, String> {
         path: PathBuf::from("smoke/web.yml"),
         contents: SMOKE_WEB.to_owned(),
     });
-    files.extend(workflow_files(flavor));
+    files.extend(workflow_files(flavor, options.test.as_deref()));
     files.push(File {
         path: Path::new(PROJECT_ACTION_DIR).join("action.yml"),
         contents: action_file(flavor),
@@ -199,7 +251,8 @@ pub fn project_files(name: &str) -> Result<Vec<File>, String> {
 /// `action.yml` and its copies of the workflows a project gets.
 pub fn repository_files() -> Vec<File> {
     let flavor = Flavor::ShipitRepository;
-    let mut files = workflow_files(flavor);
+    // shipit's own tests run in ci.yml; its dogfood deploys have no test job of their own.
+    let mut files = workflow_files(flavor, None);
     files.push(File {
         path: "action.yml".into(),
         contents: action_file(flavor),
@@ -207,15 +260,48 @@ pub fn repository_files() -> Vec<File> {
     files
 }
 
-fn workflow_files(flavor: Flavor) -> Vec<File> {
+fn workflow_files(flavor: Flavor, test: Option<&str>) -> Vec<File> {
     let vars = flavor.github_vars();
     WORKFLOWS
         .iter()
-        .map(|(file, template)| File {
-            path: Path::new(WORKFLOWS_DIR).join(file),
-            contents: render(template, &vars),
+        .map(|(file, template)| {
+            let mut vars = vars.clone();
+            vars.extend(test_job_vars(file, &flavor.github_vars(), test));
+            File {
+                path: Path::new(WORKFLOWS_DIR).join(file),
+                contents: render(template, &vars),
+            }
         })
         .collect()
+}
+
+/// The test job of a deploy workflow (`deploy-ENV.yml`), or the comment saying where one goes.
+fn test_job_vars(
+    file: &str,
+    github_vars: &[(&'static str, String)],
+    test: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let Some(env) = file
+        .strip_prefix("deploy-")
+        .and_then(|f| f.strip_suffix(".yml"))
+    else {
+        return Vec::new();
+    };
+    match test {
+        None => vec![
+            ("TEST_JOB", NO_TEST_JOB.to_owned()),
+            ("DEPLOY_NEEDS", String::new()),
+        ],
+        Some(command) => {
+            let mut vars = github_vars.to_vec();
+            vars.push(("ENV", env.to_owned()));
+            vars.push(("TEST_COMMAND", command.trim().to_owned()));
+            vec![
+                ("TEST_JOB", render(TEST_JOB, &vars)),
+                ("DEPLOY_NEEDS", DEPLOY_NEEDS.to_owned()),
+            ]
+        }
+    }
 }
 
 fn action_file(flavor: Flavor) -> String {

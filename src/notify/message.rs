@@ -129,6 +129,14 @@ fn kind_word(kind: RunKind) -> &'static str {
         RunKind::Smoke => "Smoke test",
         RunKind::Baseline => "Baseline",
         RunKind::Demo => "Demo deploy",
+        RunKind::Cost => "Cost report",
+        RunKind::DbVerify => "Database verification",
+        RunKind::BackupCheck => "Backup restore check",
+        RunKind::Parity => "Parity check",
+        RunKind::Promote => "Promotion",
+        RunKind::Drill => "Rollback drill",
+        RunKind::Check => "Scheduled check",
+        RunKind::Watch => "Watch",
     }
 }
 
@@ -147,6 +155,9 @@ pub fn service_facts(s: &ServiceRecord, test: bool) -> Vec<(&'static str, String
         facts.push(("Image", images));
     }
     facts.push(("Verdict", verdict(s)));
+    if let Some(run) = &s.proved_by {
+        facts.push(("Proved by", format!("run {run}")));
+    }
     if let Some(reason) = reason(s) {
         facts.push(("Reason", reason));
     }

@@ -6,7 +6,9 @@
 //! concurrently, each POST has a short timeout and a couple of retries, the whole thing is cut
 //! off after [`TOTAL_CAP`], and a message that could not be delivered becomes a warning.
 
+pub mod alert;
 pub mod discord;
+pub mod github_issue;
 pub mod message;
 pub mod pagerduty;
 pub mod slack;
@@ -162,6 +164,13 @@ pub fn target_label(channel: &Channel) -> String {
         | ChannelKind::Teams { webhook_url } => webhook_url,
         ChannelKind::PagerDuty { events_url, .. } => events_url,
         ChannelKind::Webhook { url, .. } => url,
+        ChannelKind::GithubIssue { repository, .. } => {
+            return format!(
+                "{} ({})",
+                channel.name(),
+                github_issue::repository_label(repository.as_deref())
+            );
+        }
     };
     format!("{} ({})", channel.name(), host_of(url.as_str()))
 }
@@ -254,6 +263,8 @@ pub fn requests_for(
                 body,
             }]
         }
+        // Issues are for alerts only (`notify::alert`); a deploy event has nothing to say there.
+        ChannelKind::GithubIssue { .. } => Vec::new(),
     })
 }
 
@@ -362,7 +373,12 @@ async fn deliver(channels: &[&Channel], msg: &Message<'_>) -> Vec<SendResult> {
         .collect()
 }
 
-fn failed(channel: &'static str, target: String, error: &str, started: Instant) -> SendResult {
+pub(crate) fn failed(
+    channel: &'static str,
+    target: String,
+    error: &str,
+    started: Instant,
+) -> SendResult {
     SendResult {
         channel,
         target,
@@ -375,7 +391,7 @@ fn failed(channel: &'static str, target: String, error: &str, started: Instant) 
     }
 }
 
-fn client() -> Result<reqwest::Client, String> {
+pub(crate) fn client() -> Result<reqwest::Client, String> {
     // The probes' TLS: rustls with the ring provider and the OS trust roots, so notifications
     // and probes trust the same certificates.
     reqwest::Client::builder()
@@ -391,7 +407,7 @@ fn client() -> Result<reqwest::Client, String> {
 
 /// Sends one channel's requests in order; the message is delivered when all of them are. A
 /// failed request does not stop the next (another service's change event is still news).
-async fn send_channel(
+pub(crate) async fn send_channel(
     client: &reqwest::Client,
     channel: &'static str,
     target: String,

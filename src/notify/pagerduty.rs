@@ -56,7 +56,10 @@ pub fn requests(msg: &Message<'_>) -> Vec<PdRequest> {
             body: change_body(msg, &truncate(&msg.title(), SUMMARY_MAX), "shipit", details),
         }];
     }
-    let deploys = matches!(r.kind, RunKind::Deploy | RunKind::Rollback | RunKind::Demo);
+    let deploys = matches!(
+        r.kind,
+        RunKind::Deploy | RunKind::Rollback | RunKind::Demo | RunKind::Promote | RunKind::Drill
+    );
     let mut out = Vec::new();
     let mut triggered: Vec<&ServiceRecord> = Vec::new();
     if matches!(

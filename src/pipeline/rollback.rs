@@ -3,29 +3,43 @@
 
 use std::time::Instant;
 
-use super::{DeployOptions, Deps, deploy_request, release_text};
-use crate::baseline::Baseline;
+use super::deps::Deps;
+use super::plan::{PlanView, RollbackPolicy, ServicePlan, rollback_request};
+use super::release_text;
+use super::stage::{health_gate_report, relay};
 use crate::config::Service;
-use crate::platform::{OutputLine, Platform, Release};
-use crate::probe::{Clock, Prober};
+use crate::platform::{OutputLine, Release};
 use crate::report::{ReleaseRef, ServiceRecord, ServiceResult, StepRecord};
+
+/// The `plan` line for what happens when a stage fails.
+pub(super) fn plan(view: &PlanView<'_>) -> String {
+    let target = view.target.as_ref().and_then(Option::as_ref);
+    match (target, view.plan.rollback) {
+        (_, RollbackPolicy::OffInConfig | RollbackPolicy::OffByFlag) => {
+            "on failure: no rollback (rollback: off): exit 4".into()
+        }
+        (Some(target), RollbackPolicy::Auto) => {
+            let argv =
+                crate::platform::flyctl_deploy_argv(&view.plan.rollback_request(&target.image));
+            format!(
+                "on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not)",
+                argv.join(" ")
+            )
+        }
+        (None, RollbackPolicy::Auto) => "on failure: no rollback target: exit 4".into(),
+    }
+}
 
 /// After a failure past the deploy call: roll back when allowed and possible, and say what
 /// runs now. Ends as `RolledBack` (exit 3) or `RollbackFailed` (exit 4).
-pub(super) async fn after_failure<P: Platform, R: Prober, C: Clock>(
-    deps: &Deps<'_, P, R, C>,
-    svc: &Service,
-    opts: &DeployOptions,
+pub(super) async fn after_failure(
+    deps: &Deps<'_>,
+    plan: &ServicePlan,
     mut record: ServiceRecord,
-    baseline: Option<&Baseline>,
+    target: Option<ReleaseRef>,
     reason: &str,
 ) -> ServiceRecord {
-    let target = baseline.and_then(|b| {
-        b.image.clone().map(|i| ReleaseRef {
-            version: b.version,
-            image: i,
-        })
-    });
+    let svc = &plan.service;
     let refuse = |mut record: ServiceRecord, why: &str| {
         deps.printer
             .error(&format!("{}: {reason}; {why}", svc.label()));
@@ -39,13 +53,12 @@ pub(super) async fn after_failure<P: Platform, R: Prober, C: Clock>(
         record.live = record.to.clone();
         record
     };
-    if !opts.rollback || !svc.rollback {
-        let why = if opts.rollback {
-            "rollback is off in shipit.yml (`rollback: off`)"
-        } else {
-            "--no-rollback was given"
-        };
-        return refuse(record, why);
+    match plan.rollback {
+        RollbackPolicy::Auto => {}
+        RollbackPolicy::OffInConfig => {
+            return refuse(record, "rollback is off in shipit.yml (`rollback: off`)");
+        }
+        RollbackPolicy::OffByFlag => return refuse(record, "--no-rollback was given"),
     }
     let Some(target) = target else {
         return refuse(
@@ -67,8 +80,8 @@ pub(super) async fn after_failure<P: Platform, R: Prober, C: Clock>(
 }
 
 /// Deploys `target` and gates it; fills the record's result, live release, steps and gates.
-async fn redeploy<P: Platform, R: Prober, C: Clock>(
-    deps: &Deps<'_, P, R, C>,
+async fn redeploy(
+    deps: &Deps<'_>,
     svc: &Service,
     target: &ReleaseRef,
     record: &mut ServiceRecord,
@@ -76,10 +89,9 @@ async fn redeploy<P: Platform, R: Prober, C: Clock>(
 ) {
     let started = Instant::now();
     let started_at = crate::timefmt::now();
-    let mut req = deploy_request(svc, Some(&target.image), None);
-    req.skip_release_command = svc.skip_release_command_on_rollback;
+    let req = rollback_request(svc, &target.image);
     let printer = deps.printer;
-    let mut on_line = |line: OutputLine<'_>| super::relay(printer, line);
+    let mut on_line = |line: OutputLine<'_>| relay(printer, line);
     (deps.group)(Some(&format!("flyctl deploy {} (rollback)", svc.app)));
     let call_stop = deps.stop.child();
     let outcome = deps.platform.deploy(&req, &mut on_line, &call_stop).await;
@@ -126,7 +138,7 @@ async fn redeploy<P: Platform, R: Prober, C: Clock>(
     }
     let started = Instant::now();
     let started_at = crate::timefmt::now();
-    let report = super::health_gate_report(deps, svc).await;
+    let report = health_gate_report(deps, svc).await;
     record
         .gates
         .push(report.gate_record(&format!("{step_name} health"), &svc.health));
@@ -216,8 +228,8 @@ pub fn choose_rollback_target(
 }
 
 /// `shipit rollback`: puts `target` back and gates it. Ends as `Succeeded` or `RollbackFailed`.
-pub async fn rollback_service<P: Platform, R: Prober, C: Clock>(
-    deps: &Deps<'_, P, R, C>,
+pub async fn rollback_service(
+    deps: &Deps<'_>,
     svc: &Service,
     from: Option<ReleaseRef>,
     target: &Release,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{DeployOptions, Deps, deploy_service};
+use super::{Deps, ServicePlan, StateDir, deploy_service};
 use crate::config::Service;
 use crate::platform::{
     AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
@@ -74,6 +74,7 @@ fn machine(id: &str, image: &str, version: u64) -> Machine {
             status: "passing".into(),
             output: String::new(),
         }],
+        events: Vec::new(),
     }
 }
 
@@ -350,6 +351,7 @@ impl Prober for FakeProber {
             body: Vec::new(),
             body_truncated: false,
             cert_expires_in: None,
+            ip: None,
             error: None,
         }
     }
@@ -428,7 +430,10 @@ impl Case {
             clock: &self.clock,
             printer: &self.printer,
             stop: &self.stop,
-            state_dir: &state,
+            state: Box::new(StateDir(state)),
+            database: Box::new(crate::pipeline::LiveDatabase {
+                config_dir: self.dir.path().to_path_buf(),
+            }),
             fleet_poll: Duration::from_secs(2),
             output: Box::new(move |k, v| {
                 outputs.borrow_mut().push((
@@ -439,8 +444,17 @@ impl Case {
             }),
             group: Box::new(|_| {}),
         };
-        deploy_service(&deps, svc, opts).await
+        let plan =
+            ServicePlan::new(svc, opts.image.as_deref(), opts.strategy, opts.rollback).unwrap();
+        deploy_service(&deps, &plan).await
     }
+}
+
+/// What `shipit deploy` was asked for, as the tests spell it.
+struct DeployOptions {
+    image: Option<String>,
+    strategy: Option<crate::platform::Strategy>,
+    rollback: bool,
 }
 
 fn opts() -> DeployOptions {
@@ -464,12 +478,14 @@ async fn a_good_release_walks_every_stage_in_order() {
         steps(&r),
         [
             "preflight",
+            "migration lint",
             "baseline",
             "deploy",
             "fleet check",
             "health gate",
             "regression gate",
             "smoke",
+            "database gate",
             "watch"
         ]
     );
@@ -670,4 +686,113 @@ async fn an_autostopped_fleet_is_judged_by_the_machines_it_has() {
         "the fleet watcher saw the stopped machines and probed them: {:?}",
         c.printer.captured()
     );
+}
+
+/// The lines `plan` prints name the stages the pipeline walks, in the same order, and the argv it
+/// shows is the one the deploy call and the rollback get, for every config and flag combination.
+#[tokio::test]
+async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
+    use crate::platform::{Strategy, flyctl_deploy_argv};
+    use crate::report::ReleaseRef;
+    let configs = [
+        "",
+        "  smoke: smoke.yml\n",
+        "  watch: 1m\n",
+        "  strategy: bluegreen\n",
+        "  rollback: off\n",
+    ];
+    let flags = [
+        opts(),
+        DeployOptions {
+            image: None,
+            strategy: Some(Strategy::Immediate),
+            rollback: true,
+        },
+        DeployOptions {
+            image: Some(NEW.into()),
+            strategy: Some(Strategy::Canary),
+            rollback: false,
+        },
+    ];
+    for extra in configs {
+        for flag in &flags {
+            let mut c = Case::new(Some(OLD), &[]);
+            // The new release fails its health gate, so the rollback call is walked too.
+            c.prober.broken = vec![NEW];
+            let svc = c.service(extra);
+            let plan = ServicePlan::new(&svc, flag.image.as_deref(), flag.strategy, flag.rollback)
+                .unwrap();
+            let target = ReleaseRef {
+                version: Some(5),
+                image: OLD.into(),
+            };
+            let view = super::PlanView {
+                plan: &plan,
+                target: Some(Some(target)),
+            };
+            let lines = super::plan::describe(&view);
+            let planned: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
+            let mut expected = super::plan::stage_names();
+            expected.push("on failure");
+            assert_eq!(planned, expected, "{extra:?}");
+
+            let r = c.run(&svc, flag).await;
+            let walked: Vec<&str> = steps(&r)
+                .into_iter()
+                .take_while(|s| !s.starts_with("rollback"))
+                .collect();
+            assert_eq!(
+                walked,
+                super::plan::stage_names()[..walked.len()],
+                "{extra:?}: {:?}",
+                r.reason
+            );
+            let deploys = c.platform.world.borrow().deploys.clone();
+            let deploy_line = lines.iter().find(|l| l.starts_with("deploy:")).unwrap();
+            assert!(
+                deploy_line.contains(&flyctl_deploy_argv(&deploys[0]).join(" ")),
+                "{extra:?}: {} vs {:?}",
+                deploy_line,
+                deploys[0]
+            );
+            match deploys.get(1) {
+                Some(rollback) => assert!(
+                    lines
+                        .last()
+                        .unwrap()
+                        .contains(&flyctl_deploy_argv(rollback).join(" ")),
+                    "{extra:?}: {}",
+                    lines.last().unwrap()
+                ),
+                None => assert!(
+                    lines.last().unwrap().contains("no rollback"),
+                    "{extra:?}: {}",
+                    lines.last().unwrap()
+                ),
+            }
+        }
+    }
+}
+
+/// A release that passes walks exactly the table, and plan lists exactly the table.
+#[tokio::test]
+async fn a_passing_release_walks_every_stage_plan_lists() {
+    let c = Case::new(Some(OLD), &[]);
+    let svc = c.service("  watch: 1m\n");
+    let r = c.run(&svc, &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
+    assert_eq!(steps(&r), super::plan::stage_names());
+}
+
+/// Built with `--cfg shipit_noop_gate` (scripts/check-gate-recipe): the gate added by one file
+/// and one table line is walked by the pipeline and listed by plan, after smoke.
+#[cfg(shipit_noop_gate)]
+#[tokio::test]
+async fn a_gate_added_to_the_table_is_run_and_planned() {
+    let c = Case::new(Some(OLD), &[]);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
+    assert!(steps(&r).contains(&"noop gate"), "{:?}", steps(&r));
+    assert!(r.gates.iter().any(|g| g.name == "noop"));
+    assert!(super::plan::stage_names().contains(&"noop gate"));
 }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::{
-    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
-    Platform, PlatformError, Release, ReleaseLine, SecretInfo,
+    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, ExitEvent, Guest, LogEntry, Machine,
+    MachineEvent, MachineSpec, OutputLine, Platform, PlatformError, Release, ReleaseLine,
+    SecretInfo,
 };
 use crate::env_vars;
 use crate::stop::Stop;
@@ -258,6 +259,79 @@ struct MachineJson {
     config: Option<MachineConfigJson>,
     #[serde(default)]
     checks: Option<Vec<CheckJson>>,
+    #[serde(default)]
+    events: Option<Vec<EventJson>>,
+}
+
+/// fly-go `MachineEvent`: `snake_case` tags, except `MonitorEvent`, which is untagged.
+#[derive(Deserialize)]
+struct EventJson {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    request: Option<EventRequestJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct EventRequestJson {
+    #[serde(default)]
+    exit_event: Option<ExitEventJson>,
+    #[serde(rename = "MonitorEvent", default)]
+    monitor_event: Option<MonitorEventJson>,
+    #[serde(default)]
+    restart_count: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct MonitorEventJson {
+    #[serde(default)]
+    exit_event: Option<ExitEventJson>,
+}
+
+#[derive(Deserialize)]
+struct ExitEventJson {
+    #[serde(default)]
+    exit_code: i64,
+    #[serde(default)]
+    oom_killed: bool,
+    #[serde(default)]
+    requested_stop: bool,
+    #[serde(default)]
+    restarting: bool,
+    #[serde(default)]
+    signal: Option<i64>,
+}
+
+impl From<EventJson> for MachineEvent {
+    fn from(e: EventJson) -> MachineEvent {
+        let request = e.request.unwrap_or_default();
+        // fly-go's `GetExitCode` prefers the monitor's exit event over the request's.
+        let exit = request
+            .monitor_event
+            .and_then(|m| m.exit_event)
+            .or(request.exit_event)
+            .map(|x| ExitEvent {
+                exit_code: x.exit_code,
+                oom_killed: x.oom_killed,
+                requested_stop: x.requested_stop,
+                restarting: x.restarting,
+                signal: x.signal,
+            });
+        MachineEvent {
+            kind: e.kind,
+            status: e.status,
+            source: e.source,
+            timestamp_ms: e.timestamp,
+            exit,
+            restart_count: request.restart_count,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -266,6 +340,56 @@ struct MachineConfigJson {
     image: String,
     #[serde(default)]
     metadata: Option<BTreeMap<String, String>>,
+}
+
+/// The parts of a `fly.Machine` parity reads (`machines list --json`, reference §2.3, D1).
+#[derive(Deserialize)]
+struct MachineSpecJson {
+    id: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    image_ref: Option<ImageRefJson>,
+    #[serde(default)]
+    config: Option<MachineSpecConfigJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct ImageRefJson {
+    #[serde(default)]
+    digest: String,
+}
+
+#[derive(Deserialize, Default)]
+struct MachineSpecConfigJson {
+    #[serde(default)]
+    image: String,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+    /// Every field is `omitempty`, so a missing one is zero.
+    #[serde(default)]
+    guest: Option<Guest>,
+}
+
+impl From<MachineSpecJson> for MachineSpec {
+    fn from(m: MachineSpecJson) -> MachineSpec {
+        let config = m.config.unwrap_or_default();
+        MachineSpec {
+            id: m.id,
+            state: m.state,
+            region: m.region,
+            process_group: config
+                .metadata
+                .as_ref()
+                .and_then(|md| md.get("fly_process_group").cloned())
+                .unwrap_or_else(|| "app".to_owned()),
+            image: config.image,
+            digest: m.image_ref.map(|r| r.digest).filter(|d| !d.is_empty()),
+            guest: config.guest.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -309,6 +433,12 @@ impl From<MachineJson> for Machine {
                 .unwrap_or_default()
                 .into_iter()
                 .map(Check::from)
+                .collect(),
+            events: m
+                .events
+                .unwrap_or_default()
+                .into_iter()
+                .map(MachineEvent::from)
                 .collect(),
         }
     }
@@ -486,6 +616,31 @@ impl Platform for Fly {
             .collect())
     }
 
+    async fn app_config(&self, app: &str) -> Result<serde_json::Value, PlatformError> {
+        // `config show` prints JSON by default (two-space indent) and has no `--json` flag.
+        let config: serde_json::Value = self.read_json(&["config", "show", "--app", app]).await?;
+        if config.is_object() {
+            Ok(config)
+        } else {
+            let command = self.display(&["config", "show", "--app", app]);
+            Err(PlatformError {
+                kind: ErrorKind::Malformed,
+                message: format!("`{command}` printed JSON that is not an object"),
+                command,
+            })
+        }
+    }
+
+    async fn machine_specs(&self, app: &str) -> Result<Vec<MachineSpec>, PlatformError> {
+        let m: Option<Vec<MachineSpecJson>> = self
+            .read_json(&["machines", "list", "--json", "--app", app])
+            .await?;
+        Ok(m.unwrap_or_default()
+            .into_iter()
+            .map(MachineSpec::from)
+            .collect())
+    }
+
     async fn logs(&self, app: &str, wait: Duration) -> Result<Vec<LogEntry>, PlatformError> {
         // `logs --no-tail` never returns while the log buffer is empty (it polls forever), so
         // the call runs under `wait` and what arrived by then is the answer.
@@ -648,6 +803,174 @@ fn parse_release_line(line: &str) -> Option<ReleaseLine> {
     serde_json::from_str(t).ok()
 }
 
+// What cost estimates read: machine sizes and volumes (`reference/canary-and-cost.md` §D).
+
+#[derive(Deserialize)]
+struct SizedMachineJson {
+    id: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    config: Option<SizedConfigJson>,
+}
+
+#[derive(Deserialize, Default)]
+struct SizedConfigJson {
+    #[serde(default)]
+    guest: Option<GuestJson>,
+    #[serde(default)]
+    services: Option<Vec<ServiceJson>>,
+    #[serde(default)]
+    mounts: Option<Vec<MountJson>>,
+    #[serde(default)]
+    rootfs: Option<RootfsJson>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct GuestJson {
+    #[serde(default)]
+    cpu_kind: String,
+    #[serde(default)]
+    cpus: u32,
+    #[serde(default)]
+    memory_mb: u32,
+}
+
+#[derive(Deserialize)]
+struct ServiceJson {
+    /// `false`, `true` or `"suspend"` (`MachineAutostop.MarshalJSON`).
+    #[serde(default)]
+    autostop: Option<serde_json::Value>,
+    #[serde(default)]
+    min_machines_running: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct MountJson {
+    #[serde(default)]
+    volume: String,
+}
+
+#[derive(Deserialize)]
+struct RootfsJson {
+    #[serde(default)]
+    size_gb: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct VolumeJson {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    size_gb: u32,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    attached_machine_id: Option<String>,
+}
+
+fn autostop_of(services: &[ServiceJson]) -> super::inventory::Autostop {
+    use super::inventory::Autostop;
+    if services.is_empty() {
+        return Autostop::NoService;
+    }
+    // A machine stops when any of its services lets the proxy stop it; suspend wins over stop.
+    let rank = |s: &ServiceJson| match &s.autostop {
+        Some(serde_json::Value::String(v)) if v == "suspend" => 2,
+        Some(serde_json::Value::Bool(true)) => 1,
+        Some(serde_json::Value::String(v)) if v == "stop" => 1,
+        _ => 0,
+    };
+    match services.iter().map(rank).max().unwrap_or(0) {
+        2 => Autostop::Suspend,
+        1 => Autostop::Stop,
+        _ => Autostop::Off,
+    }
+}
+
+impl From<SizedMachineJson> for super::inventory::SizedMachine {
+    fn from(m: SizedMachineJson) -> Self {
+        let config = m.config.unwrap_or_default();
+        let services = config.services.unwrap_or_default();
+        // A machine without a guest in its JSON is priced as flyctl's default size.
+        let guest = config.guest.unwrap_or(GuestJson {
+            cpu_kind: String::new(),
+            cpus: 0,
+            memory_mb: 0,
+        });
+        super::inventory::SizedMachine {
+            id: m.id,
+            region: m.region,
+            state: m.state,
+            process_group: config
+                .metadata
+                .and_then(|md| md.get("fly_process_group").cloned()),
+            cpu_kind: if guest.cpu_kind.is_empty() {
+                "shared".to_owned()
+            } else {
+                guest.cpu_kind
+            },
+            cpus: guest.cpus.max(1),
+            memory_mb: if guest.memory_mb == 0 {
+                256
+            } else {
+                guest.memory_mb
+            },
+            autostop: autostop_of(&services),
+            min_machines_running: services
+                .iter()
+                .filter_map(|s| s.min_machines_running)
+                .max()
+                .unwrap_or(0),
+            rootfs_gb: config.rootfs.and_then(|r| r.size_gb),
+            mounts: config
+                .mounts
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mnt| mnt.volume)
+                .filter(|v| !v.is_empty())
+                .collect(),
+        }
+    }
+}
+
+impl super::inventory::InventorySource for Fly {
+    async fn inventory(&self, app: &str) -> Result<super::inventory::Inventory, PlatformError> {
+        let machines: Option<Vec<SizedMachineJson>> = self
+            .read_json(&["machines", "list", "--json", "--app", app])
+            .await?;
+        let volumes: Option<Vec<VolumeJson>> = self
+            .read_json(&["volumes", "list", "--json", "--app", app])
+            .await?;
+        Ok(super::inventory::Inventory {
+            machines: machines
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            volumes: volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| super::inventory::Volume {
+                    id: v.id,
+                    name: v.name,
+                    state: v.state,
+                    size_gb: v.size_gb,
+                    region: v.region,
+                    attached_machine_id: v.attached_machine_id.filter(|m| !m.is_empty()),
+                })
+                .collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,6 +1028,28 @@ mod tests {
     }
 
     #[test]
+    fn machine_specs_read_guest_group_and_digest_from_machines_list() {
+        // reference/flyctl.md 2.1/2.3 and canary-and-cost.md D1: `config.guest`, every field
+        // omitempty; `image_ref.digest`; the process group in metadata.
+        let m: Vec<MachineSpecJson> = serde_json::from_str(
+            r#"[{"id":"1","state":"started","region":"iad","image_ref":{"registry":"registry.fly.io","digest":"sha256:5f0c"},
+                 "config":{"image":"registry.fly.io/a:deployment-1","guest":{"cpu_kind":"performance","cpus":2,"memory_mb":4096},
+                           "metadata":{"fly_process_group":"worker"}}},
+                {"id":"2","state":"destroyed","image_ref":{},"config":{"guest":{"memory_mb":256},"metadata":{"fly_process_group":"fly_app_release_command"}}}]"#,
+        )
+        .unwrap();
+        let specs: Vec<MachineSpec> = m.into_iter().map(MachineSpec::from).collect();
+        assert_eq!(specs[0].guest.cpu_kind, "performance");
+        assert_eq!((specs[0].guest.cpus, specs[0].guest.memory_mb), (2, 4096));
+        assert_eq!(specs[0].digest.as_deref(), Some("sha256:5f0c"));
+        assert_eq!(specs[0].process_group, "worker");
+        assert!(specs[0].is_active());
+        assert_eq!(specs[1].digest, None, "an empty image_ref has no digest");
+        assert_eq!((specs[1].guest.cpus, specs[1].guest.memory_mb), (0, 256));
+        assert!(!specs[1].is_active());
+    }
+
+    #[test]
     fn machine_json_reads_the_release_version_string() {
         let m: MachineJson = serde_json::from_str(
             r#"{"id":"1","state":"started","region":"iad","config":{"image":"img","metadata":{"fly_release_version":"42"},"services":[{"autostop":"suspend"}]},"checks":[{"name":"c","status":"passing"}]}"#,
@@ -714,6 +1059,26 @@ mod tests {
         assert_eq!(m.release_version, Some(42));
         assert_eq!(m.image, "img");
         assert!(m.checks_passing());
+    }
+
+    #[test]
+    fn machine_events_read_the_exit_event_and_prefer_the_monitors() {
+        let m: MachineJson = serde_json::from_str(
+            r#"{"id":"1","events":[
+                {"type":"exit","status":"stopped","request":{"exit_event":{"exit_code":1,"oom_killed":false,"requested_stop":false,"restarting":true},"MonitorEvent":{"exit_event":{"exit_code":137,"oom_killed":true,"restarting":true}},"restart_count":3},"source":"flyd","timestamp":1787313605000},
+                {"type":"start","status":"started","source":"flyd","timestamp":1787313600000}]}"#,
+        )
+        .unwrap();
+        let m = Machine::from(m);
+        assert_eq!(m.events.len(), 2);
+        let exit = m.events[0].exit.as_ref().unwrap();
+        assert_eq!(
+            (exit.exit_code, exit.oom_killed, exit.restarting),
+            (137, true, true)
+        );
+        assert_eq!(m.events[0].restart_count, Some(3));
+        assert_eq!(m.events[0].timestamp_ms, 1_787_313_605_000);
+        assert_eq!(m.events[1].exit, None);
     }
 
     #[test]
@@ -766,5 +1131,49 @@ mod tests {
         let r = r.unwrap();
         assert_eq!((r[0].version, r[0].status.as_str()), (43, "failed"));
         assert_eq!(r[0].user.as_ref().unwrap().email, "ci@example.com");
+    }
+
+    #[test]
+    fn sized_machines_read_guest_autostop_mounts_and_rootfs() {
+        use crate::platform::inventory::{Autostop, Billing, SizedMachine};
+        let text = r#"[
+            {"id": "a", "state": "stopped", "region": "iad", "config": {
+                "guest": {"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096},
+                "metadata": {"fly_process_group": "app"},
+                "mounts": [{"encrypted": true, "path": "/data", "size_gb": 10, "volume": "vol_1", "name": "data"}],
+                "services": [{"autostop": false, "min_machines_running": 1}, {"autostop": "suspend"}],
+                "rootfs": {"size_gb": 3}}},
+            {"id": "b", "state": "started", "region": "ams", "config": {
+                "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 256}}}
+        ]"#;
+        let machines: Vec<SizedMachineJson> = serde_json::from_str(text).unwrap();
+        let machines: Vec<SizedMachine> = machines.into_iter().map(Into::into).collect();
+        assert_eq!(machines[0].cpu_kind, "performance");
+        assert_eq!((machines[0].cpus, machines[0].memory_mb), (2, 4096));
+        assert_eq!(machines[0].autostop, Autostop::Suspend);
+        assert_eq!(machines[0].min_machines_running, 1);
+        assert_eq!(machines[0].mounts, ["vol_1"]);
+        assert_eq!(machines[0].rootfs_gb, Some(3));
+        assert_eq!(machines[0].billing(), Billing::RootfsOnly);
+        assert_eq!(
+            machines[1].autostop,
+            Autostop::NoService,
+            "a worker has no service"
+        );
+        assert_eq!(machines[1].billing(), Billing::Running);
+        assert_eq!(
+            autostop_of(&[ServiceJson {
+                autostop: Some(serde_json::json!(true)),
+                min_machines_running: None
+            }]),
+            Autostop::Stop
+        );
+        assert_eq!(
+            autostop_of(&[ServiceJson {
+                autostop: Some(serde_json::json!(false)),
+                min_machines_running: None
+            }]),
+            Autostop::Off
+        );
     }
 }

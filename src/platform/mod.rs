@@ -2,6 +2,8 @@
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
 pub mod fly;
+pub mod inventory;
+pub mod strategy;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::stop::Stop;
+pub use strategy::Strategy;
 
 /// An app as `status` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -36,6 +39,8 @@ pub struct Machine {
     pub process_group: Option<String>,
     pub host_status: String,
     pub checks: Vec<Check>,
+    /// The machine's recent events, newest first (`events` in `machines list --json`).
+    pub events: Vec<MachineEvent>,
 }
 
 impl Machine {
@@ -56,6 +61,31 @@ impl Machine {
     pub fn checks_passing(&self) -> bool {
         self.checks.iter().all(|c| c.status == "passing")
     }
+}
+
+/// One machine event (fly-go `MachineEvent`): a launch, start, exit...
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct MachineEvent {
+    /// `launch`, `start`, `exit`, `update`...
+    pub kind: String,
+    pub status: String,
+    pub source: String,
+    /// Unix milliseconds.
+    pub timestamp_ms: u64,
+    /// Set on `exit` events.
+    pub exit: Option<ExitEvent>,
+    /// `request.restart_count`.
+    pub restart_count: Option<u32>,
+}
+
+/// How a machine exited (`request.exit_event`, `MonitorEvent.exit_event` preferred).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ExitEvent {
+    pub exit_code: i64,
+    pub oom_killed: bool,
+    pub requested_stop: bool,
+    pub restarting: bool,
+    pub signal: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -116,17 +146,70 @@ pub struct SecretInfo {
     pub status: Option<String>,
 }
 
+/// What a machine runs on (`config.guest` in `machines list --json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, serde::Deserialize, Default)]
+pub struct Guest {
+    /// `shared` or `performance`.
+    #[serde(default)]
+    pub cpu_kind: String,
+    #[serde(default)]
+    pub cpus: u64,
+    #[serde(default)]
+    pub memory_mb: u64,
+}
+
+/// One machine as `machines list --json` shows it, with what parity compares: its process
+/// group, size and the exact image (digest) it runs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MachineSpec {
+    pub id: String,
+    pub state: String,
+    pub region: String,
+    pub process_group: String,
+    pub image: String,
+    /// `image_ref.digest`, when flaps reports it.
+    pub digest: Option<String>,
+    pub guest: Guest,
+}
+
+impl MachineSpec {
+    /// What `flaps.ListActive` keeps: not destroyed, not a release-command or console machine.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.state.as_str(), "destroyed" | "destroying")
+            && !matches!(
+                self.process_group.as_str(),
+                "fly_app_release_command" | "fly_app_console"
+            )
+    }
+}
+
 /// What to deploy.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployRequest {
     pub app: String,
     pub fly_config: Option<PathBuf>,
     pub image: Option<String>,
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     pub wait_timeout: Option<Duration>,
     pub skip_release_command: bool,
     /// shipit's own limit on the whole call.
     pub timeout: Duration,
+    /// Which machines the deploy updates (the canary's `--only-machines`); empty: all of them.
+    #[serde(skip_serializing_if = "MachineFilter::is_empty")]
+    pub machines: MachineFilter,
+}
+
+/// flyctl's `--only-machines` / `--exclude-machines` (comma-separated machine IDs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MachineFilter {
+    pub only: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl MachineFilter {
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.exclude.is_empty()
+    }
 }
 
 /// The release line flyctl prints with `FLY_EMIT_RELEASE_JSON`.
@@ -251,7 +334,13 @@ pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
         argv.extend(["--image".into(), i.clone()]);
     }
     if let Some(s) = &req.strategy {
-        argv.extend(["--strategy".into(), s.clone()]);
+        argv.extend(["--strategy".into(), s.as_str().into()]);
+    }
+    if !req.machines.only.is_empty() {
+        argv.extend(["--only-machines".into(), req.machines.only.join(",")]);
+    }
+    if !req.machines.exclude.is_empty() {
+        argv.extend(["--exclude-machines".into(), req.machines.exclude.join(",")]);
     }
     if let Some(w) = req.wait_timeout {
         argv.extend(["--wait-timeout".into(), format!("{}s", w.as_secs().max(1))]);
@@ -275,6 +364,15 @@ pub trait Platform {
     async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError>;
     async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError>;
     async fn secrets(&self, app: &str) -> Result<Vec<SecretInfo>, PlatformError>;
+    /// The app's configuration as Fly has it (`config show`: the current release's fly.toml,
+    /// as JSON). Platforms without one say so.
+    async fn app_config(&self, app: &str) -> Result<serde_json::Value, PlatformError> {
+        Err(unsupported(self.name(), "config show", app))
+    }
+    /// Every machine with its size and image digest (`machines list --json`, unfiltered).
+    async fn machine_specs(&self, app: &str) -> Result<Vec<MachineSpec>, PlatformError> {
+        Err(unsupported(self.name(), "machines list", app))
+    }
     /// Recent logs; returns what came within `wait` (flyctl never returns on an empty buffer).
     async fn logs(&self, app: &str, wait: Duration) -> Result<Vec<LogEntry>, PlatformError>;
     /// The exact argv a deploy would run, for `plan` and receipts.
@@ -286,4 +384,61 @@ pub trait Platform {
         on_line: &mut dyn FnMut(OutputLine<'_>),
         stop: &Stop,
     ) -> DeployOutcome;
+}
+
+/// The error a platform returns for a call it does not offer.
+fn unsupported(platform: &str, call: &str, app: &str) -> PlatformError {
+    PlatformError {
+        kind: ErrorKind::Other,
+        command: format!("{platform} {call} --app {app}"),
+        message: format!("the {platform} platform cannot answer `{call}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> DeployRequest {
+        DeployRequest {
+            app: "web".into(),
+            fly_config: None,
+            image: Some("registry.fly.io/web:new".into()),
+            strategy: None,
+            wait_timeout: None,
+            skip_release_command: false,
+            timeout: Duration::from_secs(60),
+            machines: MachineFilter::default(),
+        }
+    }
+
+    #[test]
+    fn machine_filters_become_flyctls_flags() {
+        let mut req = request();
+        assert!(
+            !flyctl_deploy_argv(&req)
+                .iter()
+                .any(|a| a.contains("machines"))
+        );
+        req.machines.only = vec!["148ed193b95089".into(), "d8d9e0f1a2b3c4".into()];
+        let argv = flyctl_deploy_argv(&req);
+        let at = argv.iter().position(|a| a == "--only-machines").unwrap();
+        assert_eq!(argv[at + 1], "148ed193b95089,d8d9e0f1a2b3c4");
+        req.machines = MachineFilter {
+            only: Vec::new(),
+            exclude: vec!["148ed193b95089".into()],
+        };
+        let argv = flyctl_deploy_argv(&req);
+        let at = argv.iter().position(|a| a == "--exclude-machines").unwrap();
+        assert_eq!(argv[at + 1], "148ed193b95089");
+        assert!(!argv.contains(&"--only-machines".to_owned()));
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["machines"]["exclude"][0], "148ed193b95089");
+        assert!(
+            serde_json::to_value(request())
+                .unwrap()
+                .get("machines")
+                .is_none()
+        );
+    }
 }

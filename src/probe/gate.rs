@@ -160,7 +160,7 @@ pub struct ProbeRecord {
 
 impl ProbeRecord {
     /// Judges `result` against every condition. A probe passes when every condition holds and
-    /// the whole answer arrived.
+    /// the whole answer arrived (or, for `[CONNECTED] == false`, when none did).
     pub fn judge(at: Duration, result: &ProbeResult, expect: &[Condition]) -> ProbeRecord {
         let mut failed: Vec<String> = expect
             .iter()
@@ -168,8 +168,14 @@ impl ProbeRecord {
             .filter(|r| !r.pass)
             .map(|r| r.display)
             .collect();
+        // No answer at all is a failure, unless the conditions are about exactly that
+        // (`[CONNECTED] == false`, Gatus's way of checking that a port is closed): then they
+        // decide. An answer cut short stays a failure whatever the conditions say.
+        let connection_judged =
+            !result.connected && expect.iter().any(Condition::judges_connection);
         if let Some(e) = &result.error
             && failed.is_empty()
+            && !connection_judged
         {
             failed.push(e.clone());
         }
@@ -286,7 +292,7 @@ fn count(n: usize, what: &str) -> String {
 /// gate opens or fails, reporting each probe through `printer.progress` as
 /// `label probe 4: 500 in 12ms ✗ [STATUS] (500) == 200 (1/3 failures)`. Returns as soon as
 /// `stop` fires, with `cancelled` set. The caller prints the verdict (`reason`).
-pub async fn run_gate<P: Prober, C: Clock>(
+pub async fn run_gate<P: Prober + ?Sized, C: Clock + ?Sized>(
     prober: &P,
     clock: &C,
     spec: &HealthSpec,
@@ -382,18 +388,19 @@ pub async fn run_gate<P: Prober, C: Clock>(
 
 /// `n` probes one after the other, with no wait between them: the baseline's and the new
 /// release's latency sample. Stops early when `stop` fires.
-pub async fn sample<P: Prober>(
+pub async fn sample<P: Prober + ?Sized, C: Clock + ?Sized>(
     prober: &P,
+    clock: &C,
     spec: &HealthSpec,
     url: &str,
     n: u32,
     stop: &Stop,
 ) -> Vec<ProbeRecord> {
     let probe_spec = ProbeSpec::health(spec, url);
-    let start = tokio::time::Instant::now();
+    let start = clock.now();
     let mut out = Vec::with_capacity(n as usize);
     for _ in 0..n {
-        let at = start.elapsed();
+        let at = clock.now().saturating_sub(start);
         let result = tokio::select! {
             biased;
             () = stop.stopped() => break,
@@ -802,6 +809,7 @@ pub(crate) mod tests {
         );
         let records = sample(
             &script,
+            &clock,
             &spec(3, 3, 2000, 300_000),
             "http://x",
             4,
@@ -816,9 +824,16 @@ pub(crate) mod tests {
         let stop = Stop::new();
         stop.trigger("x");
         assert!(
-            sample(&script, &spec(3, 3, 2000, 300_000), "http://x", 4, &stop)
-                .await
-                .is_empty()
+            sample(
+                &script,
+                &clock,
+                &spec(3, 3, 2000, 300_000),
+                "http://x",
+                4,
+                &stop
+            )
+            .await
+            .is_empty()
         );
     }
 
@@ -839,5 +854,30 @@ pub(crate) mod tests {
             r#"{"at_ms":2000.0,"status":503,"latency_ms":12.5,"connected":true,"pass":false,"failed":["[STATUS] (503) == 200"]}"#
         );
         assert_eq!(serde_json::from_str::<ProbeRecord>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn no_answer_passes_only_when_the_conditions_ask_for_it() {
+        let refused = ProbeResult::failed(Duration::from_millis(1), "connection refused");
+        let closed = [Condition::parse("[CONNECTED] == false").unwrap()];
+        let r = ProbeRecord::judge(Duration::ZERO, &refused, &closed);
+        assert!(r.pass, "{:?}", r.failed);
+        let open = [Condition::parse("[CONNECTED] == true").unwrap()];
+        assert!(!ProbeRecord::judge(Duration::ZERO, &refused, &open).pass);
+        // An answer cut short is still a failure, whatever the conditions say.
+        let mut cut = ProbeResult::failed(Duration::from_millis(1), "connection reset");
+        cut.connected = true;
+        cut.status = Some(200);
+        let r = ProbeRecord::judge(Duration::ZERO, &cut, &open);
+        assert_eq!(
+            (r.pass, r.failed),
+            (false, vec!["connection reset".to_owned()])
+        );
+        let answered = ProbeResult {
+            connected: true,
+            status: Some(200),
+            ..ProbeResult::default()
+        };
+        assert!(!ProbeRecord::judge(Duration::ZERO, &answered, &closed).pass);
     }
 }

@@ -48,6 +48,7 @@ impl HttpProber {
         let mut response = request.send().await.map_err(|e| describe(&e))?;
         out.connected = true;
         out.status = Some(response.status().as_u16());
+        out.ip = response.remote_addr().map(|a| a.ip());
         out.headers = response
             .headers()
             .iter()

@@ -89,6 +89,8 @@ pub struct ProbeResult {
     pub body_truncated: bool,
     /// Time left before the server certificate's `notAfter` (HTTPS only).
     pub cert_expires_in: Option<Duration>,
+    /// The address the connection went to (`[IP]`), when an answer arrived.
+    pub ip: Option<std::net::IpAddr>,
     /// What went wrong, in a few words, when the probe got no full answer.
     pub error: Option<String>,
 }

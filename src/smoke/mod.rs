@@ -166,7 +166,7 @@ impl SmokeReport {
 /// Runs every check of `suite` against `base_url`, at most `suite.concurrency` at a time, and
 /// reports each as it finishes through `printer.progress`. Results are in the suite's order.
 /// When `stop` fires, checks not finished are marked cancelled and the run returns at once.
-pub async fn run<P: Prober>(
+pub async fn run<P: Prober + ?Sized>(
     prober: &P,
     base_url: &str,
     suite: &Suite,
@@ -260,7 +260,7 @@ fn probe_spec(check: &Check, base_url: &str) -> ProbeSpec {
 /// it finishes. A small in-place stand-in for `futures::stream::buffered`: the tasks borrow the
 /// prober and the suite, so they cannot be spawned onto a `JoinSet` (which needs `'static`), and
 /// the current-thread runtime gains nothing from spawning anyway.
-async fn bounded<F: Future>(tasks: Vec<F>, limit: usize, out: &mut [Option<F::Output>]) {
+pub(crate) async fn bounded<F: Future>(tasks: Vec<F>, limit: usize, out: &mut [Option<F::Output>]) {
     let limit = limit.max(1);
     let mut waiting = tasks.into_iter().enumerate();
     let mut in_flight: Vec<(usize, Pin<Box<F>>)> = Vec::with_capacity(limit);

@@ -13,12 +13,19 @@
 //! **Invariant:** everything a store writes has passed `secret::redact` (the backends redact, so
 //! a caller cannot forget).
 
+pub mod git;
+pub mod local;
+pub mod postgres;
+
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
+use crate::config::store::StoreSettings;
 use crate::report::RunRecord;
 
 /// What every store method returns: a boxed future, so `Store` is object-safe (`&dyn Store`)
@@ -165,6 +172,13 @@ pub trait Store {
     /// `git (branch shipit-records of origin)`, `postgres (db.example.com:5432/postgres)`.
     fn describe(&self) -> String;
 
+    /// Where [`Store::append_run`] put `record`, for the line a run prints after recording
+    /// (`feedback/deployment.md, receipt .shipit/runs/ID.json`); by default the store's name.
+    fn written_to(&self, record: &RunRecord) -> String {
+        let _ = record;
+        self.describe()
+    }
+
     /// Appends a run: its receipt and its evidence entry, each whole or not at all.
     fn append_run<'a>(&'a self, record: &'a RunRecord) -> StoreFuture<'a, ()>;
 
@@ -214,4 +228,203 @@ pub trait Store {
         holder: &'a LockHolder,
         wait: Option<Duration>,
     ) -> StoreFuture<'a, Locked>;
+}
+
+impl RunQuery {
+    /// Whether a run matches: `app` is a Fly app, a service name or an environment (what
+    /// `shipit history APP` has always accepted).
+    pub fn matches(&self, r: &RunRecord) -> bool {
+        let app_ok = self.app.as_deref().is_none_or(|a| {
+            r.env.as_deref() == Some(a) || r.services.iter().any(|s| s.app == a || s.service == a)
+        });
+        let env_ok = self
+            .env
+            .as_deref()
+            .is_none_or(|e| r.env.as_deref() == Some(e) || r.services.iter().any(|s| s.env == e));
+        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&r.kind);
+        let since_ok = self
+            .since
+            .as_deref()
+            .is_none_or(|t| r.started_at.as_str() >= t);
+        app_ok && env_ok && kind_ok && since_ok
+    }
+
+    /// The matching runs of a newest-first list, at most `limit` of them.
+    pub fn select(&self, runs: Vec<RunRecord>) -> Vec<RunRecord> {
+        runs.into_iter()
+            .filter(|r| self.matches(r))
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect()
+    }
+}
+
+/// Sorts runs newest first: by start time, then by id (ids start with the start time).
+pub fn newest_first(runs: &mut [RunRecord]) {
+    runs.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| b.id.cmp(&a.id))
+    });
+}
+
+/// The run `query` names in a newest-first list: `last`, a full id, or a unique prefix of one.
+/// `place` names where the runs came from, for the error.
+pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Result<RunRecord> {
+    if runs.is_empty() {
+        anyhow::bail!(
+            "no runs recorded in {place}\nhint: every deploy, rollback and health check leaves a receipt there"
+        );
+    }
+    if query == "last" {
+        return Ok(runs.into_iter().next().expect("not empty"));
+    }
+    if let Some(exact) = runs.iter().position(|r| r.id == query) {
+        return Ok(runs.into_iter().nth(exact).expect("found"));
+    }
+    let mut matching: Vec<RunRecord> = runs
+        .into_iter()
+        .filter(|r| r.id.starts_with(query))
+        .collect();
+    match matching.len() {
+        0 => anyhow::bail!(
+            "no run `{query}` in {place}\nhint: `shipit history` lists the runs; `shipit explain last` shows the newest"
+        ),
+        1 => Ok(matching.remove(0)),
+        n => {
+            let ids: Vec<&str> = matching.iter().take(5).map(|r| r.id.as_str()).collect();
+            let more = if n > 5 { ", ..." } else { "" };
+            anyhow::bail!(
+                "`{query}` matches {n} runs: {}{more}\nhint: type more of the id",
+                ids.join(", ")
+            )
+        }
+    }
+}
+
+/// The store `store:` picks, for a command that has loaded the whole config.
+pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    open_settings(&config.store, &config.evidence, &config.dir)
+}
+
+/// The store of the config at `config_path`, reading only `store:` and `evidence:`: `history`
+/// and `explain` must work where the deploy's own secrets are not set.
+pub fn open_for_reading(config_path: &Path) -> anyhow::Result<Box<dyn Store>> {
+    let store = crate::config::store::light(config_path)?;
+    let evidence = crate::evidence::settings_for(config_path)?;
+    let dir = config_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    open_settings(&store, &evidence, dir)
+}
+
+fn open_settings(
+    store: &StoreSettings,
+    evidence: &crate::config::EvidenceSettings,
+    dir: &Path,
+) -> anyhow::Result<Box<dyn Store>> {
+    match store {
+        StoreSettings::Local => Ok(Box::new(local::LocalStore::new(evidence))),
+        StoreSettings::Postgres { url } => {
+            Ok(Box::new(postgres::PostgresStore::new(url.as_str())?))
+        }
+        StoreSettings::Git { branch, remote } => {
+            Ok(Box::new(git::GitStore::new(dir, branch, remote)))
+        }
+    }
+}
+
+impl LockHolder {
+    /// This process, on this machine, for run `run_id`.
+    pub fn here(run_id: &str, run_url: Option<String>, started_at: &str) -> LockHolder {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| crate::env_vars::non_empty("HOSTNAME"))
+            .unwrap_or_else(|| "an unknown host".to_owned());
+        LockHolder {
+            host,
+            pid: std::process::id(),
+            run_id: run_id.to_owned(),
+            run_url,
+            started_at: started_at.to_owned(),
+        }
+    }
+
+    /// `runner-1 (pid 4242), run https://github.com/o/r/actions/runs/9, started 2026-11-27T10:00:00Z`.
+    pub fn describe(&self) -> String {
+        let run = self.run_url.as_deref().unwrap_or(&self.run_id);
+        format!(
+            "{} (pid {}), run {run}, started {}",
+            self.host, self.pid, self.started_at
+        )
+    }
+}
+
+/// How taking the record's deploy lock for one app ended, in the deploy's terms.
+pub enum DeployLock {
+    /// Held for as long as the value lives (`None`: this store has no cross-machine lock).
+    Held(Option<Box<dyn LockGuard>>),
+    /// Another run holds it: refuse the deploy with this message.
+    Refused(String),
+    /// The store could not be asked: a warning, and the deploy goes on (the record is never a
+    /// gate).
+    Unavailable(String),
+}
+
+/// Takes `app`'s cross-machine deploy lock in `store`, waiting up to `wait`.
+pub async fn take_deploy_lock(
+    store: &dyn Store,
+    app: &str,
+    holder: &LockHolder,
+    wait: Option<Duration>,
+) -> DeployLock {
+    match store.lock(app, holder, wait).await {
+        Ok(Locked::Held(guard)) => DeployLock::Held(Some(guard)),
+        Ok(Locked::Unsupported) => DeployLock::Held(None),
+        Ok(Locked::Busy(who)) => {
+            let who = who.map_or_else(|| "another run".to_owned(), |h| h.describe());
+            let waited = wait.map_or_else(String::new, |w| {
+                format!(" (waited {})", crate::duration::format(w))
+            });
+            DeployLock::Refused(format!(
+                "{app} is being deployed by {who}{waited}: its lock in {} is held\nhint: wait for it to finish, or pass --wait-lock 10m to wait",
+                store.describe()
+            ))
+        }
+        Err(e) => DeployLock::Unavailable(format!(
+            "the deploy lock of {app} in {} could not be taken, deploying without it: {e:#}",
+            store.describe()
+        )),
+    }
+}
+
+/// The pipeline's rollback-target seam backed by a `git`/`postgres` record: the local file first
+/// (it must exist before the first remote change, whatever the record's state), then the record.
+/// A record that cannot be written is noted in the returned text, never a refusal: the record is
+/// not a gate.
+pub struct RecordTarget<'a> {
+    pub local: crate::pipeline::deps::StateDir,
+    pub store: &'a dyn Store,
+}
+
+impl crate::pipeline::deps::TargetState for RecordTarget<'_> {
+    fn put_target<'a>(
+        &'a self,
+        baseline: &'a crate::baseline::Baseline,
+    ) -> crate::pipeline::deps::Fut<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let path = self.local.put_target(baseline).await?;
+            let value = serde_json::to_value(baseline)?;
+            Ok(match self.store.put_target(&baseline.app, &value).await {
+                Ok(()) => format!("{path} and {}", self.store.describe()),
+                Err(e) => format!(
+                    "{path}; not in {}: {}",
+                    self.store.describe(),
+                    crate::secret::redact(&format!("{e:#}"))
+                ),
+            })
+        })
+    }
 }

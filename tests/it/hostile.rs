@@ -505,7 +505,7 @@ fn a_response_time_without_a_unit_suggests_milliseconds() {
     let p = project(", expect: [\"[RESPONSE_TIME] < 2000\"]");
     p.run(&["config", "check"])
         .code(1)
-        .stderr_has("e.g. 2000ms");
+        .stderr_has("write `2000ms`");
 }
 
 #[test]

@@ -149,7 +149,9 @@ fn force_overwrites_and_says_so() {
     run.code(0);
     let doc = run.json();
     let files = doc["files"].as_array().expect("files");
-    assert_eq!(files.len(), expected_files().len());
+    // Every template file, then the runbook rendered from the written shipit.yml.
+    assert_eq!(files.len(), expected_files().len() + 1);
+    assert_eq!(files[files.len() - 1]["path"], "docs/runbook.md");
     assert!(files.iter().all(|f| f["status"] == "overwritten"), "{doc}");
     assert_eq!(files[0]["path"], "shipit.yml");
     assert!(project.read("app/shipit.yml").contains("environments:"));
@@ -192,4 +194,146 @@ fn the_written_workflows_are_the_templates_for_a_project() {
         !deploy.contains("SHIPIT_DOGFOOD"),
         "the repository-only guard stays out of projects"
     );
+}
+
+/// A written workflow, parsed back.
+fn workflow(project: &Project, rel: &str) -> serde_json::Value {
+    serde_saphyr::from_str(&project.read(rel)).unwrap_or_else(|e| panic!("{rel} is not YAML: {e}"))
+}
+
+/// The `run:` scripts of a job's steps, in order.
+fn job_scripts(job: &serde_json::Value) -> Vec<String> {
+    job["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_test_command_becomes_a_job_every_deploy_needs() {
+    let project = Project::new();
+    init(&project, &["--test", "npm ci\nnpm test"])
+        .code(0)
+        .stderr_has("run `npm ci && npm test` first");
+    for env in ["staging", "production"] {
+        let yaml = workflow(&project, &format!("app/.github/workflows/deploy-{env}.yml"));
+        let jobs = &yaml["jobs"];
+        assert_eq!(jobs["deploy"]["needs"], "test", "deploy-{env}.yml: {jobs}");
+        let test = &jobs["test"];
+        assert_eq!(test["permissions"]["contents"], "read");
+        assert!(test["timeout-minutes"].as_u64().is_some());
+        assert!(
+            test.get("environment").is_none(),
+            "tests get no deploy secrets"
+        );
+        let scripts = job_scripts(test);
+        assert_eq!(
+            scripts[0], "npm ci\nnpm test\n",
+            "the command, line by line"
+        );
+        // The step that says, in the job summary, which test job blocked the deploy.
+        let blocked = test["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["if"] == "failure()")
+            .expect("a step that runs when the tests fail");
+        assert_eq!(blocked["env"]["TARGET_ENV"], env);
+        let script = blocked["run"].as_str().unwrap();
+        assert!(script.contains("GITHUB_STEP_SUMMARY"), "{script}");
+        assert!(
+            script.contains("${GITHUB_JOB}") && script.contains("did not run"),
+            "{script}"
+        );
+    }
+    let rollback = workflow(&project, "app/.github/workflows/rollback.yml");
+    assert!(
+        rollback["jobs"]["rollback"].get("needs").is_none(),
+        "a rollback never waits for tests"
+    );
+    project
+        .run(&["--config", "app/shipit.yml", "config", "check"])
+        .code(0);
+}
+
+#[test]
+fn without_a_test_command_the_workflows_say_where_to_add_one() {
+    let project = Project::new();
+    init(&project, &["--no-test"])
+        .code(0)
+        .stderr_has("run no tests before deploying");
+    for env in ["staging", "production"] {
+        let rel = format!("app/.github/workflows/deploy-{env}.yml");
+        let yaml = workflow(&project, &rel);
+        assert!(yaml["jobs"].get("test").is_none());
+        assert!(yaml["jobs"]["deploy"].get("needs").is_none());
+        let text = project.read(&rel);
+        assert!(
+            text.contains("# No test job:") && text.contains("`needs: test`"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_test_command_is_detected_from_the_project_when_nobody_is_asked() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "package.json",
+            r#"{"scripts": {"test": "vitest run"}}"#,
+            "npm install\nnpm test\n",
+        ),
+        (
+            "Cargo.toml",
+            "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+            "cargo test\n",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n",
+            "python -m pip install . pytest\npython -m pytest\n",
+        ),
+        ("go.mod", "module example.com/x\n", "go test ./...\n"),
+    ];
+    for (file, text, expected) in cases {
+        let project = Project::new();
+        project.write(&format!("app/{file}"), text);
+        // stdin is not a terminal here, so nothing is asked.
+        init(&project, &[])
+            .code(0)
+            .stderr_has(&format!("test command from {file}"));
+        let yaml = workflow(&project, "app/.github/workflows/deploy-staging.yml");
+        assert_eq!(job_scripts(&yaml["jobs"]["test"])[0], expected, "{file}");
+        assert_eq!(yaml["jobs"]["deploy"]["needs"], "test");
+    }
+}
+
+#[test]
+fn a_test_command_with_an_expression_is_refused_before_anything_is_written() {
+    let project = Project::new();
+    init(
+        &project,
+        &["--test", "echo ${{ github.event.head_commit.message }}"],
+    )
+    .code(1)
+    .stderr_has("GitHub expression");
+    assert!(!project.file("app").exists());
+}
+
+#[test]
+fn init_writes_a_runbook_the_health_check_finds_current() {
+    let project = Project::new();
+    init(&project, &[])
+        .code(0)
+        .stdout_has("created docs/runbook.md");
+    let runbook = project.read("app/docs/runbook.md");
+    assert!(
+        runbook.contains("shipit rollback hotdash-production"),
+        "{runbook}"
+    );
+    project
+        .run(&["--config", "app/shipit.yml", "runbook", "--check"])
+        .code(0);
 }

@@ -138,6 +138,24 @@ notify:
     for entry in std::fs::read_dir(p.file(".shipit")).unwrap().flatten() {
         walk(&entry.path(), &mut places);
     }
+    // The dashboard made from this record, and its JSON, with the secrets still in the
+    // environment of the report run too.
+    let report = Run::from(
+        p.shipit(&["report", "--html", "site", "--json"])
+            .env("HEALTH_TOKEN", HEALTH_TOKEN)
+            .env("DATABASE_URL", &database_url)
+            .output()
+            .unwrap(),
+    );
+    report.code(0);
+    places.push(("report --json".into(), report.stdout.clone()));
+    walk(&p.file("site"), &mut places);
+    assert!(
+        places
+            .iter()
+            .any(|(n, t)| n.ends_with("index.html") && t.contains(APP)),
+        "the dashboard was written"
+    );
     for r in hooks.requests() {
         places.push((
             format!(

@@ -4,7 +4,15 @@
 //! One test binary (one link) for the whole suite; each area is a module.
 
 mod baseline_cmd;
+mod canary_config;
+mod check_cmd;
+mod conditions;
 mod config_errors;
+mod cost_cmd;
+mod db_backup;
+mod db_gate;
+mod db_migrations;
+mod db_verify;
 mod demo_cmd;
 mod evidence;
 mod example;
@@ -15,10 +23,15 @@ mod hostile;
 mod init_cmd;
 mod leak;
 mod notify;
+mod parity_cmd;
 mod pipeline;
 mod plan_cmd;
 mod probe;
+mod promote_cmd;
+mod report_cmd;
+mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
+mod store;
 mod support;
 mod workflows;

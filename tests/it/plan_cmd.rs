@@ -90,3 +90,62 @@ fn show_settings_dumps_the_resolved_flags_and_config_without_running() {
     assert_eq!(web["health"]["path_source"], "fly_toml");
     assert!(p.fly_calls().is_empty(), "nothing ran");
 }
+
+#[test]
+fn show_settings_covers_every_command_and_the_resolved_deploy_plan() {
+    let p = example();
+    let cases: [(&[&str], &str); 6] = [
+        (&["status", "staging", "--app", "web"], "status"),
+        (&["smoke", "staging", "--junit", "out.xml"], "smoke"),
+        (&["history", "--limit", "3"], "history"),
+        (&["notify", "test"], "notify_test"),
+        (&["config", "check"], "config_check"),
+        (&["plan", "staging", "--strategy", "immediate"], "plan"),
+    ];
+    for (args, command) in cases {
+        let mut argv = vec!["--show-settings"];
+        argv.extend_from_slice(args);
+        let run = p.run(&argv);
+        run.code(0);
+        let doc = run.json();
+        assert_eq!(doc["settings"]["command"], command, "{args:?}");
+    }
+    let doc = p
+        .run(&[
+            "--show-settings",
+            "plan",
+            "staging",
+            "--strategy",
+            "immediate",
+        ])
+        .json();
+    assert_eq!(doc["settings"]["strategy"], "immediate");
+    let web = &doc["resolved"][0];
+    assert_eq!(web["request"]["strategy"], "immediate", "the flag wins");
+    assert_eq!(web["rollback"], "auto");
+    p.run(&["--show-settings", "deploy", "staging", "--strategy", "yolo"])
+        .code(2);
+    assert!(p.fly_calls().is_empty(), "nothing ran");
+}
+
+/// A smoke suite is read with the config: a bad condition in it stops `config check`, `plan` and
+/// `deploy` with the file, line and what to do, before any deploy call.
+#[test]
+fn a_smoke_file_with_a_bad_condition_fails_before_any_deploy_call() {
+    let p = example();
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: home\n    path: /\n    expect: [\"[STATUS] === 200\"]\n",
+    );
+    for args in [
+        &["config", "check"][..],
+        &["plan", "staging"][..],
+        &["deploy", "staging"][..],
+    ] {
+        p.run(args)
+            .code(1)
+            .stderr_has("smoke/web.yml:4")
+            .stderr_has("[STATUS] === 200");
+    }
+    assert!(p.deploy_calls().is_empty(), "{:?}", p.deploy_calls());
+}

@@ -165,7 +165,15 @@ fn one_client_reuses_its_connection() {
     let spec = health(3, 3, 10, 5_000, &["[STATUS] == 200"]);
     let records = block_on(async {
         let prober = HttpProber::new().unwrap();
-        sample(&prober, &spec, &server.url_for("/health"), 5, &Stop::new()).await
+        sample(
+            &prober,
+            &SystemClock::new(),
+            &spec,
+            &server.url_for("/health"),
+            5,
+            &Stop::new(),
+        )
+        .await
     });
     assert_eq!(records.len(), 5);
     assert!(records.iter().all(|r| r.pass));
@@ -218,8 +226,10 @@ fn the_gate_fails_when_a_healthy_release_turns_to_500() {
 fn the_gate_waits_out_a_slow_start_and_opens() {
     let server = Server::start([(
         "/health",
+        // The switch is counted from the server's start, and the prober's setup (trust roots)
+        // comes after it: 600 ms leaves room for a loaded CI machine before the first probe.
         Behaviour::switch_after(
-            Duration::from_millis(150),
+            Duration::from_millis(600),
             Behaviour::status(503),
             Behaviour::ok("up"),
         ),
@@ -335,7 +345,15 @@ fn a_sample_gives_latency_figures_for_the_regression_gate() {
     let spec = health(3, 3, 10, 5_000, &["[STATUS] == 200"]);
     let records = block_on(async {
         let prober = HttpProber::new().unwrap();
-        sample(&prober, &spec, &server.url_for("/health"), 6, &Stop::new()).await
+        sample(
+            &prober,
+            &SystemClock::new(),
+            &spec,
+            &server.url_for("/health"),
+            6,
+            &Stop::new(),
+        )
+        .await
     });
     let stats = LatencyStats::from_records(&records);
     assert_eq!((stats.count, stats.failures, stats.answered), (6, 0, 6));

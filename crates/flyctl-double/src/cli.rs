@@ -74,6 +74,14 @@ const RELEASES_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("image")];
 const MACHINES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, flag("quiet", "q", Kind::Bool)];
 const CHECKS_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, value_flag("check-name")];
 const APP_JSON_FLAGS: &[Flag] = &[APP, CONFIG, JSON];
+const VOLUMES_LIST_FLAGS: &[Flag] = &[APP, CONFIG, JSON, bool_flag("all")];
+const CONFIG_SHOW_FLAGS: &[Flag] = &[
+    APP,
+    CONFIG,
+    bool_flag("local"),
+    bool_flag("yaml"),
+    bool_flag("toml"),
+];
 const APPS_LIST_FLAGS: &[Flag] = &[
     JSON,
     flag("org", "o", Kind::Value),
@@ -192,6 +200,8 @@ pub enum Command {
     AppsList,
     Logs,
     Deploy,
+    VolumesList,
+    ConfigShow,
 }
 
 struct Node {
@@ -272,6 +282,26 @@ const ROOT: &[Node] = &[
         &["img"],
         &[leaf("show", &[], Command::ImageShow, APP_JSON_FLAGS)],
     ),
+    group(
+        "volumes",
+        &["volume", "vol"],
+        &[leaf(
+            "list",
+            &["ls"],
+            Command::VolumesList,
+            VOLUMES_LIST_FLAGS,
+        )],
+    ),
+    group(
+        "config",
+        &[],
+        &[leaf(
+            "show",
+            &["display"],
+            Command::ConfigShow,
+            CONFIG_SHOW_FLAGS,
+        )],
+    ),
     leaf("logs", &[], Command::Logs, LOGS_FLAGS),
     leaf("deploy", &[], Command::Deploy, DEPLOY_FLAGS),
 ];
@@ -302,6 +332,18 @@ impl Parsed {
             .rev()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// A string-slice flag (pflag `StringSlice`) as flyctl's `GetNonEmptyStringSlice` reads
+    /// it: every occurrence, each split at commas, empty items dropped.
+    pub fn slice(&self, name: &str) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
     }
 
     /// A string flag's value when it was given a non-empty one.
@@ -505,7 +547,7 @@ pub fn help(path: &str) -> String {
     format!(
         "This is flyctl-double, a test stand-in for flyctl.\n\nUsage:\n  {path} [command]\n\n\
          Commands implemented: version, status, releases, apps list, apps releases,\n\
-         machines list, checks list, secrets list, image show, logs, deploy\n"
+         machines list, checks list, secrets list, image show, volumes list, config show, logs, deploy\n"
     )
 }
 

@@ -22,12 +22,23 @@ pub struct AppConfig {
     pub app: Option<String>,
     pub strategy: Option<String>,
     pub release_command: Option<String>,
+    /// The whole file as JSON, as flyctl stores it with the release (`None`: not TOML).
+    pub document: Option<serde_json::Value>,
 }
 
 impl Ctx {
     /// JSON output: `-j/--json`, or a truthy `FLY_JSON` like `cfg.JSONOutput`.
     pub fn json(&self) -> bool {
         self.flags.bool("json") || env("FLY_JSON").is_some_and(|v| is_truthy(&v))
+    }
+
+    /// The token flyctl would use: `-t`, else `FLY_ACCESS_TOKEN`, else `FLY_API_TOKEN`.
+    pub fn token(&self) -> Option<String> {
+        self.flags
+            .non_empty("access-token")
+            .map(str::to_owned)
+            .or_else(|| env("FLY_ACCESS_TOKEN"))
+            .or_else(|| env("FLY_API_TOKEN"))
     }
 
     /// `RequireSession` when not interactive: a token from `-t`, `FLY_ACCESS_TOKEN` or
@@ -140,6 +151,7 @@ fn go_read_error(path: &str, e: &std::io::Error) -> String {
 fn parse_fly_toml(text: &str, path: PathBuf) -> AppConfig {
     let mut config = AppConfig {
         path,
+        document: crate::appconfig::from_toml(text),
         ..AppConfig::default()
     };
     let mut table = String::new();

@@ -112,6 +112,13 @@ impl J {
         out
     }
 
+    /// `json.MarshalIndent(v, "", unit)` output (no trailing newline).
+    pub fn indented_by(&self, unit: &str) -> String {
+        let mut out = String::new();
+        self.write(&mut out, Some(unit), 0);
+        out
+    }
+
     fn write(&self, out: &mut String, indent: Option<&str>, depth: usize) {
         match self {
             J::Null => out.push_str("null"),

@@ -28,26 +28,45 @@
 //!  "apps": {"NAME": {"org": "personal", "status": "deployed", "deployed": true,
 //!    "releases": [{"id": "rel_..", "version": 41, "status": "complete", "image": "..",
 //!                  "created_at": "..", "reason": "deploy", "description": "Deploy image",
-//!                  "user_email": "..", "user_name": "..", "stable": true, "error": ".."}],
+//!                  "user_email": "..", "user_name": "..", "stable": true, "error": "..",
+//!                  "config": {"app": "..", "http_service": {..}, "vm": [..]}}],
 //!    "machines": [{"id": "..", "name": "..", "region": "iad", "state": "started", "image": "..",
 //!                  "release_version": 41, "process_group": "app", "host_status": "ok",
 //!                  "checks": [{"name": "..", "status": "passing", "output": "..", "updated_at": ".."}],
 //!                  "autostop": true|false|"suspend", "digest": "sha256:..", "labels": {..},
-//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false}],
+//!                  "env": {..}, "created_at": "..", "updated_at": "..", "cordoned": false,
+//!                  "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 512},
+//!                  (or flat: "cpu_kind": "shared", "cpus": 1, "memory_mb": 512),
+//!                  "min_machines_running": 1, "autostart": true,
+//!                  "mounts": [{"volume": "vol_..", "path": "/data", "size_gb": 10, "name": "data"}]}],
+//!    "volumes": [{"id": "vol_..", "name": "data", "state": "created", "size_gb": 10, "region": "iad",
+//!                 "zone": "..", "encrypted": true, "attached_machine_id": "..", "created_at": "..",
+//!                 "snapshot_retention": 5, "auto_backup_enabled": true}],
+//!                  "events": [{"type": "exit", "status": "stopped", "timestamp": <unix ms>,
+//!                              "exit_code": 137, "oom_killed": true, "requested_stop": false,
+//!                              "restarting": true, "restart_count": 3}]}],
 //!    "secrets": [{"name": "..", "digest": "..", "status": "Deployed"}],
 //!    "logs": [{"level": "info", "instance": "..", "message": "..", "region": "iad", "timestamp": ".."}]}},
 //!  "deploys": [{"outcome": "ok"}, {"outcome": "fail_health", "updated": 1,
 //!               "machine_state": "started", "check_status": "critical", "wait_ms": 0}],
-//!  "malformed": ["status"], "hang": ["status"]}
+//!  "malformed": ["status"], "hang": ["status"], "api_latency_ms": 0,
+//!  "log_denied_tokens": ["a deploy token"]}
 //! ```
+//!
+//! Machine `events` are listed newest first, as flaps does; an `exit` event renders its fields
+//! under `request.exit_event` and `restart_count` under `request`. Without them a machine has
+//! one event matching its state. `logs` with a token in `log_denied_tokens` fails with
+//! `Error: not authorized to retrieve app logs (this can happen when using deploy tokens)`
+//! (the wording of flyctl's deploy warning; the logs API's own 401 text is unverified).
 //!
 //! Only `apps.*.releases[].version` and `apps.*.machines[].id` are required. Unknown keys are
 //! kept. Read-modify-writes hold an exclusive `flock` on `<state>.lock` and replace the file by
 //! renaming a temp file from the same directory. `malformed` lists command names (`status`,
-//! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`)
-//! whose JSON output is cut to its first half (exit 0). `hang` lists read commands (the same
-//! names, not `deploy`) that never answer until killed or interrupted, like a flyctl stuck on
-//! an API call.
+//! `releases`, `machines`, `checks`, `secrets`, `logs`, `image`, `apps`, `version`, `deploy`,
+//! `volumes`) whose JSON output is cut to its first half (exit 0). `api_latency_ms` makes every command
+//! but `version` wait that long before it acts, as a round trip to Fly's API would (benches
+//! use it; tests leave it at 0). `hang` lists read commands (the same names, not
+//! `deploy`) that never answer until killed or interrupted, like a flyctl stuck on an API call.
 //!
 //! # Deploy outcomes
 //!
@@ -76,6 +95,17 @@
 //! Any outcome may carry `"noise_kb": N`: N KiB of build output first, its first line holding
 //! a byte that is not UTF-8.
 //!
+//! The machine filters `--regions`/`--only-regions`, `--exclude-regions`, `--only-machines`,
+//! `--exclude-machines` and `--process-groups` (comma-separated or repeated) choose which active
+//! machines a deploy updates, as flyctl's `setMachinesForDeployment` does, and print
+//! `--only-machines filter applied, deploying to 1/3 machines` on stderr. Outcomes act on the
+//! chosen machines only; the others keep their image and release. A filter that matches no
+//! machine updates none (only an app without machines gets new ones).
+//! A deploy stores the fly.toml it read (as JSON) with its release, which `config show`
+//! prints back (two-space indent, appconfig's struct order, Go durations); a release without
+//! one (written by hand) makes `config show` rebuild the config from the machines. `[[vm]]` in
+//! that file resizes the machines of its process group (`guest`), `size` presets included.
+//!
 //! As in flyctl, `--strategy immediate` and `--detach` do not wait for health checks, so the
 //! health outcomes end with exit 0 and a `complete` release while the machines stay as
 //! scripted; `bluegreen` creates new machines and, on a health failure, deletes them again.
@@ -93,6 +123,7 @@
 //! * `version` prints the executable's basename (`buildinfo.Name()`), in text and JSON, so a
 //!   copy or symlink named `flyctl` prints `flyctl v0.4.87 ...`.
 
+mod appconfig;
 mod cli;
 mod clock;
 mod commands;
@@ -216,12 +247,21 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::AppsList => "apps",
         Command::Logs => "logs",
         Command::Deploy => "deploy",
+        Command::VolumesList => "volumes",
+        Command::ConfigShow => "config",
     };
     if name != "deploy" && ctx.store.load()?.hang.iter().any(|c| c == name) {
         // No signal handler here: SIGINT or SIGTERM ends the process, as it ends flyctl's.
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
+    }
+    // A real call goes to Fly's API first; `api_latency_ms` models that round trip (outside
+    // the state lock, so concurrent calls overlap the way real ones do).
+    if command != Command::Version
+        && let Some(ms) = ctx.store.load()?.api_latency_ms.filter(|ms| *ms > 0)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     match command {
         Command::Version => commands::version::run(&ctx),
@@ -234,6 +274,8 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::AppsList => commands::apps::run(&ctx),
         Command::Logs => commands::logs::run(&ctx),
         Command::Deploy => commands::deploy::run(&ctx),
+        Command::VolumesList => commands::volumes::run(&ctx),
+        Command::ConfigShow => commands::config::run(&ctx),
     }
 }
 

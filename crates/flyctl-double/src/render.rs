@@ -182,16 +182,22 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
     let mut fields = vec![
         ("env".to_owned(), map(env.into_iter().rev())),
         ("init".to_owned(), obj([])),
-        (
-            "guest".to_owned(),
+        ("guest".to_owned(), {
+            let g = m.effective_guest();
             obj([
-                ("cpu_kind", J::from("shared")),
-                ("cpus", J::Int(1)),
-                ("memory_mb", J::Int(512)),
-            ]),
-        ),
+                ("cpu_kind", J::from(g.cpu_kind)),
+                ("cpus", J::from(g.cpus)),
+                ("memory_mb", J::from(g.memory_mb)),
+            ])
+        }),
         ("metadata".to_owned(), metadata(v, m)),
     ];
+    if !m.mounts.is_empty() {
+        fields.push((
+            "mounts".to_owned(),
+            J::Arr(m.mounts.iter().map(mount).collect()),
+        ));
+    }
     if m.process_group() == "app" {
         let mut service = vec![
             ("protocol".to_owned(), J::from("tcp")),
@@ -201,8 +207,11 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
                 "autostop".to_owned(),
                 m.autostop.as_ref().map_or(J::Bool(true), J::from_value),
             ),
-            ("autostart".to_owned(), J::Bool(true)),
-            ("min_machines_running".to_owned(), J::Int(1)),
+            ("autostart".to_owned(), J::Bool(m.autostart.unwrap_or(true))),
+            (
+                "min_machines_running".to_owned(),
+                J::Int(m.min_machines_running.unwrap_or(1)),
+            ),
             (
                 "ports".to_owned(),
                 J::Arr(vec![
@@ -252,8 +261,72 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
     J::Obj(fields)
 }
 
-/// The latest machine event, matching the machine's state; flaps lists newest first.
+/// fly-go `MachineMount`: every field `omitempty`.
+fn mount(m: &crate::state::Mount) -> J {
+    let mut fields = Vec::new();
+    if m.encrypted == Some(true) {
+        fields.push(("encrypted".to_owned(), J::Bool(true)));
+    }
+    fields.push(("path".to_owned(), J::from(&m.path)));
+    if let Some(size) = m.size_gb {
+        fields.push(("size_gb".to_owned(), J::Int(size)));
+    }
+    fields.push(("volume".to_owned(), J::from(&m.volume)));
+    if let Some(name) = &m.name {
+        fields.push(("name".to_owned(), J::from(name)));
+    }
+    J::Obj(fields)
+}
+
+/// fly-go `Volume`, as `volumes list --json` prints it: struct order, `attached_machine_id`
+/// and `attached_alloc_id` always present (null when unattached), `host_status` omitempty.
+pub fn volume(vol: &crate::state::Volume) -> J {
+    let opt = |s: &Option<String>| s.as_ref().map_or(J::Null, J::from);
+    J::Obj(
+        [
+            ("id", J::from(&vol.id)),
+            ("name", J::from(&vol.name)),
+            ("state", J::from(&vol.state)),
+            ("size_gb", J::Int(vol.size_gb)),
+            ("region", J::from(&vol.region)),
+            (
+                "zone",
+                J::from(vol.zone.clone().unwrap_or_else(|| "a1b2".to_owned())),
+            ),
+            ("encrypted", J::Bool(vol.encrypted.unwrap_or(true))),
+            ("attached_machine_id", opt(&vol.attached_machine_id)),
+            ("attached_alloc_id", J::Null),
+            (
+                "created_at",
+                J::from(
+                    vol.created_at
+                        .as_deref()
+                        .unwrap_or(DEFAULT_MACHINE_CREATED_AT),
+                ),
+            ),
+            ("host_dedication_id", J::from("")),
+            (
+                "snapshot_retention",
+                J::Int(vol.snapshot_retention.unwrap_or(5)),
+            ),
+            (
+                "auto_backup_enabled",
+                J::Bool(vol.auto_backup_enabled.unwrap_or(true)),
+            ),
+            ("host_status", J::from("ok")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    )
+}
+
+/// The machine's events, newest first (fly-go `MachineEvent`); without scripted ones, the
+/// latest event matching its state.
 fn events(m: &Machine) -> J {
+    if let Some(list) = &m.events {
+        return J::Arr(list.iter().map(machine_event).collect());
+    }
     let kind = match m.state.as_str() {
         "started" => "start",
         "stopped" => "exit",
@@ -273,6 +346,41 @@ fn events(m: &Machine) -> J {
         ("source", J::from("flyd")),
         ("timestamp", J::Int(timestamp)),
     ])])
+}
+
+/// One scripted event: `{type, status, request, source, timestamp}`; an exit's
+/// `request.exit_event` carries `exit_code`, `oom_killed`, `requested_stop`, `restarting`, and
+/// `request.restart_count` the restarts so far (what flyctl's crash-loop test reads).
+fn machine_event(e: &crate::state::MachineEvent) -> J {
+    let mut fields = vec![
+        ("type".to_owned(), J::from(&e.kind)),
+        ("status".to_owned(), J::from(&e.status)),
+    ];
+    if e.kind == "exit" || e.restart_count.is_some() {
+        let mut request = Vec::new();
+        if e.kind == "exit" {
+            request.push((
+                "exit_event".to_owned(),
+                obj([
+                    ("exit_code", J::Int(e.exit_code.unwrap_or(0))),
+                    ("guest_exit_code", J::Int(e.exit_code.unwrap_or(0))),
+                    ("guest_signal", J::Int(if e.oom_killed { 9 } else { -1 })),
+                    ("oom_killed", J::Bool(e.oom_killed)),
+                    ("requested_stop", J::Bool(e.requested_stop)),
+                    ("restarting", J::Bool(e.restarting)),
+                    ("signal", J::Int(if e.oom_killed { 9 } else { -1 })),
+                    ("exited_at", J::from(crate::clock::rfc3339(e.timestamp))),
+                ]),
+            ));
+        }
+        if let Some(n) = e.restart_count {
+            request.push(("restart_count".to_owned(), J::Int(i64::from(n))));
+        }
+        fields.push(("request".to_owned(), J::Obj(request)));
+    }
+    fields.push(("source".to_owned(), J::from(&e.source)));
+    fields.push(("timestamp".to_owned(), J::Int(e.timestamp)));
+    J::Obj(fields)
 }
 
 /// `fly.Machine`, as `status --json` and `machines list --json` print it.

@@ -1,8 +1,8 @@
 //! The scripted world the double pretends to talk to: apps, releases, machines and the queue of
 //! deploy outcomes, kept in one JSON file that tests write and read back.
 //!
-//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` and replaces
-//! the file with a rename, so a `status` run while a `deploy` is updating machines sees either
+//! Every read-modify-write holds an exclusive `flock` on a sidecar `<state>.lock` (reads a shared
+//! one) and replaces the file with a rename, so a `status` run while a `deploy` is updating machines sees either
 //! the old or the new document, never a torn one. Keys the double does not know are kept
 //! (`extra`) so tests can annotate the file without losing their notes on write-back.
 
@@ -41,6 +41,13 @@ pub struct State {
     /// never answer: a flyctl stuck on the API, until it is killed or interrupted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hang: Vec<String>,
+    /// Milliseconds every command but `version` waits first, like a call to Fly's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
+    /// Tokens that may not read logs (deploy tokens, as flyctl's deploy code warns): `logs`
+    /// called with one of them fails as the logs API refuses it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_denied_tokens: Vec<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -79,6 +86,8 @@ pub struct App {
     pub secrets: Vec<Secret>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -134,6 +143,10 @@ pub struct Release {
     /// The error text flyctl stores in release metadata when a deploy fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The fly.toml this release was deployed with, as JSON (its `configDefinition`), which
+    /// `config show` prints; a deploy stores the file it read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -180,8 +193,188 @@ pub struct Machine {
     pub private_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cordoned: Option<bool>,
+    /// `config.guest.cpu_kind`: `shared` (default) or `performance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_kind: Option<String>,
+    /// `config.guest.cpus` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<i64>,
+    /// `config.guest.memory_mb` (default 512).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<i64>,
+    /// `config.services[].min_machines_running` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_machines_running: Option<i64>,
+    /// `config.services[].autostart` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autostart: Option<bool>,
+    /// `config.mounts[]`: the volumes this machine mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<Mount>,
+    /// `config.guest`; absent means flyctl's `shared-cpu-1x` with 512 MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<Guest>,
+    /// The machine's events, newest first; absent: one event matching its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<MachineEvent>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// One entry of `config.mounts[]` (fly-go `MachineMount`).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Mount {
+    pub volume: String,
+    #[serde(default = "default_mount_path")]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_gb: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One fly-go `MachineEvent`; the exit fields fill `request.exit_event` of an `exit` event.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct MachineEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default = "default_event_source")]
+    pub source: String,
+    /// Unix milliseconds.
+    pub timestamp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub oom_killed: bool,
+    #[serde(default)]
+    pub requested_stop: bool,
+    #[serde(default)]
+    pub restarting: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<u32>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_mount_path() -> String {
+    "/data".to_owned()
+}
+
+/// One volume as `volumes list --json` prints it (fly-go `Volume`).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    #[serde(default = "default_volume_name")]
+    pub name: String,
+    /// `created` by default; `pending_destroy` and friends are hidden without `--all`.
+    #[serde(default = "default_volume_state")]
+    pub state: String,
+    #[serde(default = "default_volume_size")]
+    pub size_gb: i64,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// The machine it is attached to; absent or null when unattached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_machine_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_retention: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_backup_enabled: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_volume_name() -> String {
+    "data".to_owned()
+}
+
+fn default_volume_state() -> String {
+    "created".to_owned()
+}
+
+fn default_volume_size() -> i64 {
+    1
+}
+
+impl Volume {
+    /// States `flaps.GetVolumes` drops unless `--all` is given (`flaps/flaps_volumes.go`).
+    pub fn is_being_destroyed(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "scheduling_destroy"
+                | "fork_cleanup"
+                | "waiting_for_detach"
+                | "pending_destroy"
+                | "destroying"
+        )
+    }
+}
+
+/// `fly.MachineGuest`: what a machine runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guest {
+    #[serde(default = "default_cpu_kind")]
+    pub cpu_kind: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u64,
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+}
+
+impl Default for Guest {
+    fn default() -> Self {
+        Guest {
+            cpu_kind: default_cpu_kind(),
+            cpus: default_cpus(),
+            memory_mb: default_memory_mb(),
+        }
+    }
+}
+
+impl Machine {
+    /// The machine's guest: `guest` when set (a deploy's `[[vm]]` sets it), else the flat
+    /// `cpu_kind`/`cpus`/`memory_mb` a state file may give, else flyctl's `shared-cpu-1x`.
+    pub fn effective_guest(&self) -> Guest {
+        self.guest.clone().unwrap_or_else(|| Guest {
+            cpu_kind: self.cpu_kind.clone().unwrap_or_else(default_cpu_kind),
+            cpus: self
+                .cpus
+                .and_then(|c| u64::try_from(c).ok())
+                .unwrap_or_else(default_cpus),
+            memory_mb: self
+                .memory_mb
+                .and_then(|m| u64::try_from(m).ok())
+                .unwrap_or_else(default_memory_mb),
+        })
+    }
+}
+
+fn default_cpu_kind() -> String {
+    "shared".to_owned()
+}
+
+fn default_cpus() -> u64 {
+    1
+}
+
+fn default_memory_mb() -> u64 {
+    512
+}
+
+fn default_event_source() -> String {
+    "flyd".to_owned()
 }
 
 fn default_region() -> String {
@@ -303,15 +496,16 @@ impl Store {
         Store { path }
     }
 
-    /// Reads the state under the lock; a missing or empty file is an empty world.
+    /// Reads the state under a shared lock (readers overlap; a writer waits for them and
+    /// they for it); a missing or empty file is an empty world.
     pub fn load(&self) -> Result<State, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_SH)?;
         self.read()
     }
 
     /// Reads, lets `change` edit, and writes back, all under one exclusive lock.
     pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<R, Failure> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(libc::LOCK_EX)?;
         let mut state = self.read()?;
         let result = change(&mut state);
         self.write(&state)?;
@@ -355,7 +549,7 @@ impl Store {
         })
     }
 
-    fn lock(&self) -> Result<Lock, Failure> {
+    fn lock(&self, mode: libc::c_int) -> Result<Lock, Failure> {
         let mut lock_path = self.path.clone().into_os_string();
         lock_path.push(".lock");
         let file = OpenOptions::new()
@@ -371,7 +565,7 @@ impl Store {
             })?;
         loop {
             // SAFETY: flock on a descriptor we own; it is released when `file` closes.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if rc == 0 {
                 return Ok(Lock { _file: file });
             }

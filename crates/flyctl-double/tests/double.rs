@@ -1026,3 +1026,475 @@ fn a_failing_machine_is_visible_to_status_while_flyctl_still_waits() {
     assert_eq!(child.wait().unwrap().code(), Some(1));
     assert_eq!(release(&s.app(), 42)["status"], "failed");
 }
+
+#[test]
+fn only_and_exclude_machines_update_the_chosen_machines_only() {
+    let three = |deploys: Value| {
+        let mut w = world(&deploys);
+        w["apps"][APP]["machines"]
+            .as_array_mut()
+            .unwrap()
+            .push(machine("e9e9e9e9e9e9e9", &json!({"region": "ams"})));
+        w
+    };
+    let s = Sandbox::new(
+        "only-machines",
+        &three(json!([{"outcome": "ok"}, {"outcome": "ok"}])),
+    );
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "--remote-only",
+        "--yes",
+        "-i",
+        "registry.fly.io/x:new",
+        "--only-machines",
+        "148ed193b95089",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--only-machines filter applied, deploying to 1/3 machines"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Updating machine 148ed193b95089"));
+    assert!(!stdout(&out).contains("Updating machine d8d9e0f1a2b3c4"));
+    let app = s.app();
+    assert_eq!(
+        machine_in(&app, "148ed193b95089")["image"],
+        "registry.fly.io/x:new"
+    );
+    assert_eq!(machine_in(&app, "148ed193b95089")["release_version"], 42);
+    for untouched in ["d8d9e0f1a2b3c4", "e9e9e9e9e9e9e9"] {
+        assert_eq!(
+            machine_in(&app, untouched)["image"],
+            OLD_IMAGE,
+            "{untouched}"
+        );
+        assert_eq!(machine_in(&app, untouched)["release_version"], 41);
+    }
+    // The rest of the fleet: everything but the canary, repeated and comma-separated forms.
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:new",
+        "--exclude-machines",
+        "148ed193b95089",
+        "--exclude-machines=0000dead000000,",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--exclude-machines filter applied, deploying to 2/3 machines"));
+    let app = s.app();
+    for id in ["d8d9e0f1a2b3c4", "e9e9e9e9e9e9e9"] {
+        assert_eq!(machine_in(&app, id)["image"], "registry.fly.io/x:new");
+        assert_eq!(machine_in(&app, id)["release_version"], 43);
+    }
+    assert_eq!(machine_in(&app, "148ed193b95089")["release_version"], 42);
+}
+
+#[test]
+fn machine_filters_combine_and_a_failure_stays_on_the_chosen_machines() {
+    let s = Sandbox::new(
+        "filters-fail",
+        &world(&json!([{"outcome": "fail_health"}, {"outcome": "ok"}])),
+    );
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:bad",
+        "--only-machines=d8d9e0f1a2b3c4",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("failed to update machine d8d9e0f1a2b3c4"),
+        "{}",
+        stderr(&out)
+    );
+    let app = s.app();
+    assert_eq!(
+        machine_in(&app, "d8d9e0f1a2b3c4")["image"],
+        "registry.fly.io/x:bad"
+    );
+    assert_eq!(machine_in(&app, "148ed193b95089")["image"], OLD_IMAGE);
+    // Two filters: the message names both; a filter that matches nothing updates nothing.
+    let out = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-i",
+        "registry.fly.io/x:new",
+        "--only-machines",
+        "148ed193b95089",
+        "--exclude-machines",
+        "148ed193b95089",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--only-machines/--exclude-machines filters applied, deploying to 0/2 machines"
+        )
+    );
+    let app = s.app();
+    assert_eq!(machine_in(&app, "148ed193b95089")["image"], OLD_IMAGE);
+    assert_eq!(
+        app["machines"].as_array().unwrap().len(),
+        3,
+        "no machine was created"
+    );
+}
+
+#[test]
+fn machines_list_carries_guest_size_autostop_and_mounts() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["machines"] = json!([
+        machine(
+            "148ed193b95089",
+            &json!({
+                "cpu_kind": "performance", "cpus": 2, "memory_mb": 4096, "autostop": false,
+                "autostart": false, "min_machines_running": 0,
+                "mounts": [{"volume": "vol_1zz", "path": "/data", "size_gb": 10, "name": "pgdata"}]
+            })
+        ),
+        machine("d8d9e0f1a2b3c4", &json!({"autostop": "suspend"})),
+    ]);
+    let s = Sandbox::new("machines-guest", &w);
+    let doc = json_out(&s.run(&["machines", "list", "--json", "-a", APP]));
+    let big = &doc[0]["config"];
+    assert_eq!(
+        big["guest"],
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096})
+    );
+    assert_eq!(
+        big["mounts"],
+        json!([{"path": "/data", "size_gb": 10, "volume": "vol_1zz", "name": "pgdata"}])
+    );
+    let service = &big["services"][0];
+    assert_eq!(service["autostop"], false);
+    assert_eq!(service["autostart"], false);
+    assert_eq!(service["min_machines_running"], 0);
+    let small = &doc[1]["config"];
+    assert_eq!(
+        small["guest"],
+        json!({"cpu_kind": "shared", "cpus": 1, "memory_mb": 512})
+    );
+    assert_eq!(small["services"][0]["autostop"], "suspend");
+    assert!(small.get("mounts").is_none(), "omitempty");
+}
+
+#[test]
+fn volumes_list_is_fly_go_volumes_without_those_being_destroyed() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["volumes"] = json!([
+        {"id": "vol_1zz", "name": "pgdata", "size_gb": 10, "attached_machine_id": "148ed193b95089"},
+        {"id": "vol_2yy", "name": "pgdata", "size_gb": 40, "region": "ams"},
+        {"id": "vol_3xx", "size_gb": 5, "state": "pending_destroy"},
+    ]);
+    let s = Sandbox::new("volumes", &w);
+    for args in [
+        &["volumes", "list", "--json", "-a", APP][..],
+        &["vol", "ls", "-j", "-a", APP],
+        &["volume", "list", "--json", "--app", APP],
+    ] {
+        let doc = json_out(&s.run(args));
+        let ids: Vec<&str> = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["vol_1zz", "vol_2yy"], "{args:?}");
+    }
+    let all = json_out(&s.run(&["volumes", "list", "--json", "--all", "-a", APP]));
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert_eq!(all[2]["state"], "pending_destroy");
+    let text = stdout(&s.run(&["volumes", "list", "-j", "-a", APP]));
+    assert_eq!(
+        keys_at(&text, 8),
+        [
+            "id",
+            "name",
+            "state",
+            "size_gb",
+            "region",
+            "zone",
+            "encrypted",
+            "attached_machine_id",
+            "attached_alloc_id",
+            "created_at",
+            "host_dedication_id",
+            "snapshot_retention",
+            "auto_backup_enabled",
+            "host_status"
+        ]
+        .repeat(2)
+    );
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc[0]["attached_machine_id"], "148ed193b95089");
+    assert_eq!(doc[1]["attached_machine_id"], Value::Null);
+    assert_eq!(doc[1]["region"], "ams");
+    let missing = s.run(&["volumes", "list", "--json", "-a", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("Could not find App \"nope\""),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(
+        stdout(&s.run(&["volumes", "list", "-j", "-a", "empty-app"])),
+        "[]\n"
+    );
+}
+
+#[test]
+fn machines_list_reports_each_machines_guest() {
+    let mut state = world(&json!([]));
+    state["apps"][APP]["machines"][1]["guest"] =
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096});
+    let s = Sandbox::new("guest", &state);
+    let out = s.run(&["machines", "list", "--json", "-a", APP]);
+    let text = stdout(&out);
+    // fly-go's MachineGuest order: cpu_kind, cpus, memory_mb.
+    assert_eq!(
+        keys_at(&text, 16)
+            .iter()
+            .filter(|k| ["cpu_kind", "cpus", "memory_mb"].contains(&k.as_str()))
+            .take(3)
+            .collect::<Vec<_>>(),
+        ["cpu_kind", "cpus", "memory_mb"]
+    );
+    let doc = json_out(&out);
+    let guest = |id: &str| {
+        doc.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["config"]["guest"]
+            .clone()
+    };
+    assert_eq!(
+        guest("148ed193b95089"),
+        json!({"cpu_kind": "shared", "cpus": 1, "memory_mb": 512}),
+        "an unsized machine is a shared-cpu-1x with 512 MB"
+    );
+    assert_eq!(
+        guest("d8d9e0f1a2b3c4"),
+        json!({"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096})
+    );
+}
+
+const FLY_TOML: &str = r#"app = "hotdash-staging"
+primary_region = "iad"
+kill_timeout = "10s"
+
+[deploy]
+  release_command = "bin/migrate"
+  strategy = "rolling"
+
+[env]
+  PORT = "3000"
+  NODE_ENV = "production"
+
+[http_service]
+  internal_port = 3000
+  force_https = true
+  auto_stop_machines = "stop"
+  min_machines_running = 1
+
+  [[http_service.checks]]
+    interval = "1m"
+    timeout = "5s"
+    path = "/health"
+
+[[vm]]
+  size = "shared-cpu-2x"
+  memory = "1gb"
+"#;
+
+#[test]
+fn config_show_prints_the_deployed_fly_toml_like_marshal_indent() {
+    let s = Sandbox::new("config-show", &world(&json!([])));
+    std::fs::write(s.path("fly.toml"), FLY_TOML).unwrap();
+    let deploy = s.run(&[
+        "deploy",
+        "-a",
+        APP,
+        "-c",
+        "fly.toml",
+        "--remote-only",
+        "--yes",
+    ]);
+    assert!(deploy.status.success(), "{}", stderr(&deploy));
+    // The deployed [[vm]] resized the machines.
+    let m = machine_in(&s.app(), "148ed193b95089");
+    assert_eq!(
+        m["guest"],
+        json!({"cpu_kind": "shared", "cpus": 2, "memory_mb": 1024})
+    );
+
+    // Read from another folder, with no fly.toml: the release's stored config.
+    std::fs::remove_file(s.path("fly.toml")).unwrap();
+    let out = s.run(&["config", "show", "-a", APP]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.starts_with("{\n  \"app\": \"hotdash-staging\",\n  \"primary_region\": \"iad\",\n  \"kill_timeout\": \"10s\",\n"), "{text}");
+    assert!(
+        text.ends_with("}\n"),
+        "MarshalIndent then Fprintln: {text:?}"
+    );
+    assert_eq!(
+        keys_at(&text, 2),
+        [
+            "app",
+            "primary_region",
+            "kill_timeout",
+            "deploy",
+            "env",
+            "http_service",
+            "vm"
+        ],
+        "appconfig.Config's field order"
+    );
+    assert_eq!(keys_at(&text, 4)[..2], ["strategy", "release_command"]);
+    let doc = json_out(&out);
+    assert_eq!(
+        doc["env"],
+        json!({"NODE_ENV": "production", "PORT": "3000"})
+    );
+    assert_eq!(
+        doc["http_service"]["auto_stop_machines"], true,
+        "MachineAutostop"
+    );
+    assert_eq!(
+        doc["http_service"]["checks"][0]["interval"], "1m0s",
+        "fly.Duration prints Go's duration text"
+    );
+    // The `display` alias, and --local needing a file.
+    assert_eq!(json_out(&s.run(&["config", "display", "-a", APP])), doc);
+    let local = s.run(&["config", "show", "--local", "-a", APP]);
+    assert_eq!(local.status.code(), Some(1));
+    assert_eq!(stderr(&local), "Error: No local fly.toml found\n");
+    std::fs::write(s.path("fly.toml"), "app = 'other'\n[env]\nA = '1'\n").unwrap();
+    let local = json_out(&s.run(&["config", "show", "--local"]));
+    assert_eq!(local, json!({"app": "other", "env": {"A": "1"}}));
+}
+
+#[test]
+fn config_show_rebuilds_from_machines_and_fails_like_flyctl() {
+    let mut state = world(&json!([]));
+    state["apps"][APP]["machines"][0]["env"] = json!({"LOG_LEVEL": "info"});
+    state["apps"][APP]["machines"][1]["env"] = json!({"LOG_LEVEL": "info"});
+    let s = Sandbox::new("config-rebuild", &state);
+    let doc = json_out(&s.run(&["config", "show", "-a", APP]));
+    assert_eq!(doc["app"], APP);
+    assert_eq!(doc["primary_region"], "iad");
+    assert_eq!(doc["env"], json!({"LOG_LEVEL": "info"}));
+    assert_eq!(
+        doc["vm"],
+        json!([{"cpu_kind": "shared", "cpus": 1, "memory_mb": 512}])
+    );
+    let missing = s.run(&["config", "show", "-a", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "Error: error getting app: Could not find App \"nope\"\n"
+    );
+    let bad = s.run(&["config", "show", "-a", APP, "--json"]);
+    assert_eq!(stderr(&bad), "Error: unknown flag: --json\n");
+    let no_token = s
+        .command(&["config", "show", "-a", APP])
+        .env_remove("FLY_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(stderr(&no_token).contains("no access token available"));
+}
+
+#[test]
+fn api_latency_delays_every_command_but_version() {
+    let mut state = world(&json!([]));
+    state["api_latency_ms"] = json!(300);
+    let s = Sandbox::new("latency", &state);
+    let started = Instant::now();
+    assert!(s.run(&["status", "--json", "-a", APP]).status.success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "a call waits out the scripted API round trip"
+    );
+    // `version` needs no API, so it is not delayed (only a lower bound is asserted above).
+    assert!(s.run(&["version"]).status.success());
+}
+
+#[test]
+fn scripted_machine_events_render_in_fly_go_shape_newest_first() {
+    let mut w = world(&json!([]));
+    w["apps"][APP]["machines"][0]["events"] = json!([
+        {"type": "exit", "status": "stopped", "timestamp": 1_787_313_605_000_i64, "exit_code": 137, "oom_killed": true, "restarting": true, "restart_count": 3},
+        {"type": "start", "status": "started", "timestamp": 1_787_313_600_000_i64}
+    ]);
+    let s = Sandbox::new("events", &w);
+    let list = json_out(&s.run(&["machines", "list", "--json", "-a", APP]));
+    let m = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "148ed193b95089")
+        .unwrap();
+    let exit = &m["events"][0];
+    assert_eq!(exit["type"], "exit");
+    assert_eq!(exit["source"], "flyd");
+    assert_eq!(exit["timestamp"], 1_787_313_605_000_i64);
+    assert_eq!(exit["request"]["exit_event"]["exit_code"], 137);
+    assert_eq!(exit["request"]["exit_event"]["oom_killed"], true);
+    assert_eq!(exit["request"]["exit_event"]["restarting"], true);
+    assert_eq!(exit["request"]["exit_event"]["requested_stop"], false);
+    assert_eq!(exit["request"]["restart_count"], 3);
+    assert_eq!(m["events"][1]["type"], "start");
+    assert!(m["events"][1].get("request").is_none());
+    let status = json_out(&s.run(&["status", "--json", "-a", APP]));
+    assert_eq!(
+        status["Machines"][1]["events"][0]["request"]["restart_count"],
+        3
+    );
+    // Machines without scripted events still carry one event matching their state.
+    let other = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "d8d9e0f1a2b3c4")
+        .unwrap();
+    assert_eq!(other["events"][0]["type"], "start");
+}
+
+#[test]
+fn a_token_that_may_not_read_logs_is_refused() {
+    let mut w = world(&json!([]));
+    w["log_denied_tokens"] = json!(["deploy-token"]);
+    let s = Sandbox::new("logs-denied", &w);
+    let out = s
+        .command(&["logs", "--no-tail", "--json", "-a", APP])
+        .env("FLY_API_TOKEN", "deploy-token")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "Error: not authorized to retrieve app logs (this can happen when using deploy tokens)\n"
+    );
+    assert!(stdout(&out).is_empty());
+    // Another token reads them; the refused token still reads status.
+    assert!(
+        s.run(&["logs", "--no-tail", "--json", "-a", APP])
+            .status
+            .success()
+    );
+    let st = s
+        .command(&["status", "--json", "-a", APP])
+        .env("FLY_API_TOKEN", "deploy-token")
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+}

@@ -3,7 +3,9 @@
 //! only, and reading back what the double was asked to do.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod chromium;
 pub mod fleet;
+pub mod postgres;
 pub mod server;
 
 use std::path::{Path, PathBuf};

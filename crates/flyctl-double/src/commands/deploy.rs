@@ -322,6 +322,14 @@ impl Deploy<'_> {
     fn create_release(&mut self) -> Result<(), Failure> {
         let id = ids::release_id(&mut self.rng);
         let (app, image, strategy) = (self.app.clone(), self.image.clone(), self.strategy.clone());
+        // The release keeps the config it was deployed with (`config show` reads it back);
+        // `--primary-region` overrides the file's, as it does in flyctl.
+        let mut config = self.config.document.clone();
+        if let (Some(region), Some(serde_json::Value::Object(doc))) =
+            (self.ctx.flags.non_empty("primary-region"), config.as_mut())
+        {
+            doc.insert("primary_region".to_owned(), region.into());
+        }
         let release_id = id.clone();
         let version = self.ctx.store.update(move |s| {
             let email = s
@@ -340,6 +348,7 @@ impl Deploy<'_> {
                 description: Some("Deploy image".to_owned()),
                 user_email: Some(email),
                 strategy: Some(strategy),
+                config,
                 ..Release::default()
             });
             version
@@ -380,8 +389,10 @@ impl Deploy<'_> {
 
     /// rolling, canary and immediate: machines are updated where they are, with no rollback.
     fn in_place(&mut self) -> Result<(), Failure> {
-        let mut targets = self.active_ids()?;
-        if targets.is_empty() {
+        let mut targets = self.target_ids()?;
+        // Only an app with no machines at all gets new ones; a filter that matches none of
+        // them updates nothing.
+        if targets.is_empty() && self.active_ids()?.is_empty() {
             targets = self.launch_first_machines()?;
         }
         self.say(&format!(
@@ -397,7 +408,7 @@ impl Deploy<'_> {
                 self.say("Deployment Complete")?;
                 self.succeed()
             }
-            _ if health_failure && self.gated() => {
+            _ if health_failure && self.gated() && !targets.is_empty() => {
                 let landing = self.failing_landing();
                 let updated = self.script.updated.unwrap_or(1).min(targets.len());
                 for id in &targets[..updated] {
@@ -450,7 +461,7 @@ impl Deploy<'_> {
     /// bluegreen: new "green" machines next to the old "blue" ones; on a health failure the
     /// greens are deleted again and blue keeps serving (the only rollback flyctl does).
     fn bluegreen(&mut self) -> Result<(), Failure> {
-        let blue = self.active_ids()?;
+        let blue = self.target_ids()?;
         self.say(&format!(
             "Updating existing machines in '{}' with bluegreen strategy",
             self.app
@@ -595,6 +606,54 @@ impl Deploy<'_> {
             .unwrap_or_default())
     }
 
+    /// The machines this deploy updates: the active ones that pass flyctl's filters
+    /// (`setMachinesForDeployment`: `--regions`, `--exclude-regions`, `--only-machines`,
+    /// `--exclude-machines`, `--process-groups`, in that order). When a filter is given,
+    /// flyctl says so on stderr: `--only-machines filter applied, deploying to 1/3 machines`.
+    fn target_ids(&self) -> Result<Vec<String>, Failure> {
+        let state = self.ctx.store.load()?;
+        let Some(app) = state.apps.get(&self.app) else {
+            return Ok(Vec::new());
+        };
+        let flags = &self.ctx.flags;
+        let only_regions = flags.slice("regions");
+        let exclude_regions = flags.slice("exclude-regions");
+        let only_machines = flags.slice("only-machines");
+        let exclude_machines = flags.slice("exclude-machines");
+        let groups = flags.slice("process-groups");
+        let active: Vec<&Machine> = app.active_machines().collect();
+        let kept: Vec<String> = active
+            .iter()
+            .filter(|m| only_regions.is_empty() || only_regions.contains(&m.region.as_str()))
+            .filter(|m| !exclude_regions.contains(&m.region.as_str()))
+            .filter(|m| only_machines.is_empty() || only_machines.contains(&m.id.as_str()))
+            .filter(|m| !exclude_machines.contains(&m.id.as_str()))
+            .filter(|m| groups.is_empty() || groups.contains(&m.process_group()))
+            .map(|m| m.id.clone())
+            .collect();
+        let applied: Vec<&str> = [
+            ("--regions", &only_regions),
+            ("--exclude-regions", &exclude_regions),
+            ("--only-machines", &only_machines),
+            ("--exclude-machines", &exclude_machines),
+            ("--process-groups", &groups),
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+        if !applied.is_empty() {
+            output::err_line(&format!(
+                "{} filter{} applied, deploying to {}/{} machines",
+                applied.join("/"),
+                if applied.len() > 1 { "s" } else { "" },
+                kept.len(),
+                active.len()
+            ));
+        }
+        Ok(kept)
+    }
+
     /// A first deploy creates the app's machines: two with `--ha` (the default), else one.
     fn launch_first_machines(&mut self) -> Result<Vec<String>, Failure> {
         let count = if self.ctx.flags.bool_or("ha", true) {
@@ -632,6 +691,7 @@ impl Deploy<'_> {
             let Some(blue) = app.machines.iter().find(|m| m.id == source).cloned() else {
                 return;
             };
+            let guest = Some(blue.effective_guest());
             app.machines.push(Machine {
                 id: green,
                 region: blue.region,
@@ -639,6 +699,7 @@ impl Deploy<'_> {
                 checks: blue.checks,
                 autostop: blue.autostop,
                 env: blue.env,
+                guest,
                 state: "created".to_owned(),
                 created_at: Some(clock::rfc3339(clock::now_ms())),
                 ..Machine::default()
@@ -675,6 +736,15 @@ impl Deploy<'_> {
             m.digest.clone_from(&self.digest);
             m.labels.clone_from(&self.labels);
             m.release_version = Some(version);
+            // `[[vm]]` in the deployed fly.toml resizes the machines of its process group.
+            if let Some(guest) = self
+                .config
+                .document
+                .as_ref()
+                .and_then(|doc| crate::appconfig::guest_for(doc, m.process_group()))
+            {
+                m.guest = Some(guest);
+            }
             m.state.clone_from(&landing.state);
             m.updated_at = Some(now.clone());
             m.instance_id = None;

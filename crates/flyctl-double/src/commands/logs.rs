@@ -16,6 +16,18 @@ const POLL_MS: u64 = 200;
 pub fn run(ctx: &Ctx) -> Result<(), Failure> {
     let state = ctx.store.load()?;
     let (name, _) = ctx.require_app(&state, |n| format!("Could not find App \"{n}\""))?;
+    // The logs API refuses a token without read access to the app (deploy tokens, as flyctl's
+    // deploy code warns: "not authorized to retrieve app logs (this can happen when using
+    // deploy tokens)"); the poller treats the 401 as fatal.
+    if ctx
+        .token()
+        .is_some_and(|t| state.log_denied_tokens.contains(&t))
+    {
+        return Err(Failure::new(
+            "not authorized to retrieve app logs (this can happen when using deploy tokens)"
+                .to_owned(),
+        ));
+    }
     let machine = ctx.flags.non_empty("machine").map(str::to_owned);
     // FLY_REGION is the default region filter; picking a machine clears it.
     let region = match (&machine, ctx.flags.non_empty("region")) {

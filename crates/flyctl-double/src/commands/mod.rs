@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod checks;
+pub mod config;
 pub mod deploy;
 pub mod image;
 pub mod logs;
@@ -10,6 +11,7 @@ pub mod releases;
 pub mod secrets;
 pub mod status;
 pub mod version;
+pub mod volumes;
 
 /// Left-aligned columns separated by tabs and padding, close to flyctl's table writer.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

@@ -1,0 +1,515 @@
+//! One pass of `shipit check` over an environment, as orchestration over traits: every app is
+//! observed concurrently (at most [`CONCURRENCY`] at once) through the `Platform` (status with
+//! machines, checks and events; logs under a timeout) and the `Prober` (one health probe), each
+//! observation is assessed, and the environment's alert state in the `Store` is escalated and
+//! carried out through an `AlertSender`. The time is passed in, so tests move it.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::alerting::{AlertSender, Applied, apply};
+use super::assess::{Inputs, assess};
+use super::escalation::{self, Observed, Policy, Reported, Send, Status};
+use crate::config::Service;
+use crate::platform::{ErrorKind, Platform};
+use crate::probe::{ProbeSpec, Prober};
+use crate::report::RunKind;
+use crate::store::{RunQuery, Store};
+
+/// Apps observed at once.
+pub const CONCURRENCY: usize = 8;
+/// How long `flyctl logs --no-tail` may take (it never returns on an empty buffer).
+pub const LOG_WAIT: Duration = Duration::from_secs(8);
+
+/// One app's part of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppReport {
+    pub env: String,
+    pub service: String,
+    pub app: String,
+    /// The worst level this pass makes of the app (`info` when nothing was found).
+    pub level: super::Level,
+    pub findings: Vec<Reported>,
+}
+
+/// A message this pass sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    pub key: String,
+    pub message: Send,
+    pub delivered: bool,
+}
+
+/// One pass over one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub env: String,
+    /// When the pass judged (RFC 3339): the time durations are measured to.
+    pub at: String,
+    pub apps: Vec<AppReport>,
+    /// Findings about the schedule itself (`missed_run`).
+    pub schedule: Vec<Reported>,
+    pub sent: Vec<Sent>,
+    pub warnings: Vec<String>,
+    /// Something this pass found is at alert level or above.
+    pub needs_action: bool,
+}
+
+/// What a pass reads and writes through.
+pub struct Deps<'a, P, R, S> {
+    pub platform: &'a P,
+    pub prober: &'a R,
+    pub store: &'a dyn Store,
+    pub sender: &'a S,
+}
+
+impl<P, R, S> Clone for Deps<'_, P, R, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P, R, S> Copy for Deps<'_, P, R, S> {}
+
+/// Observes the services, escalates and sends. A store that cannot be read is an error (check
+/// reads the record); a store write that fails is a warning.
+pub async fn run<P: Platform, R: Prober, S: AlertSender>(
+    env: &str,
+    services: &[&Service],
+    policy: &Policy,
+    now: SystemTime,
+    deps: &Deps<'_, P, R, S>,
+) -> anyhow::Result<CheckReport> {
+    let Deps {
+        platform,
+        prober,
+        store,
+        sender,
+    } = *deps;
+    let tasks: Vec<_> = services
+        .iter()
+        .map(|s| observe(s, policy, now, platform, prober))
+        .collect();
+    let mut observed: Vec<Option<Observed>> = vec![None; services.len()];
+    crate::smoke::bounded(tasks, CONCURRENCY, &mut observed).await;
+    let observed: Vec<Observed> = observed.into_iter().flatten().collect();
+
+    let last = store
+        .runs(&RunQuery {
+            env: Some(env.to_owned()),
+            kinds: vec![RunKind::Check],
+            limit: Some(1),
+            ..RunQuery::default()
+        })
+        .await?;
+    let last_at = last
+        .runs
+        .first()
+        .and_then(|r| crate::timefmt::parse_rfc3339(&r.started_at));
+    let schedule: Vec<Reported> = escalation::missed_run(env, last_at, now, policy.every)
+        .into_iter()
+        .map(|f| Reported {
+            app: f.app.clone(),
+            rule: f.rule.clone(),
+            level: f.level,
+            observed: f.level,
+            status: Status::Seen,
+            summary: f.summary.clone(),
+            evidence: f.evidence.clone(),
+            first_seen: None,
+            for_s: None,
+        })
+        .collect();
+
+    let stored = store.alerts(Some(env)).await?;
+    let plan = escalation::plan(env, now, policy, &observed, &stored);
+    let Applied {
+        sent,
+        conflicts,
+        mut warnings,
+    } = apply(store, sender, &plan).await;
+    for key in conflicts {
+        warnings.push(format!(
+            "alert {} was changed by another run while this check ran; left as that run wrote it",
+            key.text()
+        ));
+    }
+    let apps = services
+        .iter()
+        .map(|s| {
+            let findings: Vec<Reported> = plan
+                .reported
+                .iter()
+                .filter(|r| r.app == s.app)
+                .cloned()
+                .collect();
+            let level = findings
+                .iter()
+                .filter(|r| !matches!(r.status, Status::Clearing | Status::Resolved))
+                .map(|r| r.level)
+                .max()
+                .unwrap_or(super::Level::Info);
+            AppReport {
+                env: s.env.clone(),
+                service: s.name.clone(),
+                app: s.app.clone(),
+                level,
+                findings,
+            }
+        })
+        .collect();
+    Ok(CheckReport {
+        env: env.to_owned(),
+        at: crate::timefmt::rfc3339(now),
+        apps,
+        schedule,
+        sent: sent
+            .into_iter()
+            .map(|(key, message, delivered)| Sent {
+                key: key.text(),
+                message,
+                delivered,
+            })
+            .collect(),
+        warnings,
+        needs_action: plan.needs_action(),
+    })
+}
+
+impl CheckReport {
+    /// The human report: a heading per app, then one row per finding with its evidence lines
+    /// (already masked), then the schedule's findings.
+    pub fn table(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for app in &self.apps {
+            out.push(format!(
+                "{}/{} ({}): {}",
+                app.env,
+                app.service,
+                app.app,
+                if app.findings.is_empty() {
+                    "clean".to_owned()
+                } else {
+                    app.level.name().to_owned()
+                }
+            ));
+            for f in &app.findings {
+                out.push(row(f));
+                out.extend(f.evidence.iter().map(|e| format!("      | {e}")));
+            }
+        }
+        for f in &self.schedule {
+            out.push(format!("{}: schedule", self.env));
+            out.push(row(f));
+        }
+        out
+    }
+
+    /// The job summary under Actions (Markdown; every text has been masked).
+    pub fn summary_markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = write!(md, "### shipit check {} at {}\n\n", self.env, self.at);
+        md.push_str("| app | level | rule | status | for | summary |\n|---|---|---|---|---|---|\n");
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        for app in &self.apps {
+            if app.findings.is_empty() {
+                let _ = writeln!(md, "| {} | clean | | | | |", cell(&app.app));
+            }
+            for f in &app.findings {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | `{}` | {} | {} | {} |",
+                    cell(&app.app),
+                    f.level.name(),
+                    f.rule,
+                    status_name(f.status),
+                    f.for_s.map_or_else(String::new, |s| crate::duration::human(
+                        Duration::from_secs(s)
+                    )),
+                    cell(&f.summary)
+                );
+            }
+        }
+        for f in &self.schedule {
+            let _ = writeln!(
+                md,
+                "| (schedule) | {} | `{}` | | | {} |",
+                f.level.name(),
+                f.rule,
+                cell(&f.summary)
+            );
+        }
+        md
+    }
+}
+
+fn row(f: &Reported) -> String {
+    let held = if f.for_s.is_some() {
+        format!(
+            " for {}",
+            crate::duration::human(Duration::from_secs(f.for_s.unwrap_or(0)))
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "  {:<8}  {:<22} {:<8}{held}: {}",
+        f.level.name(),
+        f.rule,
+        status_name(f.status),
+        f.summary
+    )
+}
+
+/// `trigger`, `update`, `resolve`.
+pub fn send_name(s: Send) -> &'static str {
+    match s {
+        Send::Trigger => "alert",
+        Send::Update => "alert update",
+        Send::Resolve => "resolved message",
+    }
+}
+
+/// The status as JSON names it.
+pub fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Firing => "firing",
+        Status::Open => "open",
+        Status::Pending => "pending",
+        Status::Held => "held",
+        Status::Clearing => "clearing",
+        Status::Resolved => "resolved",
+        Status::Seen => "seen",
+    }
+}
+
+async fn observe<P: Platform, R: Prober>(
+    s: &Service,
+    policy: &Policy,
+    now: SystemTime,
+    platform: &P,
+    prober: &R,
+) -> Observed {
+    let status = platform.status(&s.app).await;
+    let missing = matches!(&status, Err(e) if e.kind == ErrorKind::AppNotFound);
+    let (logs, probe) = if missing {
+        (None, None)
+    } else {
+        let spec = ProbeSpec::health(&s.health, &s.health_url());
+        let (logs, probe) = tokio::join!(platform.logs(&s.app, LOG_WAIT), prober.probe(&spec));
+        (Some(logs), Some(probe))
+    };
+    let scanner = s.logs.scanner();
+    assess(&Inputs {
+        app: &s.app,
+        status: status.as_ref(),
+        logs: logs.as_ref().map(|l| l.as_ref().map(Vec::as_slice)),
+        probe: probe.as_ref().map(|p| (p, s.health.expect.as_slice())),
+        metrics: None,
+        scanner: &scanner,
+        policy,
+        now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::monitor::testing::{FakeSender, MemoryStore};
+    use crate::platform::{
+        AppStatus, Check, DeployOutcome, DeployRequest, LogEntry, Machine, OutputLine,
+        PlatformError, Release, SecretInfo,
+    };
+    use crate::probe::ProbeResult;
+    use crate::stop::Stop;
+
+    /// One app per name: its machines and logs; a name it does not know is a missing app.
+    struct World {
+        apps: BTreeMap<String, (Vec<Machine>, Vec<LogEntry>)>,
+    }
+
+    impl Platform for World {
+        fn name(&self) -> &'static str {
+            "world"
+        }
+        fn has_token(&self) -> bool {
+            true
+        }
+        async fn version(&self) -> Result<String, PlatformError> {
+            Ok("0".into())
+        }
+        async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
+            let (machines, _) = self.apps.get(app).ok_or_else(|| PlatformError {
+                kind: ErrorKind::AppNotFound,
+                command: format!("flyctl status --json --app {app}"),
+                message: format!("Could not find App \"{app}\""),
+            })?;
+            Ok(AppStatus {
+                app: app.into(),
+                version: 1,
+                status: "deployed".into(),
+                hostname: String::new(),
+                machines: machines.clone(),
+            })
+        }
+        async fn releases(&self, _: &str) -> Result<Vec<Release>, PlatformError> {
+            Ok(Vec::new())
+        }
+        async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
+            Ok(self.status(app).await?.machines)
+        }
+        async fn checks(&self, _: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
+            Ok(BTreeMap::new())
+        }
+        async fn secrets(&self, _: &str) -> Result<Vec<SecretInfo>, PlatformError> {
+            Ok(Vec::new())
+        }
+        async fn logs(&self, app: &str, _: Duration) -> Result<Vec<LogEntry>, PlatformError> {
+            Ok(self.apps.get(app).map(|a| a.1.clone()).unwrap_or_default())
+        }
+        fn deploy_argv(&self, req: &DeployRequest) -> Vec<String> {
+            crate::platform::flyctl_deploy_argv(req)
+        }
+        async fn deploy(
+            &self,
+            req: &DeployRequest,
+            _: &mut dyn FnMut(OutputLine<'_>),
+            _: &Stop,
+        ) -> DeployOutcome {
+            unreachable!("check never deploys: {req:?}")
+        }
+    }
+
+    /// Answers every probe with the latency and status set for its URL's host.
+    struct Answers(RefCell<BTreeMap<String, (u16, u64)>>);
+
+    impl Prober for Answers {
+        async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
+            let host = spec.url.split('/').nth(2).unwrap_or_default().to_owned();
+            let (status, ms) = self.0.borrow().get(&host).copied().unwrap_or((200, 10));
+            ProbeResult {
+                connected: true,
+                status: Some(status),
+                latency: Duration::from_millis(ms),
+                ..ProbeResult::default()
+            }
+        }
+    }
+
+    fn machine() -> Machine {
+        Machine {
+            id: "148ed193b95089".into(),
+            name: "m".into(),
+            state: "started".into(),
+            region: "iad".into(),
+            image: "img".into(),
+            release_version: Some(1),
+            process_group: None,
+            host_status: "ok".into(),
+            checks: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_slow_app_crosses_fifteen_minutes_across_two_runs_and_a_missing_app_is_critical() {
+        let config = crate::config::parse(
+            Path::new("/nonexistent/shipit.yml"),
+            "version: 1\napps: { web: {}, slow: {}, gone: {} }\nenvironments:\n  staging:\n    web: { app: web-s, url: http://web.test }\n    slow: { app: slow-s, url: http://slow.test }\n    gone: { app: gone-s, url: http://gone.test }\n",
+        )
+        .unwrap();
+        let world = World {
+            apps: BTreeMap::from([
+                ("web-s".to_owned(), (vec![machine()], Vec::new())),
+                ("slow-s".to_owned(), (vec![machine()], Vec::new())),
+            ]),
+        };
+        let answers = Answers(RefCell::new(BTreeMap::from([(
+            "slow.test".to_owned(),
+            (200, 6000),
+        )])));
+        let store = MemoryStore::default();
+        let sender = FakeSender::new();
+        let deps = Deps {
+            platform: &world,
+            prober: &answers,
+            store: &store,
+            sender: &sender,
+        };
+        let services: Vec<&Service> = config.services().collect();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_787_313_600);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let first = rt
+            .block_on(run("staging", &services, &config.monitor, t0, &deps))
+            .unwrap();
+        let level =
+            |r: &CheckReport, app: &str| r.apps.iter().find(|a| a.app == app).unwrap().level;
+        assert_eq!(level(&first, "web-s"), crate::monitor::Level::Info);
+        assert_eq!(
+            level(&first, "slow-s"),
+            crate::monitor::Level::Warning,
+            "slow, but not for 15 minutes yet"
+        );
+        assert_eq!(level(&first, "gone-s"), crate::monitor::Level::Critical);
+        assert_eq!(
+            sender.log(),
+            ["trigger staging/gone-s/app_missing critical"]
+        );
+        let second = rt
+            .block_on(run(
+                "staging",
+                &services,
+                &config.monitor,
+                t0 + Duration::from_secs(16 * 60),
+                &deps,
+            ))
+            .unwrap();
+        assert_eq!(level(&second, "slow-s"), crate::monitor::Level::Alert);
+        assert!(second.needs_action);
+        assert_eq!(sender.log().len(), 2, "{:?}", sender.log());
+        assert_eq!(sender.log()[1], "trigger staging/slow-s/slow alert");
+        let table = second.table().join("\n");
+        assert!(table.contains("staging/web (web-s): clean"), "{table}");
+        assert!(table.contains("slow "), "{table}");
+        assert!(
+            second
+                .summary_markdown()
+                .contains("| slow-s | alert | `slow` | open |")
+                || second
+                    .summary_markdown()
+                    .contains("| slow-s | alert | `slow` | firing |"),
+            "{}",
+            second.summary_markdown()
+        );
+        // Healed: two clean passes resolve it.
+        answers.0.borrow_mut().clear();
+        for minutes in [20, 24] {
+            rt.block_on(run(
+                "staging",
+                &services,
+                &config.monitor,
+                t0 + Duration::from_secs(minutes * 60),
+                &deps,
+            ))
+            .unwrap();
+        }
+        assert!(
+            sender
+                .log()
+                .contains(&"resolve staging/slow-s/slow alert".to_owned()),
+            "{:?}",
+            sender.log()
+        );
+        assert_eq!(store.alert("staging", "slow-s", "slow"), None);
+    }
+}

@@ -1,0 +1,741 @@
+//! The log scanner: named patterns (`{name, match, level}`), the built-in sets (`fly`, always
+//! on, and `chatwoot`), and a scan over a block of lines that counts and keeps example lines per
+//! pattern.
+//!
+//! Speed comes from literals, not from the regex engine: every pattern carries the literal
+//! strings at least one of which any match must contain (its *needles*: written out for the
+//! built-ins, derived from the expression for a user's pattern). The scan searches the whole
+//! block for each needle with `memchr::memmem` (SIMD) and runs the regex only on the few lines
+//! that contain one. A pattern without a usable literal falls back to the regex on every line,
+//! which is slower and just as correct.
+
+use memchr::memmem;
+use regex_lite::Regex;
+
+use super::Level;
+
+/// How many example lines a pattern keeps; the count covers all of them.
+pub const EXAMPLES: usize = 5;
+
+/// One named pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The rule name findings carry (`oom_killed`, `smtp_auth`, a user's own name).
+    pub name: String,
+    pub level: Level,
+    /// The expression as written (regex-lite syntax; the built-ins are also valid `grep -E`).
+    pub source: String,
+    regex: Regex,
+    /// Literals any match contains at least one of (`\d` in a built-in's needle stands for
+    /// one ASCII digit); empty: none known, check every line.
+    needles: Vec<String>,
+}
+
+/// A needle split for the search: the literal before its first `\d`, then the bytes after it
+/// (`None`: any digit), checked where the literal was found.
+#[derive(Debug, Clone)]
+struct Needle {
+    finder: memmem::Finder<'static>,
+    tail: Vec<Option<u8>>,
+}
+
+impl Needle {
+    fn new(text: &str) -> Needle {
+        let (head, rest) = text
+            .split_once("\\d")
+            .map_or((text, None), |(h, r)| (h, Some(r)));
+        let mut tail = Vec::new();
+        if let Some(rest) = rest {
+            tail.push(None);
+            let mut r = rest;
+            while !r.is_empty() {
+                if let Some(after) = r.strip_prefix("\\d") {
+                    tail.push(None);
+                    r = after;
+                } else {
+                    let c = r.as_bytes()[0];
+                    tail.push(Some(c));
+                    r = &r[1..];
+                }
+            }
+        }
+        Needle {
+            finder: memmem::Finder::new(head.as_bytes()).into_owned(),
+            tail,
+        }
+    }
+
+    /// Whether the tail holds at `at` (just past the literal).
+    fn tail_at(&self, hay: &[u8], at: usize) -> bool {
+        self.tail.iter().enumerate().all(|(k, want)| {
+            hay.get(at + k).is_some_and(|b| match want {
+                None => b.is_ascii_digit(),
+                Some(c) => b == c,
+            })
+        })
+    }
+
+    /// Whether `line` contains this needle.
+    #[cfg(test)]
+    fn in_line(&self, line: &str) -> bool {
+        let hay = line.as_bytes();
+        self.finder
+            .find_iter(hay)
+            .any(|i| self.tail_at(hay, i + self.finder.needle().len()))
+    }
+}
+
+impl Pattern {
+    /// A pattern from config: the needle is derived from the expression when it can be.
+    pub fn new(name: &str, expr: &str, level: Level) -> Result<Pattern, String> {
+        let regex =
+            Regex::new(expr).map_err(|e| format!("`{expr}` is not a valid pattern: {e}"))?;
+        Ok(Pattern {
+            name: name.to_owned(),
+            level,
+            source: expr.to_owned(),
+            regex,
+            needles: required_literal(expr).into_iter().collect(),
+        })
+    }
+
+    fn builtin(name: &str, level: Level, expr: &str, needles: &[&str]) -> Pattern {
+        Pattern {
+            name: name.to_owned(),
+            level,
+            source: expr.to_owned(),
+            regex: Regex::new(expr).expect("built-in patterns compile"),
+            needles: needles.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    pub fn is_match(&self, line: &str) -> bool {
+        self.regex.is_match(line)
+    }
+
+    /// The literals the scan searches for (for tests and `config check`).
+    pub fn needles(&self) -> &[String] {
+        &self.needles
+    }
+}
+
+/// The names of the built-in sets a `logs: { patterns: [...] }` list may name.
+pub const SETS: [&str; 2] = ["fly", "chatwoot"];
+
+/// A built-in set by name.
+pub fn set(name: &str) -> Option<Vec<Pattern>> {
+    match name {
+        "fly" => Some(fly()),
+        "chatwoot" => Some(chatwoot()),
+        _ => None,
+    }
+}
+
+/// What every app is scanned for: HTTP 5xx answers, Fly proxy errors, panics and crashes, OOM
+/// kills, restart loops. Lines as Fly's log stream carries them (`reference/monitoring-db-dr.md`
+/// §4.2-4.4).
+pub fn fly() -> Vec<Pattern> {
+    vec![
+        Pattern::builtin(
+            "http_5xx",
+            Level::Critical,
+            r#"(Completed 5[0-9][0-9] |HTTP/[0-9.]+" 5[0-9][0-9] |(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /[^ ]* 5[0-9][0-9] |status"?[=:] ?"?5[0-9][0-9]\b)"#,
+            &[" 5\\d\\d ", "status"],
+        ),
+        Pattern::builtin(
+            "proxy_error",
+            Level::Alert,
+            r"\[P[UCMRL][0-9][0-9]\]",
+            &["[P"],
+        ),
+        Pattern::builtin(
+            "crash",
+            Level::Alert,
+            r#"thread '[^']*' panicked at|(^|")panic: |goroutine [0-9]+ \[running\]|Traceback \(most recent call last\)|Uncaught [A-Za-z]*(Error|Exception)|UnhandledPromiseRejection|Main child exited normally with code: [1-9]|Segmentation fault"#,
+            &[
+                "panicked at",
+                "panic: ",
+                "goroutine ",
+                "Traceback (most recent call last)",
+                "Uncaught ",
+                "UnhandledPromiseRejection",
+                "Main child exited normally with code: ",
+                "Segmentation fault",
+            ],
+        ),
+        Pattern::builtin(
+            "oom_killed",
+            Level::Alert,
+            r"Out of memory: Killed process [0-9]+|Process appears to have been OOM killed",
+            &["Out of memory: Killed process", "OOM killed"],
+        ),
+        Pattern::builtin(
+            "restart_loop",
+            Level::Alert,
+            r"machine has reached its max restart count",
+            &["machine has reached its max restart count"],
+        ),
+    ]
+}
+
+/// Chatwoot's mail and job failures (`reference/monitoring-db-dr.md` §5.2-5.3): SMTP
+/// authentication, other SMTP errors, mail timeouts, IMAP fetch failures, an inbox flagged
+/// `reauthorization_required` (after which the IMAP job goes silent), Sidekiq job failures.
+pub fn chatwoot() -> Vec<Pattern> {
+    vec![
+        Pattern::builtin(
+            "smtp_auth",
+            Level::Alert,
+            r"Net::SMTPAuthenticationError|535[ -][0-9.]* ?[Aa]uthentication failed|wrong authentication type",
+            &[
+                "Net::SMTPAuthenticationError",
+                "uthentication failed",
+                "wrong authentication type",
+            ],
+        ),
+        Pattern::builtin(
+            "smtp_error",
+            Level::Alert,
+            r"Net::SMTP(FatalError|SyntaxError|ServerBusy|UnknownError|UnsupportedCommand)",
+            &["Net::SMTP"],
+        ),
+        Pattern::builtin(
+            "mail_timeout",
+            Level::Alert,
+            r"Net::(Read|Open)Timeout",
+            &["Net::ReadTimeout", "Net::OpenTimeout"],
+        ),
+        Pattern::builtin(
+            "imap_error",
+            Level::Alert,
+            r"(Authorization error|Error) for email channel - [0-9]+|\[IMAP\] (Failed to process email|Email processing timeout|Skipping problematic email)",
+            &["for email channel - ", "[IMAP] "],
+        ),
+        Pattern::builtin(
+            "reauthorization_required",
+            Level::Alert,
+            r#"reauthorization_required([^=:_a-z"]|$|"?[=:] ?"?(true|1))"#,
+            &["reauthorization_required"],
+        ),
+        Pattern::builtin(
+            "sidekiq_failed",
+            Level::Alert,
+            r#"Error performing [A-Za-z:]+ \(Job ID|Job raised exception|Adding dead [A-Za-z:]+ job|"msg":"fail"|elapsed=[0-9.]+ INFO: fail"#,
+            &[
+                "Error performing ",
+                "Job raised exception",
+                "Adding dead ",
+                r#""msg":"fail""#,
+                "INFO: fail",
+            ],
+        ),
+    ]
+}
+
+/// What one pattern found in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternHits {
+    /// Index into the scanner's patterns.
+    pub pattern: usize,
+    /// Matching lines.
+    pub count: usize,
+    /// Byte ranges of the first [`EXAMPLES`] matching lines, in order.
+    pub examples: Vec<(usize, usize)>,
+}
+
+/// The result of one scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Only patterns that matched, in the scanner's order.
+    pub hits: Vec<PatternHits>,
+    /// Lines matched by at least one pattern (what `grep -E -c` with every pattern counts).
+    pub lines_matched: usize,
+}
+
+/// A set of patterns, ready to scan.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    patterns: Vec<Pattern>,
+    finders: Vec<Vec<Needle>>,
+}
+
+impl Scanner {
+    pub fn new(patterns: Vec<Pattern>) -> Scanner {
+        let finders = patterns
+            .iter()
+            .map(|p| p.needles.iter().map(|n| Needle::new(n)).collect())
+            .collect();
+        Scanner { patterns, finders }
+    }
+
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    /// Scans a block of `\n`-separated lines.
+    pub fn scan(&self, text: &str) -> Scan {
+        let mut hits = Vec::new();
+        let mut matched_starts = Vec::new();
+        for (i, pattern) in self.patterns.iter().enumerate() {
+            let lines = if self.finders[i].is_empty() {
+                every_line(text)
+            } else {
+                candidate_lines(text, &self.finders[i])
+            };
+            let mut found = PatternHits {
+                pattern: i,
+                count: 0,
+                examples: Vec::new(),
+            };
+            for (start, end) in lines {
+                if pattern.regex.is_match(&text[start..end]) {
+                    found.count += 1;
+                    if found.examples.len() < EXAMPLES {
+                        found.examples.push((start, end));
+                    }
+                    matched_starts.push(start);
+                }
+            }
+            if found.count > 0 {
+                hits.push(found);
+            }
+        }
+        matched_starts.sort_unstable();
+        matched_starts.dedup();
+        Scan {
+            hits,
+            lines_matched: matched_starts.len(),
+        }
+    }
+}
+
+fn every_line(text: &str) -> Vec<(usize, usize)> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        lines.push((start, end));
+        start = end + 1;
+    }
+    if start < text.len() {
+        lines.push((start, text.len()));
+    }
+    lines
+}
+
+/// The lines containing at least one needle, in order, each once.
+fn candidate_lines(text: &str, needles: &[Needle]) -> Vec<(usize, usize)> {
+    let hay = text.as_bytes();
+    let mut lines = Vec::new();
+    for needle in needles {
+        let len = needle.finder.needle().len();
+        let mut pos = 0;
+        while pos < hay.len() {
+            let Some(i) = needle.finder.find(&hay[pos..]) else {
+                break;
+            };
+            let at = pos + i;
+            if !needle.tail_at(hay, at + len) {
+                pos = at + 1;
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+            let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
+            lines.push((start, end));
+            pos = end + 1;
+        }
+    }
+    if needles.len() > 1 {
+        lines.sort_unstable();
+        lines.dedup();
+    }
+    lines
+}
+
+/// The longest literal every match of `expr` must contain, when one of at least three bytes can
+/// be read off the expression safely: outside any group or class, no top-level `|`, no flags,
+/// and the last character before `?`, `*` or `{` dropped. `None` means "check every line".
+pub fn required_literal(expr: &str) -> Option<String> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut best = String::new();
+    let mut run = String::new();
+    let mut i = 0;
+    let end_run = |run: &mut String, best: &mut String| {
+        if run.len() > best.len() {
+            *best = std::mem::take(run);
+        } else {
+            run.clear();
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '|' => return None,
+            '(' => {
+                if chars.get(i + 1) == Some(&'?') {
+                    return None;
+                }
+                end_run(&mut run, &mut best);
+                i = skip_group(&chars, i)?;
+                continue;
+            }
+            '[' => {
+                end_run(&mut run, &mut best);
+                i = skip_class(&chars, i)?;
+                continue;
+            }
+            '?' | '*' | '{' => {
+                run.pop();
+                end_run(&mut run, &mut best);
+                if c == '{' {
+                    while i < chars.len() && chars[i] != '}' {
+                        i += 1;
+                    }
+                }
+            }
+            '+' | '.' | '^' | '$' | ')' | ']' | '}' => end_run(&mut run, &mut best),
+            '\\' => {
+                let &next = chars.get(i + 1)?;
+                // A literal backslash ends the run too: `\d` in a needle means a digit.
+                if next.is_ascii_alphanumeric() || next == '\\' {
+                    end_run(&mut run, &mut best);
+                } else {
+                    run.push(next);
+                }
+                i += 2;
+                continue;
+            }
+            _ => run.push(c),
+        }
+        i += 1;
+    }
+    end_run(&mut run, &mut best);
+    (best.len() >= 3).then_some(best)
+}
+
+/// The index just past the group opened at `open`.
+fn skip_group(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut i = open;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 1,
+            '[' => {
+                i = skip_class(chars, i)?;
+                continue;
+            }
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index just past the class opened at `open` (`[]a]` and `[^]a]` hold a literal `]`).
+fn skip_class(chars: &[char], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    if chars.get(i) == Some(&'^') {
+        i += 1;
+    }
+    if chars.get(i) == Some(&']') {
+        i += 1;
+    }
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 1,
+            ']' => return Some(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines each built-in pattern must match, and near-misses it must not.
+    fn cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
+        vec![
+            (
+                "http_5xx",
+                vec![
+                    "Completed 500 Internal Server Error in 12ms (ActiveRecord: 2.1ms)",
+                    "GET /api/orders 502 13.2 ms - 21",
+                    r#"10.0.0.1 - - [21/Aug/2026:12:00:31 +0000] "POST /login HTTP/1.1" 503 157 "-" "curl/8.0""#,
+                    "request finished method=GET path=/ status=500 duration=3ms",
+                    r#"{"level":"error","status":504,"path":"/checkout"}"#,
+                ],
+                vec![
+                    "GET /health 200 - - 5.1 ms",
+                    "Completed 200 OK in 512ms",
+                    "processed 503 records in 2s",
+                    "request finished status=200 took 502ms",
+                    "GET /items/500 200 3.1 ms - 12",
+                ],
+            ),
+            (
+                "proxy_error",
+                vec![
+                    "[PU02] could not complete HTTP request to instance: connection closed before message completed",
+                    "[PC01] instance refused connection. is your app listening on 0.0.0.0:3000? make sure it is not only listening on 127.0.0.1",
+                    "[PR01] no known healthy instances found for route app=hotdash-staging",
+                    "[PM03] machine wake timeout",
+                ],
+                vec![
+                    "[PA01] request replayed",
+                    "[INFO] proxy started",
+                    "PU02 without brackets is prose",
+                    "[P1] priority one",
+                ],
+            ),
+            (
+                "crash",
+                vec![
+                    "thread 'main' panicked at src/main.rs:12:5:",
+                    "panic: runtime error: index out of range [3] with length 3",
+                    "goroutine 1 [running]:",
+                    "Traceback (most recent call last):",
+                    "Uncaught TypeError: Cannot read properties of undefined (reading 'id')",
+                    " INFO Main child exited normally with code: 1",
+                ],
+                vec![
+                    " INFO Main child exited normally with code: 0",
+                    "don't panic: all good",
+                    "goroutine pool size 8",
+                    "thread 'main' finished",
+                    "caught TypeError and retried",
+                ],
+            ),
+            (
+                "oom_killed",
+                vec![
+                    "[  258.930660] Out of memory: Killed process 476 (beam.smp) total-vm:2110000kB, anon-rss:230000kB, file-rss:0kB, shmem-rss:0kB, UID:65534 pgtables:800kB oom_score_adj:0",
+                    " INFO Process appears to have been OOM killed!",
+                    "Out of memory: Killed process 12 (node)",
+                ],
+                vec![
+                    "memory usage 91%, not out of memory",
+                    " INFO Process appears to have exited cleanly",
+                    "oom_score_adj:0 set for worker",
+                    "Killed process 476 after a timeout",
+                ],
+            ),
+            (
+                "restart_loop",
+                vec![
+                    "machine has reached its max restart count (10)",
+                    "runner[148ed193b95089] iad [info] machine has reached its max restart count (10)",
+                    "machine has reached its max restart count",
+                ],
+                vec![
+                    "machine restart 3 of 10",
+                    "max restart count is 10",
+                    "machine has reached its desired state",
+                ],
+            ),
+            (
+                "smtp_auth",
+                vec![
+                    "Net::SMTPAuthenticationError: 535 5.7.0 authentication failed",
+                    "535 Authentication failed",
+                    "ArgumentError: wrong authentication type none",
+                ],
+                vec![
+                    "authentication succeeded for smtp",
+                    "Net::SMTP session started",
+                    "535 emails delivered",
+                    "user authentication failed for /login",
+                ],
+            ),
+            (
+                "smtp_error",
+                vec![
+                    "Error performing ActionMailer::MailDeliveryJob (Job ID: 7) from Sidekiq(mailers) in 2536.36ms: Net::SMTPFatalError (555 5.5.2 Syntax error)",
+                    "Net::SMTPSyntaxError: 501 bad address",
+                    "Net::SMTPServerBusy: 421 try again later",
+                ],
+                vec![
+                    "Net::SMTP session started",
+                    "Net::SMTPAuthenticationError is handled by smtp_auth",
+                    "SMTPFatalError without the namespace",
+                ],
+            ),
+            (
+                "mail_timeout",
+                vec![
+                    "Net::ReadTimeout: Net::ReadTimeout with #<TCPSocket:(closed)>",
+                    "Net::OpenTimeout: execution expired",
+                    "Authorization error for email channel - 12 : Net::OpenTimeout",
+                ],
+                vec![
+                    "read timeout set to 60s",
+                    "Net::HTTP open",
+                    "Timeout::Error in cache",
+                ],
+            ),
+            (
+                "imap_error",
+                vec![
+                    "Authorization error for email channel - 12 : Errno::ECONNREFUSED",
+                    "Error for email channel - 12 : Net::IMAP::NoResponseError",
+                    "[IMAP] Email processing timeout (60s): <abc@mail.example>",
+                    "[IMAP] Failed to process email <abc@mail.example>: undefined method",
+                ],
+                vec![
+                    "Fetched 3 emails for email channel - 12",
+                    "[IMAP] Fetched 2 new emails",
+                    "No error for email channel - 12",
+                ],
+            ),
+            (
+                "reauthorization_required",
+                vec![
+                    "Inbox 12 marked reauthorization_required after 2 authorization errors",
+                    "reauthorization_required=true inbox=12",
+                    r#"{"inbox":12,"reauthorization_required":true}"#,
+                    "reauthorization_required",
+                ],
+                vec![
+                    "reauthorization_required=false inbox=12",
+                    r#"{"inbox":12,"reauthorization_required": false}"#,
+                    "reauthorization_required_at cleared",
+                    "inbox 12 reauthorized",
+                ],
+            ),
+            (
+                "sidekiq_failed",
+                vec![
+                    "Error performing ActionMailer::MailDeliveryJob (Job ID: 3f2) from Sidekiq(mailers) in 2536.36ms: Net::SMTPFatalError",
+                    r#"WARN: {"context":"Job raised exception","job":{"retry":true,"queue":"mailers"}}"#,
+                    r#"{"ts":"2026-08-21T12:00:00Z","lvl":"INFO","msg":"fail","ctx":{"class":"ActionMailer::MailDeliveryJob"}}"#,
+                    "Adding dead ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper job 4a1b",
+                    "class=ActionMailer::MailDeliveryJob jid=9 elapsed=0.419 INFO: fail",
+                ],
+                vec![
+                    "Performed ActionMailer::MailDeliveryJob (Job ID: 1) from Sidekiq(mailers) in 20ms",
+                    "class=X jid=9 elapsed=0.419 INFO: done",
+                    r#"{"msg":"done"}"#,
+                    "Adding 3 jobs to queue",
+                ],
+            ),
+        ]
+    }
+
+    fn builtin(name: &str) -> Pattern {
+        fly()
+            .into_iter()
+            .chain(chatwoot())
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no built-in {name}"))
+    }
+
+    #[test]
+    fn every_builtin_matches_its_lines_and_not_its_near_misses() {
+        let cases = cases();
+        let all: Vec<Pattern> = fly().into_iter().chain(chatwoot()).collect();
+        assert_eq!(cases.len(), all.len(), "one case per built-in pattern");
+        for (name, hits, misses) in cases {
+            let p = builtin(name);
+            assert!(
+                hits.len() >= 3 && misses.len() >= 3,
+                "{name}: at least 3 each"
+            );
+            for line in hits {
+                assert!(p.is_match(line), "{name} must match: {line}");
+                assert!(
+                    p.needles.iter().any(|n| Needle::new(n).in_line(line)),
+                    "{name}: a matching line without a needle would be missed by the scan: {line}"
+                );
+            }
+            for line in misses {
+                assert!(!p.is_match(line), "{name} must not match: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_agrees_with_a_line_by_line_regex() {
+        let mut text = String::new();
+        for (_, hits, misses) in cases() {
+            for line in hits.iter().chain(&misses) {
+                text.push_str(line);
+                text.push('\n');
+                text.push_str("GET /health 200 - - 2.1 ms\n");
+            }
+        }
+        text.push_str("Out of memory: Killed process 9 (ruby)"); // no final newline
+        let mut patterns: Vec<Pattern> = fly().into_iter().chain(chatwoot()).collect();
+        patterns.push(Pattern::new("stripe", r"Stripe::(Card|API)Error", Level::Warning).unwrap());
+        patterns.push(Pattern::new("anything_5", r"[0-9]5", Level::Info).unwrap());
+        let scanner = Scanner::new(patterns.clone());
+        let scan = scanner.scan(&text);
+        let mut union = std::collections::BTreeSet::new();
+        for (i, p) in patterns.iter().enumerate() {
+            let naive: Vec<&str> = text.split('\n').filter(|l| p.is_match(l)).collect();
+            let got = scan.hits.iter().find(|h| h.pattern == i);
+            assert_eq!(got.map_or(0, |h| h.count), naive.len(), "{}", p.name);
+            if let Some(h) = got {
+                let examples: Vec<&str> = h.examples.iter().map(|&(s, e)| &text[s..e]).collect();
+                assert_eq!(examples, naive[..naive.len().min(EXAMPLES)], "{}", p.name);
+            }
+            for l in text.split('\n').filter(|l| p.is_match(l)) {
+                union.insert(l.as_ptr() as usize);
+            }
+        }
+        assert_eq!(scan.lines_matched, union.len());
+        assert!(
+            scan.hits
+                .iter()
+                .any(|h| patterns[h.pattern].name == "oom_killed")
+        );
+    }
+
+    #[test]
+    fn literals_are_read_off_user_patterns_only_when_safe() {
+        assert_eq!(
+            required_literal(r"Stripe::(Card|API)Error").as_deref(),
+            Some("Stripe::")
+        );
+        assert_eq!(
+            required_literal(r"payment failed: \[[0-9]+\]").as_deref(),
+            Some("payment failed: [")
+        );
+        assert_eq!(required_literal(r"timeouts?").as_deref(), Some("timeout"));
+        assert_eq!(
+            required_literal(r"colou?r mismatch").as_deref(),
+            Some("r mismatch")
+        );
+        assert_eq!(required_literal(r"a{2}bcd").as_deref(), Some("bcd"));
+        assert_eq!(
+            required_literal(r"foo|barbaz"),
+            None,
+            "top-level alternation"
+        );
+        assert_eq!(required_literal(r"(?i)error"), None, "flags");
+        assert_eq!(required_literal(r"\d+ms"), None, "too short");
+        assert_eq!(required_literal(r"[abc]+x\.y\.z"), Some("x.y.z".into()));
+        let p = Pattern::new("x", "Stripe::(Card|API)Error", Level::Alert).unwrap();
+        assert_eq!(p.needles(), ["Stripe::".to_owned()]);
+        let err = Pattern::new("x", "unclosed(", Level::Alert).unwrap_err();
+        assert!(
+            err.starts_with("`unclosed(` is not a valid pattern"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sets_are_named() {
+        for name in SETS {
+            assert!(!set(name).unwrap().is_empty());
+        }
+        assert!(set("nginx").is_none());
+    }
+}

@@ -1,0 +1,133 @@
+//! One service's deploy as resolved from the config and the command line ([`ServicePlan`]), and
+//! the dry run derived from it and from the stage table ([`describe`]): `shipit plan` prints the
+//! steps the pipeline would walk, one line per stage, from the same values the run uses.
+
+use crate::config::{ConfigError, Service};
+use crate::platform::{DeployRequest, Strategy, flyctl_deploy_argv};
+use crate::report::ReleaseRef;
+use crate::smoke::Suite;
+
+/// Whether a failure past the deploy call is rolled back, and if not, who said so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackPolicy {
+    Auto,
+    /// `rollback: off` in shipit.yml.
+    OffInConfig,
+    /// `--no-rollback`.
+    OffByFlag,
+}
+
+/// One service's deploy: the service, the exact deploy request (the flags merged over the
+/// config) and the rollback policy. The pipeline runs it; `plan` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServicePlan {
+    pub service: Service,
+    pub request: DeployRequest,
+    pub rollback: RollbackPolicy,
+    /// The smoke suite, read and validated when the plan is made: nothing is parsed after the
+    /// deploy call, so a typo in a suite is a config error, never a rollback of a live app.
+    #[serde(skip)]
+    pub smoke: Option<Suite>,
+    /// The environment's database when `gates: { database: true }` (the migration lint before
+    /// the deploy, `db verify` after it); set by `DeploySettings::service_plans`.
+    #[serde(skip)]
+    pub database: Option<crate::config::database::Database>,
+}
+
+impl ServicePlan {
+    /// `--image` and `--strategy` win over the service's `image:` and `strategy:`;
+    /// `--no-rollback` (`rollback_flag = false`) over `rollback: auto`. Reads the service's
+    /// smoke suite; a suite that does not load is the error.
+    pub fn new(
+        svc: &Service,
+        image: Option<&str>,
+        strategy: Option<Strategy>,
+        rollback_flag: bool,
+    ) -> Result<ServicePlan, ConfigError> {
+        let rollback = if !rollback_flag {
+            RollbackPolicy::OffByFlag
+        } else if !svc.rollback {
+            RollbackPolicy::OffInConfig
+        } else {
+            RollbackPolicy::Auto
+        };
+        let smoke = svc.smoke.as_deref().map(crate::smoke::load).transpose()?;
+        Ok(ServicePlan {
+            service: svc.clone(),
+            request: DeployRequest {
+                app: svc.app.clone(),
+                fly_config: svc.fly_config.clone(),
+                image: image.map(str::to_owned).or_else(|| svc.image.clone()),
+                strategy: strategy.or(svc.strategy),
+                wait_timeout: svc.wait_timeout,
+                skip_release_command: false,
+                timeout: svc.deploy_timeout,
+                machines: crate::platform::MachineFilter::default(),
+            },
+            rollback,
+            smoke,
+            database: None,
+        })
+    }
+
+    /// The request that puts `image` back: the service's own config and strategy (never the
+    /// flags of the failed deploy), the release command skipped when the config says so.
+    pub fn rollback_request(&self, image: &str) -> DeployRequest {
+        rollback_request(&self.service, image)
+    }
+
+    /// The flyctl argv the deploy call runs.
+    pub fn argv(&self) -> Vec<String> {
+        flyctl_deploy_argv(&self.request)
+    }
+}
+
+/// The request that puts `image` back on `svc`, for an automatic and a manual rollback alike.
+pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
+    DeployRequest {
+        app: svc.app.clone(),
+        fly_config: svc.fly_config.clone(),
+        image: Some(image.to_owned()),
+        strategy: svc.strategy,
+        wait_timeout: svc.wait_timeout,
+        skip_release_command: svc.skip_release_command_on_rollback,
+        timeout: svc.deploy_timeout,
+        machines: crate::platform::MachineFilter::default(),
+    }
+}
+
+/// What a dry run knows besides the plan: the rollback target a read-only look found.
+pub struct PlanView<'a> {
+    pub plan: &'a ServicePlan,
+    /// `None`: flyctl could not be asked; `Some(None)`: a first deploy, no target.
+    pub target: Option<Option<ReleaseRef>>,
+}
+
+impl PlanView<'_> {
+    pub fn service(&self) -> &Service {
+        &self.plan.service
+    }
+
+    /// The rollback target as the baseline step says it.
+    pub fn target_text(&self) -> String {
+        match &self.target {
+            Some(Some(r)) => super::release_text(Some(r)),
+            Some(None) => "none: first deploy, nothing to roll back to".into(),
+            None => "unknown (flyctl could not be asked)".into(),
+        }
+    }
+}
+
+/// The steps a deploy of `view.plan` walks, one line per stage of the table, then what happens
+/// on failure.
+pub fn describe(view: &PlanView<'_>) -> Vec<String> {
+    let mut lines: Vec<String> = super::STAGES.iter().map(|s| s.plan(view)).collect();
+    lines.push(super::rollback::plan(view));
+    lines
+}
+
+/// The names of the stages a successful deploy records, in order.
+pub fn stage_names() -> Vec<&'static str> {
+    super::STAGES.iter().map(|s| s.name()).collect()
+}
