@@ -499,18 +499,36 @@ fn database(runs: &[&RunRecord]) -> Vec<DatabasePoint> {
     use crate::report::Verdict as V;
     let mut out: Vec<DatabasePoint> = runs
         .iter()
-        .filter(|r| r.kind.name().starts_with("db"))
+        .filter(|r| r.kind.name() == "db verify")
         .filter_map(|r| {
             let t = unix(&r.started_at)?;
             let gates = r.services.iter().flat_map(|s| &s.gates);
             let (mut errors, mut warnings, mut findings) = (0, 0, Vec::new());
             for g in gates {
-                match g.verdict {
-                    V::Fail => errors += 1,
-                    V::Warn => warnings += 1,
-                    V::Pass | V::Skipped => continue,
+                // `db verify` keeps one finding a detail line, its level first (`ERROR`,
+                // `WARN`, `INFO`); other database gates only have their verdict.
+                let leveled: Vec<&String> = g
+                    .details
+                    .iter()
+                    .filter(|l| l.starts_with("ERROR") || l.starts_with("WARN"))
+                    .collect();
+                if leveled.is_empty() {
+                    match g.verdict {
+                        V::Fail => errors += 1,
+                        V::Warn => warnings += 1,
+                        V::Pass | V::Skipped => continue,
+                    }
+                    findings.push(redact(&format!("{}: {}", g.name, g.observed)));
+                    continue;
                 }
-                findings.push(redact(&format!("{}: {}", g.name, g.observed)));
+                for l in leveled {
+                    if l.starts_with("ERROR") {
+                        errors += 1;
+                    } else {
+                        warnings += 1;
+                    }
+                    findings.push(redact(l));
+                }
             }
             Some(DatabasePoint {
                 run_id: r.id.clone(),

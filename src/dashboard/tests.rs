@@ -377,3 +377,26 @@ fn the_terminal_summary_names_each_app_and_the_last_deploy() {
     );
     let _ = SystemTime::now();
 }
+
+#[test]
+fn database_findings_are_counted_by_level_from_db_verify_runs() {
+    let mut s = svc("staging", "database", ServiceResult::Unhealthy, 1, "-");
+    s.gates.push(crate::report::GateRecord {
+        name: "database".into(),
+        rule: "db verify passes".into(),
+        observed: "1 ERROR, 2 WARN".into(),
+        verdict: crate::report::Verdict::Fail,
+        details: vec![
+            "ERROR  rls_disabled_in_public  public.picker_payments: RLS is off".into(),
+            "WARN   unindexed_foreign_keys  public.picker_payments: fk without index".into(),
+            "WARN   no_primary_key  public.audit: no primary key".into(),
+            "INFO   duplicate_index  public.x: same as y".into(),
+        ],
+    });
+    let runs = vec![run("v1", RunKind::DbVerify, T0, Outcome::Failed, vec![s])];
+    let f = Filter::default();
+    let d = build(&input(&runs, &[], &f));
+    assert_eq!(d.database.len(), 1);
+    assert_eq!((d.database[0].errors, d.database[0].warnings), (1, 2));
+    assert!(d.database[0].findings[0].contains("rls_disabled_in_public"));
+}
