@@ -193,6 +193,13 @@ pub(crate) async fn record(
     for s in services {
         let mut rec = ServiceRecord::new(&s.env, &s.name, &s.app, s.url.shown());
         let app = report.apps.iter().find(|a| a.app == s.app);
+        if let Some(stats) = app.and_then(|a| a.latency.clone()) {
+            rec.latency.push(crate::report::LatencySample {
+                what: "check".into(),
+                at: report.at.clone(),
+                stats,
+            });
+        }
         let findings = app.map(|a| a.findings.as_slice()).unwrap_or_default();
         rec.result = if findings
             .iter()

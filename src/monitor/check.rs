@@ -32,6 +32,10 @@ pub struct AppReport {
     /// The worst level this pass makes of the app (`info` when nothing was found).
     pub level: super::Level,
     pub findings: Vec<Reported>,
+    /// The health probe's latency sample (one probe), for the record's trends; not in the
+    /// `--json` document.
+    #[serde(skip)]
+    pub latency: Option<crate::probe::stats::LatencyStats>,
 }
 
 /// A message this pass sent.
@@ -92,9 +96,10 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
         .iter()
         .map(|s| observe(s, policy, now, platform, prober))
         .collect();
-    let mut observed: Vec<Option<Observed>> = vec![None; services.len()];
+    let mut observed: Vec<Option<(Observed, Option<crate::probe::stats::LatencyStats>)>> =
+        vec![None; services.len()];
     crate::smoke::bounded(tasks, CONCURRENCY, &mut observed).await;
-    let observed: Vec<Observed> = observed.into_iter().flatten().collect();
+    let (observed, samples): (Vec<Observed>, Vec<_>) = observed.into_iter().flatten().unzip();
 
     let last = store
         .runs(&RunQuery {
@@ -138,7 +143,8 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
     }
     let apps = services
         .iter()
-        .map(|s| {
+        .zip(samples)
+        .map(|(s, latency)| {
             let findings: Vec<Reported> = plan
                 .reported
                 .iter()
@@ -157,6 +163,7 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
                 app: s.app.clone(),
                 level,
                 findings,
+                latency,
             }
         })
         .collect();
@@ -291,7 +298,7 @@ async fn observe<P: Platform, R: Prober>(
     now: SystemTime,
     platform: &P,
     prober: &R,
-) -> Observed {
+) -> (Observed, Option<crate::probe::stats::LatencyStats>) {
     let status = platform.status(&s.app).await;
     let missing = matches!(&status, Err(e) if e.kind == ErrorKind::AppNotFound);
     let (logs, probe) = if missing {
@@ -302,7 +309,12 @@ async fn observe<P: Platform, R: Prober>(
         (Some(logs), Some(probe))
     };
     let scanner = s.logs.scanner();
-    assess(&Inputs {
+    // The probe as a sample of one, judged like every probe (`ProbeRecord::judge`).
+    let sample = probe.as_ref().map(|p| {
+        let record = crate::probe::gate::ProbeRecord::judge(Duration::ZERO, p, &s.health.expect);
+        crate::probe::stats::LatencyStats::from_records(std::slice::from_ref(&record))
+    });
+    let observed = assess(&Inputs {
         app: &s.app,
         status: status.as_ref(),
         logs: logs.as_ref().map(|l| l.as_ref().map(Vec::as_slice)),
@@ -311,7 +323,8 @@ async fn observe<P: Platform, R: Prober>(
         scanner: &scanner,
         policy,
         now,
-    })
+    });
+    (observed, sample)
 }
 
 #[cfg(test)]

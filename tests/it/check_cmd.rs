@@ -145,6 +145,16 @@ fn a_clean_environment_exits_zero_and_records_the_check() {
         p.run(&["history"]).stdout.contains("check"),
         "the check is in the record"
     );
+    // Each check keeps its health probe as a latency sample, for the dashboard's trends.
+    let last = p.run(&["explain", "last", "--json"]).json();
+    let sample = &last["services"][0]["latency"][0];
+    assert_eq!(sample["what"], "check", "{last}");
+    assert_eq!(sample["count"], 1);
+    assert_eq!(sample["failures"], 0);
+    assert!(
+        sample["p95_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{sample}"
+    );
 }
 
 #[test]
