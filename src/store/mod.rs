@@ -15,6 +15,8 @@
 
 pub mod git;
 pub mod local;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod postgres;
 
 use std::future::Future;
