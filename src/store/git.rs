@@ -20,6 +20,7 @@
 //! through `GIT_CONFIG_*` variables on the fetch and push commands: never in argv, never in
 //! `.git/config`, registered as a secret and redacted from every message.
 
+use super::AlertDoc;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -445,13 +446,6 @@ fn alert_path(key: &AlertKey) -> String {
     )
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct AlertDoc {
-    version: u64,
-    key: AlertKey,
-    state: Option<AlertState>,
-}
-
 impl Store for GitStore {
     fn describe(&self) -> String {
         format!("git (branch {} of {})", self.branch, self.remote)
@@ -578,16 +572,8 @@ impl Store for GitStore {
                 let Some(bytes) = bytes else { continue };
                 let doc: AlertDoc = serde_json::from_slice(&bytes)
                     .with_context(|| format!("{path} in {} is unreadable", self.describe()))?;
-                if let Some(state) = doc.state
-                    && env.is_none_or(|e| e == doc.key.env)
-                {
-                    out.push((
-                        doc.key,
-                        Versioned {
-                            version: doc.version,
-                            value: state,
-                        },
-                    ));
+                if let Some(entry) = doc.entry(env) {
+                    out.push(entry);
                 }
             }
             out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -9,6 +9,7 @@
 //! exclusive lock on a sidecar file, then fsync. A compare-and-set reads, compares and replaces
 //! under one lock, so two processes can never both win.
 
+use super::AlertDoc;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -180,16 +181,9 @@ impl LocalStore {
                     folders.push(path);
                 } else if path.extension().is_some_and(|x| x == "json")
                     && let Some(doc) = Self::read_alert(&path)?
-                    && let Some(state) = doc.state
-                    && env.is_none_or(|e| e == doc.key.env)
+                    && let Some(entry) = doc.entry(env)
                 {
-                    out.push((
-                        doc.key,
-                        Versioned {
-                            version: doc.version,
-                            value: state,
-                        },
-                    ));
+                    out.push(entry);
                 }
             }
         }
@@ -235,15 +229,6 @@ pub(crate) fn parse_promotions(text: &str, env: &str, service: Option<&str>) -> 
         .collect();
     out.reverse();
     out
-}
-
-/// One alert key's file: its version, its key (file names are encoded; this is the truth), and
-/// its state (`None`: deleted, kept as a tombstone so its version is never reused).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct AlertDoc {
-    version: u64,
-    key: AlertKey,
-    state: Option<AlertState>,
 }
 
 impl Store for LocalStore {

@@ -232,6 +232,30 @@ pub trait Store {
     ) -> StoreFuture<'a, Locked>;
 }
 
+/// One alert key's stored document, the same in the local and git backends: its version, its
+/// key (file names are encoded; this is the truth), and its state (`None`: deleted, kept as a
+/// tombstone so its version is never reused).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct AlertDoc {
+    pub(crate) version: u64,
+    pub(crate) key: AlertKey,
+    pub(crate) state: Option<AlertState>,
+}
+
+impl AlertDoc {
+    /// The live state as `alerts()` lists it, when it is not a tombstone and is of `env`.
+    pub(crate) fn entry(self, env: Option<&str>) -> Option<(AlertKey, Versioned<AlertState>)> {
+        let state = self.state?;
+        env.is_none_or(|e| e == self.key.env).then_some((
+            self.key,
+            Versioned {
+                version: self.version,
+                value: state,
+            },
+        ))
+    }
+}
+
 impl RunQuery {
     /// Whether a run matches: `app` is a Fly app, a service name or an environment (what
     /// `shipit history APP` has always accepted).
