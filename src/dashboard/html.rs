@@ -1,8 +1,12 @@
 //! The dashboard as a static site: `index.html` (status at a glance, open alerts, recent
-//! deploys, charts), `runs-N.html` (every deploy-like run, paged) and `run/<id>.html` (one page
-//! per run: every gate, the flyctl argv, the decision). HTML and CSS inline, charts inline SVG,
-//! no JavaScript, no request to any host: it works from `file://`, as a CI artifact or on
-//! GitHub Pages.
+//! deploys, charts), `runs-N.html` (every deploy-like run, paged) and `run/<hour>.html` (the
+//! runs that started in one UTC hour, each its own section `#<id>`: every gate, the flyctl argv,
+//! the decision). HTML and CSS inline, charts inline SVG, no JavaScript, no request to any
+//! host: it works from `file://`, as a CI artifact or on GitHub Pages.
+//!
+//! Run pages are grouped by the hour in the run id (`YYYYMMDDTHH…`), not one file per run: the
+//! CSS is inline in every page, and 10,000 files of it were 80 MB and most of the build time. A
+//! run's link never moves, since the hour is part of its id.
 //!
 //! **Invariant:** every text that reaches a page goes through [`esc`] (after `secret::redact`),
 //! so a foreign string (an image ref, a flyctl error, an app's answer) cannot inject markup.
@@ -12,9 +16,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::run_page::{run_file, run_page, run_page_file};
 use super::svg::{Series, legend, line_chart};
 use super::{Dashboard, TimelineEntry, age};
-use crate::report::{ReleaseRef, RunRecord, ServiceRecord};
+use crate::report::{ReleaseRef, RunRecord};
 
 /// Deploys listed on the index page; the rest are on the paged run lists.
 const INDEX_RUNS: usize = 50;
@@ -39,21 +44,6 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// A run id made safe as a file name (the receipts' rule).
-pub fn run_file(id: &str) -> String {
-    let stem: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("run/{stem}.html")
-}
-
 /// Every file of the site: (path relative to the site's folder, contents).
 pub fn render(d: &Dashboard, runs: &[&RunRecord]) -> Vec<(String, String)> {
     let mut files = vec![("index.html".to_owned(), index(d))];
@@ -67,8 +57,15 @@ pub fn render(d: &Dashboard, runs: &[&RunRecord]) -> Vec<(String, String)> {
     if d.timeline.is_empty() {
         files.push(("runs-1.html".to_owned(), run_list(&[], 1, 1)));
     }
+    let mut by_page: std::collections::BTreeMap<String, Vec<&RunRecord>> =
+        std::collections::BTreeMap::new();
     for r in runs {
-        files.push((run_file(&r.id), run_page(r)));
+        by_page.entry(run_page_file(&r.id)).or_default().push(r);
+    }
+    for (file, mut group) in by_page {
+        group.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        let text = run_page(&file, &group);
+        files.push((file, text));
     }
     files
 }
@@ -88,7 +85,7 @@ pub fn write(dir: &Path, files: &[(String, String)]) -> anyhow::Result<PathBuf> 
     Ok(dir.join("index.html"))
 }
 
-fn page(title: &str, depth: usize, body: &str) -> String {
+pub(super) fn page(title: &str, depth: usize, body: &str) -> String {
     let home = if depth == 0 {
         "index.html"
     } else {
@@ -124,7 +121,8 @@ const CSS: &str = r"
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif}
 header,main{max-width:1100px;margin:0 auto;padding:0 16px}
 header{padding-top:12px;border-bottom:1px solid var(--line)}
-h1{font-size:1.5rem;margin:.2rem 0 .8rem}h2{font-size:1.2rem;margin:1.6rem 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}
+h1{font-size:1.5rem;margin:.2rem 0 .8rem}h2{font-size:1.2rem;margin:1.6rem 0 .6rem}h3{font-size:1rem;margin:1rem 0 .4rem}h4{font-size:.95rem;margin:.8rem 0 .3rem}
+article.run{border-top:2px solid var(--line);margin-top:1.6rem}ul.runs{padding-left:1.2rem}
 a{color:var(--link)}.brand{margin:0;font-weight:600}.muted{color:var(--muted)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem}
@@ -152,7 +150,7 @@ details{margin:.3rem 0}
 @media (max-width:600px){body{font-size:14px}th,td{padding:.3rem}}
 ";
 
-fn release(r: Option<&ReleaseRef>) -> String {
+pub(super) fn release(r: Option<&ReleaseRef>) -> String {
     match r {
         Some(ReleaseRef {
             version: Some(v),
@@ -166,7 +164,7 @@ fn release(r: Option<&ReleaseRef>) -> String {
     }
 }
 
-fn badge(word: &str) -> String {
+pub(super) fn badge(word: &str) -> String {
     let class: String = word
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -519,121 +517,4 @@ fn run_list(entries: &[TimelineEntry], n: usize, pages: usize) -> String {
     timeline_rows(&mut b, entries, 0);
     b.push_str("</tbody></table></div>");
     page(&format!("Deploys, page {n}"), 0, &b)
-}
-
-fn run_page(r: &RunRecord) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        r#"<p>{}</p><div class="scroll"><table class="meta"><tbody><tr><th scope="row">Run</th><td><code>{}</code></td></tr><tr><th scope="row">Kind</th><td>{}</td></tr><tr><th scope="row">Environment</th><td>{}</td></tr><tr><th scope="row">Outcome</th><td>{}</td></tr><tr><th scope="row">Started</th><td>{}</td></tr><tr><th scope="row">Took</th><td>{}</td></tr>"#,
-        esc(&r.summary),
-        esc(&r.id),
-        esc(r.kind.name()),
-        esc(r.env.as_deref().unwrap_or("—")),
-        badge(&super::outcome_name(r)),
-        esc(&r.started_at),
-        crate::duration::human(std::time::Duration::from_millis(r.duration_ms))
-    );
-    if let Some(url) = &r.run_url {
-        let _ = write!(
-            b,
-            r#"<tr><th scope="row">Workflow run</th><td><a href="{0}">{0}</a></td></tr>"#,
-            esc(url)
-        );
-    }
-    for (k, v) in [("Commit", &r.sha), ("Actor", &r.actor)] {
-        if let Some(v) = v {
-            let _ = write!(
-                b,
-                r#"<tr><th scope="row">{k}</th><td><code>{}</code></td></tr>"#,
-                esc(v)
-            );
-        }
-    }
-    b.push_str("</tbody></table></div>");
-    for s in &r.services {
-        service_section(&mut b, s);
-    }
-    page(&format!("Run {}", r.id), 1, &b)
-}
-
-fn service_section(b: &mut String, s: &ServiceRecord) {
-    let _ = write!(
-        b,
-        r#"<section class="service"><h2>{}/{} <span class="muted">{}</span> {}</h2><p>From {} to {}; live now: {}</p>"#,
-        esc(&s.env),
-        esc(&s.service),
-        esc(&s.app),
-        badge(s.result.name()),
-        release(s.from.as_ref()),
-        release(s.to.as_ref()),
-        release(s.live.as_ref())
-    );
-    if let Some(d) = &s.decision {
-        let _ = write!(b, "<p><strong>Decision:</strong> {}</p>", esc(d));
-    }
-    if let Some(r) = &s.reason {
-        let _ = write!(b, "<p><strong>Reason:</strong> {}</p>", esc(r));
-    }
-    if !s.gates.is_empty() {
-        b.push_str(r#"<div class="scroll"><table class="gates"><caption>Gates</caption><thead><tr><th scope="col">Gate</th><th scope="col">Rule</th><th scope="col">Observed</th><th scope="col">Verdict</th></tr></thead><tbody>"#);
-        for g in &s.gates {
-            let details = if g.details.is_empty() {
-                String::new()
-            } else {
-                let lines: Vec<String> = g.details.iter().map(|l| esc(l)).collect();
-                format!(
-                    "<details><summary>{} lines</summary><code>{}</code></details>",
-                    g.details.len(),
-                    lines.join("<br>")
-                )
-            };
-            let _ = write!(
-                b,
-                r#"<tr><th scope="row">{}</th><td>{}</td><td>{}{details}</td><td>{}</td></tr>"#,
-                esc(&g.name),
-                esc(&g.rule),
-                esc(&g.observed),
-                badge(g.verdict.name())
-            );
-        }
-        b.push_str("</tbody></table></div>");
-    }
-    if !s.flyctl.is_empty() {
-        b.push_str("<h3>flyctl</h3><ul>");
-        for argv in &s.flyctl {
-            let _ = write!(b, "<li><code>{}</code></li>", esc(&argv.join(" ")));
-        }
-        b.push_str("</ul>");
-    }
-    if !s.steps.is_empty() {
-        b.push_str(r#"<div class="scroll"><table class="steps"><caption>Steps</caption><thead><tr><th scope="col">Step</th><th scope="col">Started</th><th scope="col">Took</th><th scope="col">Ended</th></tr></thead><tbody>"#);
-        for st in &s.steps {
-            let _ = write!(
-                b,
-                r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
-                esc(&st.name),
-                esc(&st.started_at),
-                crate::duration::human(std::time::Duration::from_millis(st.duration_ms)),
-                badge(if st.ok { "ok" } else { "failed" }),
-                esc(&st.detail)
-            );
-        }
-        b.push_str("</tbody></table></div>");
-    }
-    for (title, lines) in [
-        ("Issues", &s.issues),
-        ("Actions", &s.actions),
-        ("Warnings", &s.warnings),
-    ] {
-        if lines.is_empty() {
-            continue;
-        }
-        let _ = write!(b, "<h3>{title}</h3><ul>");
-        for l in lines {
-            let _ = write!(b, "<li>{}</li>", esc(l));
-        }
-        b.push_str("</ul>");
-    }
-    b.push_str("</section>");
 }

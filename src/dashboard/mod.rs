@@ -10,6 +10,7 @@
 //! [`build`]), and the HTML escapes it again on output.
 
 pub mod html;
+mod run_page;
 pub mod svg;
 pub mod terminal;
 

@@ -296,13 +296,15 @@ fn foreign_text_cannot_inject_markup() {
 }
 
 #[test]
-fn every_deploy_is_on_a_run_list_page_and_has_its_own_page() {
+fn every_deploy_is_on_a_run_list_page_and_has_its_own_section() {
+    // One run every 5 minutes for 100 hours, with ids as `timefmt::run_id` writes them.
     let runs: Vec<RunRecord> = (0..1_200u64)
         .map(|i| {
+            let t = UNIX_EPOCH + Duration::from_secs(T0 + i * 300);
             run(
-                &format!("d{i:05}"),
+                &format!("{}-{i:05}", &timefmt::run_id(t)[..16]),
                 RunKind::Deploy,
-                T0 + i,
+                T0 + i * 300,
                 Outcome::Success,
                 vec![svc("staging", "web", ServiceResult::Succeeded, i, "a")],
             )
@@ -322,10 +324,30 @@ fn every_deploy_is_on_a_run_list_page_and_has_its_own_page() {
         .map(|(_, t)| t.matches(r#"class="run-row""#).count())
         .sum();
     assert_eq!(rows, 1_200);
-    assert_eq!(
-        files.iter().filter(|(p, _)| p.starts_with("run/")).count(),
-        1_200
-    );
+    // Grouped by the day in the id: 100 hours touch 5 or 6 days.
+    let pages: Vec<&(String, String)> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("run/"))
+        .collect();
+    assert!((5..=6).contains(&pages.len()), "{}", pages.len());
+    let sections: usize = pages
+        .iter()
+        .map(|(_, t)| t.matches(r#"<article class="run""#).count())
+        .sum();
+    assert_eq!(sections, 1_200, "every run has its own section, once");
+    // Every link of the run lists leads to a page that holds that run's section.
+    for (_, list) in &lists {
+        for link in list.split(r#"<a href=""#).skip(1) {
+            let href = &link[..link.find('"').unwrap()];
+            let Some((file, anchor)) = href.split_once('#') else {
+                continue;
+            };
+            let (_, page) = files.iter().find(|(p, _)| p == file).unwrap_or_else(|| {
+                panic!("{href} leads to no page");
+            });
+            assert!(page.contains(&format!(r#"id="{anchor}""#)), "{href}");
+        }
+    }
     let index = &files[0].1;
     assert_eq!(index.matches(r#"class="run-row""#).count(), 50);
     assert!(index.contains(r#"href="runs-1.html""#));

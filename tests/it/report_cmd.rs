@@ -269,8 +269,14 @@ fn the_page_renders_in_chromium_from_file_with_no_request_and_its_charts_and_scr
         chart.contains("ms</text>"),
         "the value axis carries its unit"
     );
-    // A run page opens from the index's link and shows the decision.
-    let run_page = p.file("site/run/20261201T110000Z-a2.html");
+    // A run page opens from the index's link (the page of the run's day, at its section) and
+    // shows the decision.
+    assert!(
+        load.dom
+            .contains(r#"href="run/20261201.html#20261201T110000Z-a2""#),
+        "the index links the run's section"
+    );
+    let run_page = p.file("site/run/20261201.html");
     let run = chromium.load(&run_page);
     assert!(run.page_requests.is_empty());
     assert!(
@@ -369,7 +375,7 @@ fn html_snapshot() {
     p.run(&["report", "--html", "site"]).code(0);
     for (file, snap) in [
         ("site/index.html", "index.html"),
-        ("site/run/20261201T110000Z-a2.html", "run.html"),
+        ("site/run/20261201.html", "run.html"),
     ] {
         let text = p.read(file);
         let re = regex_lite::Regex::new(r"Made \S+ from").unwrap();
