@@ -63,6 +63,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         let view = PlanView {
             plan,
             target: target.as_ref().map(Baseline::release_ref),
+            fleet: target.as_ref().map(|b| b.machines.clone()),
         };
         let mut steps = describe(&view);
         // Preflight is the first stage: when it would refuse, say so instead of its plan.
