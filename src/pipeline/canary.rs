@@ -138,7 +138,7 @@ async fn run(cx: &mut Cx<'_>) -> Next {
         passed: false,
     };
     deps.printer.info(&format!(
-        "canary: the new release goes to {} first ({}); compared with {}",
+        "canary: the new release goes to {} first, {}; compared with {}",
         machines.join(", "),
         run.share(),
         others.join(", ")

@@ -52,7 +52,7 @@ pub(super) async fn cancelled(cx: Cx<'_>) -> ServiceRecord {
         && let Some(machines) = run.exposed()
     {
         let text = format!(
-            "{}: cancelled during the canary: {} on {} ({}); the other machines still run {}",
+            "{}: cancelled during the canary: {} on {}, {}; the other machines still run {}",
             svc.label(),
             st.record
                 .to
