@@ -6,7 +6,9 @@
 //! The rules, after Kayenta (Mann-Whitney on a metric, with an effect-size gate) and Argo
 //! Rollouts (pass, fail or inconclusive), in the order they are tried:
 //!
-//! 1. Any critical canary answer (no answer, or a 5xx) fails at once, as in the health gate.
+//! 1. Any critical canary answer (no answer, or a 5xx) fails at once, as in the health gate; so
+//!    do `unhealthy_after` canary probes in a row that fail a health condition (the health
+//!    gate's own rule; the stage counts them and sets [`Window::unhealthy`]).
 //! 2. Fewer than `min_samples` answered probes on a side: inconclusive.
 //! 3. Errors (probes whose conditions failed): the canary's rate is higher with p < `alpha`
 //!    (Fisher's exact test when an expected cell count is under 5, else the two-proportion z
@@ -251,6 +253,9 @@ pub struct Window {
     pub baseline: SideSample,
     /// The first critical canary answer, described; it decides the window at once.
     pub critical: Option<String>,
+    /// The canary failed its health conditions `unhealthy_after` times in a row (the health
+    /// gate's rule, on the canary's pinned probes), described; it decides the window at once.
+    pub unhealthy: Option<String>,
 }
 
 impl Window {
@@ -292,6 +297,13 @@ impl Window {
                 j,
                 Verdict::Fail,
                 format!("a canary probe was critical: {what}"),
+            );
+        }
+        if let Some(what) = &self.unhealthy {
+            return decide(
+                j,
+                Verdict::Fail,
+                format!("the canary failed its health conditions {what}"),
             );
         }
         let min = u64::from(spec.min_samples);

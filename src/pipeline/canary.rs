@@ -1,7 +1,8 @@
 //! Canary (`strategy: canary`, shipit's own): the new release goes to some machines only
 //! (`flyctl deploy --only-machines`), then the canary and the machines still on the old release
 //! are probed alternately over the same window, each probe pinned to its machine with
-//! `Fly-Force-Instance-Id`, and judged side by side (`crate::canary`). Pass: the deploy stage
+//! `Fly-Force-Instance-Id`, and judged side by side (`crate::canary`); a critical canary answer,
+//! or `health.unhealthy_after` canary probes in a row failing a condition, decide at once. Pass: the deploy stage
 //! updates the rest of the fleet (`--exclude-machines`) and the usual gates run. Fail: only the
 //! canary machines go back (`rollback::after_failure` with the canary's machines). A fleet of one
 //! machine (or a first deploy) has nothing to compare with: the plain pipeline runs, with a
@@ -375,6 +376,8 @@ async fn probe_window(
     let start = deps.clock.now_offset();
     let total = spec.duration.as_nanos() / spec.interval.as_nanos().max(1);
     let base = ProbeSpec::health(&svc.health, &svc.health_url());
+    // Canary probes in a row that failed a condition: the health gate's `unhealthy_after`.
+    let mut failing = 0;
     for (k, (side, id)) in schedule(canaries, others).enumerate() {
         if k as u128 >= total {
             break;
@@ -404,8 +407,20 @@ async fn probe_window(
             ));
             return Some(());
         }
-        if side == Side::Canary && !outcome.pass {
-            deps.printer.debug(&format!("canary probe failed: {described}"));
+        if side == Side::Canary {
+            failing = if outcome.pass { 0 } else { failing + 1 };
+            if failing > 0 {
+                deps.printer.debug(&format!("canary probe failed: {described}"));
+            }
+            if failing >= svc.health.unhealthy_after {
+                let what = format!("{failing} times in a row (last: {described})");
+                deps.printer.warn(&format!(
+                    "{}: the canary failed its health conditions {what}",
+                    svc.label()
+                ));
+                w.unhealthy = Some(what);
+                return Some(());
+            }
         }
     }
     Some(())

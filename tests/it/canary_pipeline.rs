@@ -323,3 +323,70 @@ fn cancelling_during_the_canary_window_exits_130_naming_the_canary_machines() {
     }
     assert_eq!(receipt(&p)["outcome"], "cancelled");
 }
+
+#[test]
+fn plan_shows_the_canary_call_the_rest_and_the_way_back() {
+    let (p, _f) = project(3, || slow(5), || slow(5), SHORT, "");
+    let run = p.run(&["plan", "staging", "--image", NEW]);
+    run.code(0);
+    let canary = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(". canary:"))
+        .unwrap_or_else(|| panic!("no canary step:\n{}", run.stdout));
+    let rest = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(". deploy:"))
+        .unwrap();
+    let only = canary
+        .split("--only-machines ")
+        .nth(1)
+        .and_then(|rest| rest.split([' ', ';', ')']).next())
+        .unwrap_or_else(|| panic!("{canary}"));
+    assert!(MACHINES.contains(&only), "{canary}");
+    assert!(canary.contains("1 of 3 machines"), "{canary}");
+    assert!(
+        canary.contains(&format!(
+            "--image {GOOD} --strategy rolling --only-machines {only}"
+        )),
+        "the way back, the canary only: {canary}"
+    );
+    assert!(
+        rest.contains(&format!("--strategy rolling --exclude-machines {only}")),
+        "{rest}"
+    );
+    assert!(!run.stdout.contains("--strategy canary"), "{}", run.stdout);
+    // The run makes the calls plan showed.
+    deploy(&p).code(0);
+    let calls = p.deploy_calls();
+    assert_eq!(flag(&calls[0], "--only-machines"), Some(only));
+    assert_eq!(flag(&calls[1], "--exclude-machines"), Some(only));
+}
+
+#[test]
+fn the_job_summary_shows_the_canary_figures() {
+    let (p, _f) = project(3, || slow(60), || slow(78), SHORT, "");
+    let gh = tempfile::tempdir().unwrap();
+    let summary = gh.path().join("summary.md");
+    let out = p
+        .shipit(&["deploy", "staging", "--image", NEW])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", gh.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    Run::from(out).code(3);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    for want in [
+        "canary: 30 probes",
+        "baseline: 30 probes",
+        "median",
+        "p95",
+        "Mann-Whitney U =",
+        "effect size",
+        "deciding rule",
+    ] {
+        assert!(text.contains(want), "{want:?} in the job summary:\n{text}");
+    }
+}

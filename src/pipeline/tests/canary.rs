@@ -129,3 +129,27 @@ async fn a_canary_call_that_changes_nothing_needs_no_rollback() {
     );
     assert_eq!(c.platform.world.borrow().deploys.len(), 1);
 }
+
+#[tokio::test]
+async fn canary_probes_failing_a_condition_in_a_row_fail_it_at_once() {
+    let c = Case::new(Some(OLD), &[]);
+    let mut svc = c.service("  strategy: canary\n");
+    svc.health.expect =
+        vec![crate::probe::condition::Condition::parse("[RESPONSE_TIME] < 100ms").unwrap()];
+    let mut c = c;
+    c.prober.slow = vec![NEW];
+    let r = c.run(&svc, &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", r.reason);
+    let report = r.canary.as_ref().unwrap();
+    // unhealthy_after is 2 in the test config: the second failing canary probe decides.
+    assert_eq!(report.judgement.canary.probes, 2);
+    assert!(
+        report
+            .judgement
+            .rule
+            .contains("failed its health conditions 2 times in a row"),
+        "{}",
+        report.judgement.rule
+    );
+    assert_eq!(c.platform.world.borrow().deploys[1].machines.only, ["m1"]);
+}
