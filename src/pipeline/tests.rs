@@ -303,6 +303,8 @@ struct FakeProber {
     slow: Vec<&'static str>,
     /// After this many probes of NEW, NEW starts failing (the watch window case).
     new_fails_after: Option<u32>,
+    /// Every n-th probe of NEW answers 429: a failed condition that is not critical.
+    new_429_every: Option<u32>,
     new_probes: Cell<u32>,
     clock: Rc<FakeClock>,
 }
@@ -344,6 +346,12 @@ impl Prober for FakeProber {
         if image == NEW {
             let n = self.new_probes.get() + 1;
             self.new_probes.set(n);
+            if self
+                .new_429_every
+                .is_some_and(|every| n.is_multiple_of(every))
+            {
+                status = 429;
+            }
             if self.new_fails_after.is_some_and(|after| n > after) {
                 status = 503;
             }
@@ -399,6 +407,7 @@ impl Case {
             broken: Vec::new(),
             slow: Vec::new(),
             new_fails_after: None,
+            new_429_every: None,
             new_probes: Cell::new(0),
             clock: clock.clone(),
         };

@@ -153,3 +153,61 @@ async fn canary_probes_failing_a_condition_in_a_row_fail_it_at_once() {
     );
     assert_eq!(c.platform.world.borrow().deploys[1].machines.only, ["m1"]);
 }
+
+/// One canary probe in 20 answers 429: over the error bound, never significant in 60 or 120
+/// probes a side (p 0.12, then 0.015 against alpha 0.01): inconclusive, extended once, then
+/// `canary.inconclusive` decides.
+fn inconclusive_case(extra: &str) -> (Case, Service) {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.new_429_every = Some(20);
+    let svc = c.service(&format!("  strategy: canary\n{extra}"));
+    (c, svc)
+}
+
+#[tokio::test]
+async fn an_inconclusive_canary_is_extended_once_then_fails_by_default() {
+    let (c, svc) = inconclusive_case("");
+    let r = c.run(&svc, &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", r.reason);
+    let report = r.canary.as_ref().unwrap();
+    assert!(report.extended);
+    assert_eq!(report.judgement.canary.probes, 120, "two windows of 60");
+    assert_eq!(
+        report.judgement.verdict,
+        crate::canary::Verdict::Inconclusive
+    );
+    assert!(
+        report.judgement.rule.starts_with("inconclusive twice")
+            && report
+                .judgement
+                .rule
+                .ends_with("`canary.inconclusive: fail`"),
+        "{}",
+        report.judgement.rule
+    );
+    assert_eq!(c.platform.world.borrow().deploys[1].machines.only, ["m1"]);
+}
+
+#[tokio::test]
+async fn an_inconclusive_canary_passes_with_inconclusive_pass() {
+    let (c, svc) = inconclusive_case("  canary: { inconclusive: pass }\n");
+    let r = c.run(&svc, &opts()).await;
+    let gate = r.gates.iter().find(|g| g.name == "canary").unwrap();
+    assert_eq!(
+        gate.verdict,
+        crate::report::Verdict::Warn,
+        "{}",
+        gate.observed
+    );
+    assert!(
+        gate.observed.ends_with("`canary.inconclusive: pass`"),
+        "{}",
+        gate.observed
+    );
+    let w = c.platform.world.borrow();
+    assert_eq!(
+        w.deploys[1].machines.exclude,
+        ["m1"],
+        "the rest was deployed"
+    );
+}
