@@ -357,6 +357,25 @@ fn plan_shows_the_canary_call_the_rest_and_the_way_back() {
         "{rest}"
     );
     assert!(!run.stdout.contains("--strategy canary"), "{}", run.stdout);
+    let json = p.run(&["plan", "staging", "--image", NEW, "--json"]).json();
+    let service = &json["services"][0];
+    let argv = |key: &str| -> String {
+        service[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {service}"))
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        argv("canary_argv").ends_with(&format!("--only-machines {only}")),
+        "{service}"
+    );
+    assert!(
+        argv("flyctl_argv").ends_with(&format!("--exclude-machines {only}")),
+        "{service}"
+    );
     // The run makes the calls plan showed.
     deploy(&p).code(0);
     let calls = p.deploy_calls();
