@@ -337,6 +337,14 @@ pub fn summary_markdown(record: &RunRecord) -> String {
             }
             md.push('\n');
         }
+        if let Some(c) = &s.canary {
+            // The canary's figures: samples per side, medians, p95s, U, p-value, effect size.
+            md.push_str("**Canary:**\n\n");
+            for line in c.lines() {
+                let _ = writeln!(md, "- {}", md_text(&line));
+            }
+            md.push('\n');
+        }
         if let Some(d) = &s.decision {
             let _ = writeln!(md, "**Decision:** {}  ", md_text(d));
         }

@@ -6,7 +6,9 @@
 //! The rules, after Kayenta (Mann-Whitney on a metric, with an effect-size gate) and Argo
 //! Rollouts (pass, fail or inconclusive), in the order they are tried:
 //!
-//! 1. Any critical canary answer (no answer, or a 5xx) fails at once, as in the health gate.
+//! 1. Any critical canary answer (no answer, or a 5xx) fails at once, as in the health gate; so
+//!    do `unhealthy_after` canary probes in a row that fail a health condition (the health
+//!    gate's own rule; the stage counts them and sets [`Window::unhealthy`]).
 //! 2. Fewer than `min_samples` answered probes on a side: inconclusive.
 //! 3. Errors (probes whose conditions failed): the canary's rate is higher with p < `alpha`
 //!    (Fisher's exact test when an expected cell count is under 5, else the two-proportion z
@@ -158,6 +160,92 @@ pub struct Judgement {
     pub errors: Option<ErrorTest>,
 }
 
+/// What the record keeps of a canary (`ServiceRecord.canary`): the machines on each side, the
+/// window, the judgement with every figure, and how long the release ran on the canary alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryReport {
+    pub machines: Vec<String>,
+    pub baseline_machines: Vec<String>,
+    /// Machines in the fleet when the canary was chosen.
+    pub fleet: usize,
+    /// How long the probing took, extension included.
+    pub window_ms: u64,
+    /// The first window was inconclusive and a second one followed.
+    pub extended: bool,
+    pub judgement: Judgement,
+    /// How long only the canary machines ran the new release: until the rest of the fleet was
+    /// deployed (a pass) or the canary was put back (a fail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure_ms: Option<u64>,
+}
+
+impl CanaryReport {
+    /// The figures as lines, for the receipt's gate details, the job summary and `explain`.
+    pub fn lines(&self) -> Vec<String> {
+        let j = &self.judgement;
+        let side = |name: &str, s: &SideSummary| {
+            format!(
+                "{name}: {} probes, {} answered, {} errors ({}), median {}, p95 {}",
+                s.probes,
+                s.answered,
+                s.errors,
+                percent(s.error_rate),
+                ms(s.median_ms),
+                ms(s.p95_ms)
+            )
+        };
+        let mut lines = vec![
+            format!(
+                "machines: canary {} ({} of {}), baseline {}",
+                self.machines.join(", "),
+                self.machines.len(),
+                self.fleet,
+                self.baseline_machines.join(", ")
+            ),
+            side("canary", &j.canary),
+            side("baseline", &j.baseline),
+        ];
+        if let Some(l) = &j.latency {
+            lines.push(format!(
+                "latency: Mann-Whitney U = {:.1} ({}), p = {} (one-sided), effect size {:+.1} % (upper limit {:+.1} %), P(canary slower) = {:.3}",
+                l.test.u,
+                match l.test.method {
+                    stats::Method::Exact => "exact",
+                    stats::Method::Asymptotic => "normal approximation",
+                },
+                p_value(l.test.p_greater),
+                l.increase * 100.0,
+                l.increase_upper * 100.0,
+                l.test
+                    .cles(j.canary.answered as usize, j.baseline.answered as usize)
+            ));
+        }
+        match &j.errors {
+            Some(ErrorTest::Fisher(f)) => lines.push(format!(
+                "errors: Fisher's exact test, p = {} (one-sided)",
+                p_value(f.p_greater)
+            )),
+            Some(ErrorTest::TwoProportion(z)) => lines.push(format!(
+                "errors: two-proportion z = {:.2}, p = {} (one-sided)",
+                z.z,
+                p_value(z.p_greater)
+            )),
+            None => {}
+        }
+        lines.push(format!(
+            "window: {:.1}s{}; deciding rule: {}",
+            self.window_ms as f64 / 1000.0,
+            if self.extended {
+                " (extended once)"
+            } else {
+                ""
+            },
+            j.rule
+        ));
+        lines
+    }
+}
+
 /// The probes of one window, both sides.
 #[derive(Debug, Clone, Default)]
 pub struct Window {
@@ -165,6 +253,9 @@ pub struct Window {
     pub baseline: SideSample,
     /// The first critical canary answer, described; it decides the window at once.
     pub critical: Option<String>,
+    /// The canary failed its health conditions `unhealthy_after` times in a row (the health
+    /// gate's rule, on the canary's pinned probes), described; it decides the window at once.
+    pub unhealthy: Option<String>,
 }
 
 impl Window {
@@ -206,6 +297,13 @@ impl Window {
                 j,
                 Verdict::Fail,
                 format!("a canary probe was critical: {what}"),
+            );
+        }
+        if let Some(what) = &self.unhealthy {
+            return decide(
+                j,
+                Verdict::Fail,
+                format!("the canary failed its health conditions {what}"),
             );
         }
         let min = u64::from(spec.min_samples);

@@ -261,3 +261,15 @@ fn long_windows_are_thinned_for_the_estimate_but_keep_their_verdict() {
     assert!(l.increase_upper >= l.increase);
     assert!(l.test.p_greater < 1e-20);
 }
+
+#[test]
+fn a_canary_failing_its_conditions_in_a_row_fails_at_once() {
+    let mut w = window(&mut Rng::new(7), 40, 40.0, 40.0, 0.1);
+    w.unhealthy = Some("3 times in a row (last: machine m1: 200 in 130ms)".into());
+    let j = w.judge(&spec());
+    assert_eq!(j.verdict, Verdict::Fail);
+    assert_eq!(
+        j.rule,
+        "the canary failed its health conditions 3 times in a row (last: machine m1: 200 in 130ms)"
+    );
+}

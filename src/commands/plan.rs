@@ -63,6 +63,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         let view = PlanView {
             plan,
             target: target.as_ref().map(Baseline::release_ref),
+            fleet: target.as_ref().map(|b| b.machines.clone()),
         };
         let mut steps = describe(&view);
         // Preflight is the first stage: when it would refuse, say so instead of its plan.
@@ -86,7 +87,10 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
         let rollback_target = view.target.clone().flatten();
         shown.push(serde_json::json!({
             "env": svc.env, "service": svc.name, "app": svc.app,
-            "flyctl_argv": plan.argv(),
+            "flyctl_argv": crate::platform::flyctl_deploy_argv(&view.deploy_request()),
+            "canary_argv": view.canary_split().map(|(canaries, _)| {
+                crate::platform::flyctl_deploy_argv(&plan.only_request(&canaries))
+            }),
             "rollback_target": rollback_target.map(|r| serde_json::json!({"version": r.version, "image": r.image})),
             "steps": steps, "problems": problems,
         }));

@@ -48,6 +48,23 @@ pub(super) async fn cancelled(cx: Cx<'_>) -> ServiceRecord {
             ));
         }
     }
+    if let Some(run) = &st.canary
+        && let Some(machines) = run.exposed()
+    {
+        let text = format!(
+            "{}: cancelled during the canary: {} on {}, {}; the other machines still run {}",
+            svc.label(),
+            st.record
+                .to
+                .as_ref()
+                .map_or_else(|| "the new release".to_owned(), |to| release_text(Some(to))),
+            machines.join(", "),
+            run.share(),
+            release_text(st.record.from.as_ref())
+        );
+        deps.printer.warn(&text);
+        st.record.issues.push(text);
+    }
     if let Some(from) = &st.record.from {
         let to = from
             .version

@@ -7,7 +7,7 @@ use super::plan::PlanView;
 use super::stage::{Cx, Next, Stage, refusal, relay};
 use crate::config::Service;
 use crate::duration::format as dur;
-use crate::platform::{ErrorKind, Machine, OutputLine};
+use crate::platform::{DeployRequest, ErrorKind, Machine, OutputLine};
 use crate::stop::Stop;
 
 pub(super) struct Deploy;
@@ -20,21 +20,29 @@ impl Stage for Deploy {
     fn plan(&self, view: &PlanView<'_>) -> String {
         format!(
             "deploy: {}   (FLY_EMIT_RELEASE_JSON=1, shipit timeout {})",
-            view.plan.argv().join(" "),
+            crate::platform::flyctl_deploy_argv(&view.deploy_request()).join(" "),
             dur(view.service().deploy_timeout)
         )
     }
 
     fn run<'a>(&'a self, cx: &'a mut Cx<'_>) -> Fut<'a, Next> {
-        Box::pin(run(cx))
+        Box::pin(async move {
+            // After a canary passed, the rest of the fleet: every machine but the canaries.
+            let req = match &cx.st.canary {
+                Some(c) if c.passed => cx.plan.rest_request(&c.machines),
+                _ => cx.plan.request.clone(),
+            };
+            call(cx, &req).await
+        })
     }
 }
 
-async fn run(cx: &mut Cx<'_>) -> Next {
+/// One `flyctl deploy` call with the fleet watcher beside it: the argv and the action go into
+/// the record, the outcome, the new image and version (as flyctl reported them) into the run.
+/// `Continue` unless the run was cancelled or flyctl refused before changing anything.
+pub(super) async fn call(cx: &mut Cx<'_>, req: &DeployRequest) -> Next {
     let deps = cx.deps;
-    let plan = cx.plan;
-    let svc = &plan.service;
-    let req = &plan.request;
+    let svc = &cx.plan.service;
     let base_version = cx.st.base_version();
     let call_stop = deps.stop.child();
     let printer = deps.printer;

@@ -43,6 +43,7 @@ stages! {
     preflight::Preflight,
     migration_lint::MigrationLint,
     baseline::BaselineStage,
+    canary::Canary,
     deploy::Deploy,
     fleet_check::FleetCheck,
     health_gate::HealthGate,
@@ -119,7 +120,16 @@ pub async fn deploy_service(deps: &Deps<'_>, plan: &ServicePlan) -> ServiceRecor
                     .baseline
                     .as_ref()
                     .and_then(crate::baseline::Baseline::release_ref);
-                return rollback::after_failure(deps, plan, cx.st.record, target, &reason).await;
+                let canary = cx.st.canary.clone();
+                return rollback::after_failure(
+                    deps,
+                    plan,
+                    cx.st.record,
+                    target,
+                    &reason,
+                    canary.as_ref(),
+                )
+                .await;
             }
             Next::Cancelled => return cancel::cancelled(cx).await,
         }

@@ -2,8 +2,10 @@
 //! the dry run derived from it and from the stage table ([`describe`]): `shipit plan` prints the
 //! steps the pipeline would walk, one line per stage, from the same values the run uses.
 
+use crate::baseline::MachineSummary;
+use crate::config::canary::CanarySpec;
 use crate::config::{ConfigError, Service};
-use crate::platform::{DeployRequest, Strategy, flyctl_deploy_argv};
+use crate::platform::{DeployRequest, MachineFilter, Strategy, flyctl_deploy_argv};
 use crate::report::ReleaseRef;
 use crate::smoke::Suite;
 
@@ -33,6 +35,10 @@ pub struct ServicePlan {
     /// the deploy, `db verify` after it); set by `DeploySettings::service_plans`.
     #[serde(skip)]
     pub database: Option<crate::config::database::Database>,
+    /// shipit's own canary (`strategy: canary` in shipit.yml or `--strategy canary`): the
+    /// window's settings. flyctl never gets `--strategy canary` (its canary destroys its canary
+    /// machine); every call of a canary deploy is `--strategy rolling` over chosen machines.
+    pub canary: Option<CanarySpec>,
 }
 
 impl ServicePlan {
@@ -53,21 +59,24 @@ impl ServicePlan {
             RollbackPolicy::Auto
         };
         let smoke = svc.smoke.as_deref().map(crate::smoke::load).transpose()?;
+        let strategy = strategy.or(svc.strategy);
+        let canary = (strategy == Some(Strategy::Canary)).then(|| svc.canary.clone());
         Ok(ServicePlan {
             service: svc.clone(),
             request: DeployRequest {
                 app: svc.app.clone(),
                 fly_config: svc.fly_config.clone(),
                 image: image.map(str::to_owned).or_else(|| svc.image.clone()),
-                strategy: strategy.or(svc.strategy),
+                strategy: flyctl_strategy(strategy),
                 wait_timeout: svc.wait_timeout,
                 skip_release_command: false,
                 timeout: svc.deploy_timeout,
-                machines: crate::platform::MachineFilter::default(),
+                machines: MachineFilter::default(),
             },
             rollback,
             smoke,
             database: None,
+            canary,
         })
     }
 
@@ -81,6 +90,46 @@ impl ServicePlan {
     pub fn argv(&self) -> Vec<String> {
         flyctl_deploy_argv(&self.request)
     }
+
+    /// The deploy request restricted to some machines (`--only-machines`): the canary's call.
+    pub fn only_request(&self, machines: &[String]) -> DeployRequest {
+        let mut req = self.request.clone();
+        req.machines = MachineFilter {
+            only: machines.to_vec(),
+            exclude: Vec::new(),
+        };
+        req
+    }
+
+    /// The deploy request for every machine but some (`--exclude-machines`): the rest of the
+    /// fleet after a canary passed.
+    pub fn rest_request(&self, canaries: &[String]) -> DeployRequest {
+        let mut req = self.request.clone();
+        req.machines = MachineFilter {
+            only: Vec::new(),
+            exclude: canaries.to_vec(),
+        };
+        req
+    }
+
+    /// The request that puts `image` back on some machines only: a failed canary's way back.
+    pub fn rollback_only_request(&self, image: &str, machines: &[String]) -> DeployRequest {
+        let mut req = self.rollback_request(image);
+        req.machines = MachineFilter {
+            only: machines.to_vec(),
+            exclude: Vec::new(),
+        };
+        req
+    }
+}
+
+/// The `--strategy` flyctl gets: shipit's canary is carried out with rolling deploys of chosen
+/// machines, never with flyctl's own `canary`.
+fn flyctl_strategy(strategy: Option<Strategy>) -> Option<Strategy> {
+    match strategy {
+        Some(Strategy::Canary) => Some(Strategy::Rolling),
+        other => other,
+    }
 }
 
 /// The request that puts `image` back on `svc`, for an automatic and a manual rollback alike.
@@ -89,7 +138,7 @@ pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
         app: svc.app.clone(),
         fly_config: svc.fly_config.clone(),
         image: Some(image.to_owned()),
-        strategy: svc.strategy,
+        strategy: flyctl_strategy(svc.strategy),
         wait_timeout: svc.wait_timeout,
         skip_release_command: svc.skip_release_command_on_rollback,
         timeout: svc.deploy_timeout,
@@ -102,11 +151,30 @@ pub struct PlanView<'a> {
     pub plan: &'a ServicePlan,
     /// `None`: flyctl could not be asked; `Some(None)`: a first deploy, no target.
     pub target: Option<Option<ReleaseRef>>,
+    /// The machines a read-only look found (what a canary is chosen from); `None` when flyctl
+    /// could not be asked.
+    pub fleet: Option<Vec<MachineSummary>>,
 }
 
 impl PlanView<'_> {
     pub fn service(&self) -> &Service {
         &self.plan.service
+    }
+
+    /// The canary split this look gives: (canaries, the others), `None` when the plan has no
+    /// canary, the fleet is unknown, or a fleet of one falls back to the plain pipeline.
+    pub fn canary_split(&self) -> Option<(Vec<String>, Vec<String>)> {
+        let spec = self.plan.canary.as_ref()?;
+        let image = self.target.as_ref()?.as_ref()?.image.as_str();
+        super::canary::split(spec, self.fleet.as_deref()?, Some(image)).ok()
+    }
+
+    /// The request of the deploy stage: every machine, or after a canary every other machine.
+    pub fn deploy_request(&self) -> DeployRequest {
+        match self.canary_split() {
+            Some((canaries, _)) => self.plan.rest_request(&canaries),
+            None => self.plan.request.clone(),
+        }
     }
 
     /// The rollback target as the baseline step says it.

@@ -6,9 +6,9 @@ use std::time::Instant;
 use super::deps::Deps;
 use super::plan::{PlanView, RollbackPolicy, ServicePlan, rollback_request};
 use super::release_text;
-use super::stage::{health_gate_report, relay};
+use super::stage::{CanaryRun, health_gate_report, relay};
 use crate::config::Service;
-use crate::platform::{OutputLine, Release};
+use crate::platform::{DeployRequest, OutputLine, Release};
 use crate::report::{ReleaseRef, ServiceRecord, ServiceResult, StepRecord};
 
 /// The `plan` line for what happens when a stage fails.
@@ -32,12 +32,16 @@ pub(super) fn plan(view: &PlanView<'_>) -> String {
 
 /// After a failure past the deploy call: roll back when allowed and possible, and say what
 /// runs now. Ends as `RolledBack` (exit 3) or `RollbackFailed` (exit 4).
+///
+/// During a canary (`canary` with machines still `exposed`), only the canary machines go back
+/// (`--only-machines`); the rest of the fleet never left the baseline and is not touched.
 pub(super) async fn after_failure(
     deps: &Deps<'_>,
     plan: &ServicePlan,
     mut record: ServiceRecord,
     target: Option<ReleaseRef>,
     reason: &str,
+    canary: Option<&CanaryRun>,
 ) -> ServiceRecord {
     let svc = &plan.service;
     let refuse = |mut record: ServiceRecord, why: &str| {
@@ -66,6 +70,11 @@ pub(super) async fn after_failure(
             "there is no rollback target (first deploy of this app)",
         );
     };
+    if let Some(run) = canary
+        && let Some(machines) = run.exposed()
+    {
+        return canary_back(deps, plan, record, &target, reason, run, machines).await;
+    }
     record.decision = Some(format!(
         "roll back to {}: {reason}",
         release_text(Some(&target))
@@ -75,26 +84,125 @@ pub(super) async fn after_failure(
         svc.label(),
         release_text(Some(&target))
     ));
-    redeploy(deps, svc, &target, &mut record, "rollback").await;
+    let req = rollback_request(svc, &target.image);
+    redeploy(deps, svc, &req, &target, &mut record, "rollback").await;
     record
+}
+
+/// A failed canary: the baseline image back on the canary machines only, then verified (each
+/// canary machine runs the baseline image again and answers a pinned probe, then the health
+/// gate on the app); the record says what share of the fleet had the release and for how long.
+async fn canary_back(
+    deps: &Deps<'_>,
+    plan: &ServicePlan,
+    mut record: ServiceRecord,
+    target: &ReleaseRef,
+    reason: &str,
+    run: &CanaryRun,
+    machines: &[String],
+) -> ServiceRecord {
+    let svc = &plan.service;
+    record.decision = Some(format!(
+        "put only the canary ({}) back on {}: {reason}",
+        machines.join(", "),
+        release_text(Some(target))
+    ));
+    deps.printer.step(&format!(
+        "{}: rollback of the canary ({}) to {}",
+        svc.label(),
+        machines.join(", "),
+        release_text(Some(target))
+    ));
+    let req = plan.rollback_only_request(&target.image, machines);
+    redeploy(deps, svc, &req, target, &mut record, "rollback").await;
+    let exposure = deps.clock.now_offset().saturating_sub(run.since);
+    if let Some(c) = &mut record.canary {
+        c.exposure_ms = Some(exposure.as_millis() as u64);
+    }
+    let line = super::canary::exposure_line(run, exposure, record.to.as_ref());
+    if record.result == ServiceResult::RolledBack {
+        if let Some(problem) = verify_canary(deps, svc, target, machines).await {
+            record.result = ServiceResult::RollbackFailed;
+            record.issues.push(problem.clone());
+            deps.printer
+                .error(&format!("{}: {problem}: a human must act now", svc.label()));
+        } else {
+            record.actions.push(format!(
+                "put the canary machines {} back on {}; the other machines never left it",
+                machines.join(", "),
+                release_text(Some(target))
+            ));
+        }
+    }
+    deps.printer.info(&format!("{}: {line}", svc.label()));
+    record.actions.push(line);
+    record
+}
+
+/// Each canary machine runs `target`'s image again and answers a probe pinned to it; the
+/// problem in words otherwise.
+async fn verify_canary(
+    deps: &Deps<'_>,
+    svc: &Service,
+    target: &ReleaseRef,
+    machines: &[String],
+) -> Option<String> {
+    let status = match deps.platform.status(&svc.app).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Some(format!(
+                "cannot see the canary machines after the rollback: {e}"
+            ));
+        }
+    };
+    for id in machines {
+        let Some(m) = status.machines.iter().find(|m| &m.id == id) else {
+            return Some(format!("canary machine {id} is gone after the rollback"));
+        };
+        if m.image != target.image {
+            return Some(format!(
+                "canary machine {id} still runs {} after the rollback",
+                m.image
+            ));
+        }
+        let mut probe = crate::probe::ProbeSpec::health(&svc.health, &svc.health_url());
+        probe.machine_id = Some(id.clone());
+        let result = deps.prober.probe_boxed(&probe).await;
+        let failed: Vec<String> = svc
+            .health
+            .expect
+            .iter()
+            .map(|c| c.evaluate(&result))
+            .filter(|e| !e.pass)
+            .map(|e| e.display)
+            .collect();
+        if !failed.is_empty() {
+            return Some(format!(
+                "canary machine {id} is back on {} but fails a pinned probe ({})",
+                release_text(Some(target)),
+                failed.join(", ")
+            ));
+        }
+    }
+    None
 }
 
 /// Deploys `target` and gates it; fills the record's result, live release, steps and gates.
 async fn redeploy(
     deps: &Deps<'_>,
     svc: &Service,
+    req: &DeployRequest,
     target: &ReleaseRef,
     record: &mut ServiceRecord,
     step_name: &str,
 ) {
     let started = Instant::now();
     let started_at = crate::timefmt::now();
-    let req = rollback_request(svc, &target.image);
     let printer = deps.printer;
     let mut on_line = |line: OutputLine<'_>| relay(printer, line);
     (deps.group)(Some(&format!("flyctl deploy {} (rollback)", svc.app)));
     let call_stop = deps.stop.child();
-    let outcome = deps.platform.deploy(&req, &mut on_line, &call_stop).await;
+    let outcome = deps.platform.deploy(req, &mut on_line, &call_stop).await;
     (deps.group)(None);
     record.flyctl.push(outcome.argv.clone());
     record
@@ -250,7 +358,8 @@ pub async fn rollback_service(
         svc.label(),
         release_text(Some(&to))
     ));
-    redeploy(deps, svc, &to, &mut record, "rollback").await;
+    let req = rollback_request(svc, &to.image);
+    redeploy(deps, svc, &req, &to, &mut record, "rollback").await;
     if record.result == ServiceResult::RolledBack {
         // Asked for and done: for a manual rollback that is success.
         record.result = ServiceResult::Succeeded;

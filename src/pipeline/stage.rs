@@ -131,6 +131,39 @@ pub(crate) struct RunState {
     pub(crate) deploy: Option<DeployOutcome>,
     /// Set when the fleet watcher saw a new machine die during the deploy call.
     pub(crate) crashed: Option<String>,
+    /// A canary deploy (`strategy: canary`) in progress: which machines run the new release.
+    pub(crate) canary: Option<CanaryRun>,
+}
+
+/// Where a canary deploy stands: the machines that got the new release first, the others,
+/// and whether the judgement passed (then the deploy stage updates the others).
+#[derive(Debug, Clone)]
+pub(crate) struct CanaryRun {
+    pub(crate) machines: Vec<String>,
+    /// Machines in the fleet when the canary was chosen.
+    pub(crate) fleet: usize,
+    /// When the canary call started (the clock's offset): the release's exposure begins.
+    pub(crate) since: std::time::Duration,
+    pub(crate) passed: bool,
+}
+
+impl CanaryRun {
+    /// The machines that run the new release while the others do not: the canaries, until
+    /// the judgement passed and the rest of the fleet was deployed.
+    pub(crate) fn exposed(&self) -> Option<&[String]> {
+        (!self.passed).then_some(self.machines.as_slice())
+    }
+
+    /// `1 of 3 machines (33 % of the fleet)`.
+    pub(crate) fn share(&self) -> String {
+        format!(
+            "{} of {} machine{} ({:.0} % of the fleet)",
+            self.machines.len(),
+            self.fleet,
+            if self.fleet == 1 { "" } else { "s" },
+            self.machines.len() as f64 * 100.0 / self.fleet.max(1) as f64
+        )
+    }
 }
 
 impl RunState {
@@ -143,6 +176,7 @@ impl RunState {
             new_version: None,
             deploy: None,
             crashed: None,
+            canary: None,
         }
     }
 

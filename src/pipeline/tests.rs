@@ -229,7 +229,13 @@ impl Platform for FakePlatform {
                 Script::FailHalf | Script::Crash => 1,
                 Script::FailUntouched | Script::AppMissing => 0,
             };
-            for m in w.machines.iter_mut().take(moved) {
+            // flyctl's machine filters (`--only-machines`, `--exclude-machines`): the others
+            // keep their image and release.
+            let chosen = |m: &Machine| {
+                (req.machines.only.is_empty() || req.machines.only.contains(&m.id))
+                    && !req.machines.exclude.contains(&m.id)
+            };
+            for m in w.machines.iter_mut().filter(|m| chosen(m)).take(moved) {
                 m.image.clone_from(&image);
                 m.release_version = Some(version);
                 m.state = if script == Script::Crash || autostop {
@@ -297,6 +303,8 @@ struct FakeProber {
     slow: Vec<&'static str>,
     /// After this many probes of NEW, NEW starts failing (the watch window case).
     new_fails_after: Option<u32>,
+    /// Every n-th probe of NEW answers 429: a failed condition that is not critical.
+    new_429_every: Option<u32>,
     new_probes: Cell<u32>,
     clock: Rc<FakeClock>,
 }
@@ -338,6 +346,12 @@ impl Prober for FakeProber {
         if image == NEW {
             let n = self.new_probes.get() + 1;
             self.new_probes.set(n);
+            if self
+                .new_429_every
+                .is_some_and(|every| n.is_multiple_of(every))
+            {
+                status = 429;
+            }
             if self.new_fails_after.is_some_and(|after| n > after) {
                 status = 503;
             }
@@ -393,6 +407,7 @@ impl Case {
             broken: Vec::new(),
             slow: Vec::new(),
             new_fails_after: None,
+            new_429_every: None,
             new_probes: Cell::new(0),
             clock: clock.clone(),
         };
@@ -480,6 +495,7 @@ async fn a_good_release_walks_every_stage_in_order() {
             "preflight",
             "migration lint",
             "baseline",
+            "canary",
             "deploy",
             "fleet check",
             "health gate",
@@ -700,6 +716,7 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
         "  watch: 1m\n",
         "  strategy: bluegreen\n",
         "  rollback: off\n",
+        "  strategy: canary\n",
     ];
     let flags = [
         opts(),
@@ -726,9 +743,18 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
                 version: Some(5),
                 image: OLD.into(),
             };
+            let fleet = c
+                .platform
+                .world
+                .borrow()
+                .machines
+                .iter()
+                .map(crate::baseline::MachineSummary::from_machine)
+                .collect();
             let view = super::PlanView {
                 plan: &plan,
                 target: Some(Some(target)),
+                fleet: Some(fleet),
             };
             let lines = super::plan::describe(&view);
             let planned: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
@@ -748,21 +774,33 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
                 r.reason
             );
             let deploys = c.platform.world.borrow().deploys.clone();
-            let deploy_line = lines.iter().find(|l| l.starts_with("deploy:")).unwrap();
+            let canary = plan.canary.is_some();
+            // The first call: the canary's (`--only-machines`) or the whole deploy.
+            let first_line = lines
+                .iter()
+                .find(|l| l.starts_with(if canary { "canary:" } else { "deploy:" }))
+                .unwrap();
             assert!(
-                deploy_line.contains(&flyctl_deploy_argv(&deploys[0]).join(" ")),
-                "{extra:?}: {} vs {:?}",
-                deploy_line,
+                first_line.contains(&flyctl_deploy_argv(&deploys[0]).join(" ")),
+                "{extra:?}: {first_line} vs {:?}",
                 deploys[0]
             );
+            // flyctl never gets its own canary strategy.
+            assert!(
+                deploys.iter().all(|d| d.strategy != Some(Strategy::Canary)),
+                "{extra:?}: {deploys:?}"
+            );
+            // The way back: the failed canary's (`--only-machines`, in the canary line) or the
+            // whole fleet's (the last line).
+            let back_line = if canary {
+                first_line
+            } else {
+                lines.last().unwrap()
+            };
             match deploys.get(1) {
                 Some(rollback) => assert!(
-                    lines
-                        .last()
-                        .unwrap()
-                        .contains(&flyctl_deploy_argv(rollback).join(" ")),
-                    "{extra:?}: {}",
-                    lines.last().unwrap()
+                    back_line.contains(&flyctl_deploy_argv(rollback).join(" ")),
+                    "{extra:?}: {back_line} vs {rollback:?}"
                 ),
                 None => assert!(
                     lines.last().unwrap().contains("no rollback"),
@@ -772,6 +810,45 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
             }
         }
     }
+}
+
+/// A canary that passes: plan's canary and deploy lines hold the two calls the run makes.
+#[tokio::test]
+async fn plan_and_pipeline_agree_on_a_passing_canary() {
+    use crate::platform::flyctl_deploy_argv;
+    let c = Case::new(Some(OLD), &[]);
+    let svc = c.service("  strategy: canary\n");
+    let plan = ServicePlan::new(&svc, Some(NEW), None, true).unwrap();
+    let fleet = c
+        .platform
+        .world
+        .borrow()
+        .machines
+        .iter()
+        .map(crate::baseline::MachineSummary::from_machine)
+        .collect();
+    let view = super::PlanView {
+        plan: &plan,
+        target: Some(Some(crate::report::ReleaseRef {
+            version: Some(5),
+            image: OLD.into(),
+        })),
+        fleet: Some(fleet),
+    };
+    let lines = super::plan::describe(&view);
+    let r = c.run(&svc, &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
+    let deploys = c.platform.world.borrow().deploys.clone();
+    assert_eq!(deploys.len(), 2, "{deploys:?}");
+    let canary_line = lines.iter().find(|l| l.starts_with("canary:")).unwrap();
+    let deploy_line = lines.iter().find(|l| l.starts_with("deploy:")).unwrap();
+    assert!(canary_line.contains(&flyctl_deploy_argv(&deploys[0]).join(" ")));
+    assert!(canary_line.contains("--only-machines m1"), "{canary_line}");
+    assert!(deploy_line.contains(&flyctl_deploy_argv(&deploys[1]).join(" ")));
+    assert!(
+        deploy_line.contains("--exclude-machines m1"),
+        "{deploy_line}"
+    );
 }
 
 /// A release that passes walks exactly the table, and plan lists exactly the table.
@@ -796,3 +873,6 @@ async fn a_gate_added_to_the_table_is_run_and_planned() {
     assert!(r.gates.iter().any(|g| g.name == "noop"));
     assert!(super::plan::stage_names().contains(&"noop gate"));
 }
+
+#[path = "tests/canary.rs"]
+mod canary;

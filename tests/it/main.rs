@@ -5,6 +5,7 @@
 
 mod baseline_cmd;
 mod canary_config;
+mod canary_pipeline;
 mod check_cmd;
 mod conditions;
 mod config_errors;
