@@ -43,6 +43,7 @@ pub enum Settings {
     Promote(PromoteOptions),
     Check(CheckSettings),
     Watch(WatchSettings),
+    Releases(TargetSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -70,6 +71,7 @@ impl From<cli::Command> for Settings {
             Command::Promote(a) => Settings::Promote(a.into()),
             Command::Check(a) => Settings::Check(a.into()),
             Command::Watch(a) => Settings::Watch(a.into()),
+            Command::Releases(a) => Settings::Releases(a.into()),
         }
     }
 }
@@ -200,6 +202,8 @@ pub struct RollbackSettings {
     pub wait_lock: Option<Duration>,
     /// The environment the target must belong to (`--env`).
     pub env: Option<String>,
+    /// `--dry-run`: say what would be put back, deploy nothing.
+    pub dry_run: bool,
 }
 
 impl From<cli::RollbackArgs> for RollbackSettings {
@@ -209,6 +213,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
             to,
             env,
             wait_lock,
+            dry_run,
         } = a;
         let TargetSettings { target, service } = target.into();
         RollbackSettings {
@@ -217,6 +222,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
             to,
             wait_lock: wait_lock.map(|d| d.0),
             env,
+            dry_run,
         }
     }
 }

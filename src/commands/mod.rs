@@ -18,6 +18,7 @@ pub(crate) mod notify_test;
 pub(crate) mod parity;
 pub(crate) mod plan;
 pub(crate) mod promote;
+pub(crate) mod releases;
 pub(crate) mod report;
 pub(crate) mod rollback;
 pub(crate) mod runbook;
@@ -105,6 +106,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Watch(s) => {
             watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
         }
+        Settings::Releases(s) => releases::run(ctx, &s.target, s.service.as_deref()).await,
     }
 }
 

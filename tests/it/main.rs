@@ -29,6 +29,7 @@ mod plan_cmd;
 mod probe;
 mod promote_cmd;
 mod report_cmd;
+mod rollback_cmd;
 mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
