@@ -10,6 +10,7 @@ pub mod flytoml;
 pub mod gates;
 pub mod monitor;
 pub mod parity;
+pub mod partial;
 pub mod promote;
 mod raw;
 pub mod store;
@@ -66,6 +67,8 @@ pub struct Environment {
     pub services: Vec<Service>,
     /// The environment's `database:` block (`config/database.rs`).
     pub database: Option<database::Database>,
+    /// `on_partial:` (`config/partial.rs`): what a failed service does to the ones before it.
+    pub on_partial: partial::OnPartial,
 }
 
 /// One Fly app of one environment, with every setting resolved.
@@ -320,6 +323,12 @@ impl Loader<'_> {
                 )
                 .hint("add at least one environment with one service"));
         }
+        if let Some((name, v)) = apps
+            .iter()
+            .find_map(|(n, a)| a.value.on_partial.as_ref().map(|v| (n, v)))
+        {
+            return Err(partial::refuse_in_app(name, v, &|at, m| self.err(at, m)));
+        }
         let mut environments = Vec::new();
         let mut seen_apps: Vec<(String, String)> = Vec::new();
         for (env_name, services) in envs.value.iter() {
@@ -375,6 +384,11 @@ impl Loader<'_> {
                 name: env_name.to_owned(),
                 services: resolved,
                 database,
+                on_partial: partial::resolve(
+                    services.value.on_partial.as_ref(),
+                    defaults.on_partial.as_ref(),
+                    &|at, m| self.err(at, m),
+                )?,
             });
         }
         let notify = raw

@@ -56,6 +56,8 @@ pub(crate) struct RawSettings {
     pub skip_release_command_on_rollback: Option<bool>,
     pub canary: Option<super::canary::RawCanary>,
     pub logs: Option<super::monitor::RawLogs>,
+    /// `on_partial:` (`config/partial.rs`); under `defaults:` only.
+    pub on_partial: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -79,6 +79,54 @@ pub(super) async fn after_failure(
     record
 }
 
+/// A service this run deployed, put back because a later service of its environment failed
+/// (`on_partial: rollback`): its baseline goes back through the health gate, as after its own
+/// failure. Kept as it is, with a warning, when rollback is off for it or it has no previous
+/// release. `because` names the failed service.
+pub async fn undo_service(
+    deps: &Deps<'_>,
+    plan: &ServicePlan,
+    mut record: ServiceRecord,
+    because: &str,
+) -> ServiceRecord {
+    let svc = &plan.service;
+    let kept = |mut record: ServiceRecord, why: &str| {
+        let text = format!(
+            "{}: kept on {} although {because}: {why}",
+            svc.label(),
+            release_text(record.live.as_ref())
+        );
+        deps.printer.warn(&text);
+        record.warnings.push(text);
+        record
+    };
+    match plan.rollback {
+        RollbackPolicy::Auto => {}
+        RollbackPolicy::OffInConfig => {
+            return kept(record, "rollback is off in shipit.yml (`rollback: off`)");
+        }
+        RollbackPolicy::OffByFlag => return kept(record, "--no-rollback was given"),
+    }
+    let Some(target) = record.from.clone() else {
+        return kept(record, "it has no previous release (first deploy)");
+    };
+    record.reason = Some(format!(
+        "{}: {because}",
+        crate::release_verdict::WITH_THE_ENVIRONMENT
+    ));
+    record.decision = Some(format!(
+        "roll back to {}: {because}, and the environment ends all-old (on_partial: rollback)",
+        release_text(Some(&target))
+    ));
+    deps.printer.step(&format!(
+        "{}: rollback to {} because {because}",
+        svc.label(),
+        release_text(Some(&target))
+    ));
+    redeploy(deps, svc, &target, &mut record, "rollback").await;
+    record
+}
+
 /// Deploys `target` and gates it; fills the record's result, live release, steps and gates.
 async fn redeploy(
     deps: &Deps<'_>,
