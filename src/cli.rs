@@ -160,6 +160,10 @@ pub struct DeployArgs {
     /// With --require-promoted: the environment that must have proved the image
     #[arg(long, value_name = "ENV", requires = "require_promoted")]
     pub from: Option<String>,
+    /// Flags for flyctl deploy, given after `--` and passed on after the config's
+    /// `deploy_args:` (build args, build secrets, a local build...); checked against flyctl's own
+    #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
+    pub flyctl_args: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -225,6 +229,9 @@ pub struct PlanArgs {
     /// Plan with this Fly deploy strategy
     #[arg(long, value_name = "S", value_enum)]
     pub strategy: Option<Strategy>,
+    /// flyctl deploy flags the deploy would pass through after `--`, as `shipit deploy` takes them
+    #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
+    pub flyctl_args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

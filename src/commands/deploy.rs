@@ -15,6 +15,14 @@ use crate::settings::DeploySettings;
 use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
+    // Flags after `--` that flyctl deploy does not have, or that shipit owns: a usage error.
+    if let Err(e) = s.flyctl_args() {
+        super::report_error_text(ctx, &e);
+        let (message, hint) = e.split_once("\nhint: ").unwrap_or((&e, ""));
+        ctx.printer
+            .json_error("usage", message, Some(hint).filter(|h| !h.is_empty()));
+        return Ok(Outcome::Usage);
+    }
     if s.dry_run {
         return super::plan::run(ctx, s).await;
     }

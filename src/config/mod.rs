@@ -5,6 +5,7 @@ pub mod canary;
 mod cost;
 pub mod crosscheck;
 pub mod database;
+mod deploy_args;
 mod error;
 pub mod flytoml;
 pub mod gates;
@@ -101,6 +102,8 @@ pub struct Service {
     pub canary: canary::CanarySpec,
     /// `logs:`: the patterns `check` scans this app's logs for.
     pub logs: monitor::LogSpec,
+    /// `deploy_args:` (`config/deploy_args.rs`): flyctl deploy flags passed through.
+    pub deploy_args: crate::platform::deploy_args::DeployArgs,
 }
 
 impl Service {
@@ -563,6 +566,12 @@ impl Loader<'_> {
                 .unwrap_or(false),
             canary: canary::resolve(self, defaults.canary.as_ref(), app.canary.as_ref())?,
             logs,
+            deploy_args: deploy_args::resolve(
+                name,
+                defaults.deploy_args.as_ref(),
+                app.deploy_args.as_ref(),
+                &|at, m| self.err(at, m),
+            )?,
         })
     }
 

@@ -58,6 +58,8 @@ pub(crate) struct RawSettings {
     pub logs: Option<super::monitor::RawLogs>,
     /// `on_partial:` (`config/partial.rs`); under `defaults:` only.
     pub on_partial: Option<Spanned<String>>,
+    /// `deploy_args:` (`config/deploy_args.rs`).
+    pub deploy_args: Option<Vec<Spanned<Text>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

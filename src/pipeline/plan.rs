@@ -64,11 +64,20 @@ impl ServicePlan {
                 skip_release_command: false,
                 timeout: svc.deploy_timeout,
                 machines: crate::platform::MachineFilter::default(),
+                extra_args: svc.deploy_args.argv(),
             },
             rollback,
             smoke,
             database: None,
         })
+    }
+
+    /// The flags given after `--` on the command line, after the config's `deploy_args:`
+    /// (the deploy only: its rollback takes the config's runtime flags alone).
+    #[must_use]
+    pub fn with_flyctl_args(mut self, args: &crate::platform::deploy_args::DeployArgs) -> Self {
+        self.request.extra_args = self.service.deploy_args.then(args).argv();
+        self
     }
 
     /// The request that puts `image` back: the service's own config and strategy (never the
@@ -94,6 +103,8 @@ pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
         skip_release_command: svc.skip_release_command_on_rollback,
         timeout: svc.deploy_timeout,
         machines: crate::platform::MachineFilter::default(),
+        // The release's own runtime flags, never a build flag: a rollback never rebuilds.
+        extra_args: svc.deploy_args.rollback_argv(),
     }
 }
 
