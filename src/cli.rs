@@ -93,6 +93,8 @@ pub enum Command {
     Check(CheckArgs),
     /// A monitoring window: `check` every interval, alerts and resolves sent as they happen
     Watch(WatchArgs),
+    /// Fly's releases of an app or environment, with shipit's verdict on each from the record
+    Releases(TargetArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -158,14 +160,19 @@ pub struct DeployArgs {
     /// With --require-promoted: the environment that must have proved the image
     #[arg(long, value_name = "ENV", requires = "require_promoted")]
     pub from: Option<String>,
+    /// Flags for flyctl deploy, given after `--` and passed on after the config's
+    /// `deploy_args:` (build args, build secrets, a local build...); checked against flyctl's own
+    #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
+    pub flyctl_args: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct RollbackArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Release version to go back to [default: the newest complete release older than the
-    /// current one that runs a different image]
+    /// Release version to go back to, as 41 or v41 [default: the newest complete release older
+    /// than the current one that runs a different image and that shipit's record does not
+    /// reject]
     #[arg(long, value_name = "VERSION", value_parser = crate::input::release_version)]
     pub to: Option<u64>,
     /// Refuse unless the target belongs to this environment (what a workflow run in one
@@ -175,6 +182,9 @@ pub struct RollbackArgs {
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,
+    /// Show the release it would put back, and the ones it skips and why; deploy nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +229,9 @@ pub struct PlanArgs {
     /// Plan with this Fly deploy strategy
     #[arg(long, value_name = "S", value_enum)]
     pub strategy: Option<Strategy>,
+    /// flyctl deploy flags the deploy would pass through after `--`, as `shipit deploy` takes them
+    #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
+    pub flyctl_args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,7 @@ pub fn release_version(text: &str) -> Result<u64, String> {
     match digits.parse::<u64>() {
         Ok(v) if !digits.starts_with('+') => Ok(v),
         _ => Err(format!(
-            "`{text}` is not a release version: write it as 41 or v41 (see `shipit status`)"
+            "`{text}` is not a release version: write it as 41 or v41 (see `shipit releases`)"
         )),
     }
 }

@@ -30,6 +30,7 @@ pub mod platform;
 pub mod printer;
 pub mod probe;
 pub mod promotion;
+pub mod release_verdict;
 pub mod report;
 pub mod runbook;
 pub mod secret;

@@ -43,6 +43,7 @@ pub enum Settings {
     Promote(PromoteOptions),
     Check(CheckSettings),
     Watch(WatchSettings),
+    Releases(TargetSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -70,6 +71,7 @@ impl From<cli::Command> for Settings {
             Command::Promote(a) => Settings::Promote(a.into()),
             Command::Check(a) => Settings::Check(a.into()),
             Command::Watch(a) => Settings::Watch(a.into()),
+            Command::Releases(a) => Settings::Releases(a.into()),
         }
     }
 }
@@ -119,15 +121,29 @@ pub struct DeploySettings {
     pub require_promoted: bool,
     /// `--from`: that environment (default: the one before `env` in shipit.yml).
     pub promoted_from: Option<String>,
+    /// The flyctl deploy flags after `--`, as given (checked by [`DeploySettings::flyctl_args`]).
+    pub flyctl_args: Vec<String>,
 }
 
 impl DeploySettings {
+    /// The flags after `--`, checked against flyctl deploy's own; the error (a usage error)
+    /// names the flag and why.
+    pub fn flyctl_args(&self) -> Result<crate::platform::deploy_args::DeployArgs, String> {
+        crate::platform::deploy_args::parse(&self.flyctl_args).map_err(|(_, why)| {
+            format!("after `--`: {why}\nhint: `shipit deploy ENV -- --build-arg NAME=VALUE --local-only` passes flyctl deploy flags; `deploy_args:` in shipit.yml does it for every deploy")
+        })
+    }
+
     /// The services to deploy, in order, each with its flags merged over its config.
     pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
+        let extra = self.flyctl_args().map_err(anyhow::Error::msg)?;
         let mut plans: Vec<ServicePlan> = services
             .into_iter()
-            .map(|svc| ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback))
+            .map(|svc| {
+                ServicePlan::new(svc, self.image.as_deref(), self.strategy, self.rollback)
+                    .map(|p| p.with_flyctl_args(&extra))
+            })
             .collect::<Result<_, _>>()?;
         // `gates: { database: true }`: the environment's database goes with each plan.
         for plan in &mut plans {
@@ -154,6 +170,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock,
             require_promoted,
             from,
+            flyctl_args,
         } = a;
         DeploySettings {
             env,
@@ -165,6 +182,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock: wait_lock.map(|d| d.0),
             require_promoted,
             promoted_from: from,
+            flyctl_args,
         }
     }
 }
@@ -176,6 +194,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             app,
             image,
             strategy,
+            flyctl_args,
         } = a;
         DeploySettings {
             env,
@@ -187,6 +206,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             wait_lock: None,
             require_promoted: false,
             promoted_from: None,
+            flyctl_args,
         }
     }
 }
@@ -200,6 +220,8 @@ pub struct RollbackSettings {
     pub wait_lock: Option<Duration>,
     /// The environment the target must belong to (`--env`).
     pub env: Option<String>,
+    /// `--dry-run`: say what would be put back, deploy nothing.
+    pub dry_run: bool,
 }
 
 impl From<cli::RollbackArgs> for RollbackSettings {
@@ -209,6 +231,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
             to,
             env,
             wait_lock,
+            dry_run,
         } = a;
         let TargetSettings { target, service } = target.into();
         RollbackSettings {
@@ -217,6 +240,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
             to,
             wait_lock: wait_lock.map(|d| d.0),
             env,
+            dry_run,
         }
     }
 }

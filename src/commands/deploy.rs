@@ -1,9 +1,11 @@
 //! `shipit deploy ENV [--app SERVICE]`: every service of the environment through the pipeline,
-//! in the config's order; the first one that fails stops the rest.
+//! in the config's order; the first one that fails stops the rest, and the ones deployed before
+//! it are rolled back too (newest first) unless the environment says `on_partial: keep`.
 
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::config::partial::OnPartial;
 use crate::event::Event;
 use crate::exit::Outcome;
 use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
@@ -13,6 +15,14 @@ use crate::settings::DeploySettings;
 use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
+    // Flags after `--` that flyctl deploy does not have, or that shipit owns: a usage error.
+    if let Err(e) = s.flyctl_args() {
+        super::report_error_text(ctx, &e);
+        let (message, hint) = e.split_once("\nhint: ").unwrap_or((&e, ""));
+        ctx.printer
+            .json_error("usage", message, Some(hint).filter(|h| !h.is_empty()));
+        return Ok(Outcome::Usage);
+    }
     if s.dry_run {
         return super::plan::run(ctx, s).await;
     }
@@ -126,14 +136,16 @@ pub(crate) async fn deploy_services_as(
     super::announce(ctx, config, Event::Started, &run).await;
     let the_record = crate::store::open(config);
     let mut stopped_after: Option<usize> = None;
+    let mut record_locks = Vec::with_capacity(plans.len());
     for (i, plan) in plans.iter().enumerate() {
         let svc = &plan.service;
         if stopped_after.is_some() {
             run.services.push(super::not_started(platform, svc).await);
             continue;
         }
-        // The record's cross-machine lock (postgres), held for the whole deploy of this app.
-        let _record_lock = match &the_record {
+        // The record's cross-machine lock (postgres), held until the run ends: a service may
+        // still be rolled back with its environment after a later one fails.
+        let record_lock = match &the_record {
             Ok(store) => {
                 let holder = LockHolder::here(&run.id, run.run_url.clone(), &run.started_at);
                 match take_deploy_lock(store.as_ref(), &svc.app, &holder, wait_lock).await {
@@ -157,6 +169,7 @@ pub(crate) async fn deploy_services_as(
             }
             Err(_) => None,
         };
+        record_locks.push(record_lock);
         let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
         if let (Ok(store), false) = (&the_record, config.store.is_local()) {
             // The rollback target also goes to the record, after the local file.
@@ -178,6 +191,13 @@ pub(crate) async fn deploy_services_as(
         }
         run.services.push(record);
     }
+    if let Some(failed) = stopped_after {
+        undo_partial(
+            ctx, config, plans, &mut run, failed, platform, prober, clock,
+        )
+        .await;
+    }
+    drop(record_locks);
     super::close_record(&mut run, started.elapsed());
     if run.services.len() > 1 {
         for r in &run.services {
@@ -197,6 +217,58 @@ pub(crate) async fn deploy_services_as(
         super::report_warning_text(ctx, &note);
     }
     run
+}
+
+/// An environment ends all-new or all-old: after service `failed` failed (its gates, or before
+/// its deploy call), the services this run deployed before it are rolled back too, newest
+/// first, each through its health gate, unless the environment says `on_partial: keep`. A
+/// cancelled run rolls nothing back by itself: its last line says how to go back.
+#[allow(clippy::too_many_arguments)]
+async fn undo_partial(
+    ctx: &super::Ctx,
+    config: &Config,
+    plans: &[ServicePlan],
+    run: &mut RunRecord,
+    failed: usize,
+    platform: &dyn PlatformSeam,
+    prober: &dyn ProberSeam,
+    clock: &dyn ClockSeam,
+) {
+    let Some(f) = run.services.get(failed) else {
+        return;
+    };
+    let deployed: Vec<usize> = (0..failed)
+        .rev()
+        .filter(|&j| run.services[j].result == ServiceResult::Succeeded)
+        .collect();
+    if f.result == ServiceResult::Cancelled || deployed.is_empty() {
+        return;
+    }
+    let because = format!("{}/{} ({}) failed", f.env, f.service, f.app);
+    let on_partial = config
+        .environment(&f.env)
+        .map(|e| e.on_partial)
+        .unwrap_or_default();
+    if on_partial == OnPartial::Keep {
+        for j in deployed {
+            let r = &mut run.services[j];
+            let text = format!(
+                "{}/{} ({}): kept on its new release although {because} (on_partial: keep)",
+                r.env, r.service, r.app
+            );
+            ctx.printer.warn(&text);
+            r.warnings.push(text);
+        }
+        return;
+    }
+    for j in deployed {
+        if ctx.stop.is_stopped() {
+            break;
+        }
+        let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        let record = run.services[j].clone();
+        run.services[j] = pipeline::undo_service(&deps, &plans[j], record, &because).await;
+    }
 }
 
 /// The environment listed just before `env` in shipit.yml: where an image is proved before it

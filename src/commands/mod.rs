@@ -18,6 +18,7 @@ pub(crate) mod notify_test;
 pub(crate) mod parity;
 pub(crate) mod plan;
 pub(crate) mod promote;
+pub(crate) mod releases;
 pub(crate) mod report;
 pub(crate) mod rollback;
 pub(crate) mod runbook;
@@ -105,6 +106,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Watch(s) => {
             watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
         }
+        Settings::Releases(s) => releases::run(ctx, &s.target, s.service.as_deref()).await,
     }
 }
 
@@ -207,6 +209,10 @@ pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::tim
         Outcome::RolledBack => "failed and rolled back: the previous release is live and healthy",
         Outcome::NeedsHuman => "failed and NOT recovered: a human must act now",
         Outcome::Cancelled => "cancelled",
+        // A service kept on its new release (`on_partial: keep`) was changed: never say nothing was.
+        Outcome::Failed | Outcome::Usage if has(R::Succeeded) => {
+            "failed part way: the services marked live run their new release, the others were not changed"
+        }
         Outcome::Failed | Outcome::Usage => "failed; nothing was changed",
     };
     run.summary = format!("{} {head} ({})", run.kind.name(), parts.join("; "));
@@ -236,6 +242,17 @@ pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
     };
     match s.result {
         R::Succeeded => format!("{} live", rel(s.live.as_ref().or(s.to.as_ref()))),
+        R::RolledBack
+            if s.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(crate::release_verdict::WITH_THE_ENVIRONMENT)) =>
+        {
+            format!(
+                "{} rolled back with the environment; back on {}",
+                rel(s.to.as_ref()),
+                rel(s.live.as_ref())
+            )
+        }
         R::RolledBack => format!(
             "{} failed; back on {}",
             rel(s.to.as_ref()),

@@ -9,6 +9,14 @@ use crate::platform::Platform as _;
 use crate::settings::DeploySettings;
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<Outcome> {
+    // Flags after `--` that flyctl deploy does not have, or that shipit owns: a usage error.
+    if let Err(e) = s.flyctl_args() {
+        super::report_error_text(ctx, &e);
+        let (message, hint) = e.split_once("\nhint: ").unwrap_or((&e, ""));
+        ctx.printer
+            .json_error("usage", message, Some(hint).filter(|h| !h.is_empty()));
+        return Ok(Outcome::Usage);
+    }
     let config = ctx.config()?;
     let plans = s.service_plans(&config)?;
     let fly = ctx.fly();

@@ -1,4 +1,6 @@
-//! `shipit rollback APP|ENV [--to VERSION]`: put a previous release back and gate it.
+//! `shipit rollback APP|ENV [--to VERSION] [--dry-run]`: put a previous release back and gate
+//! it. The default target skips every release whose image shipit's record shows failing a gate
+//! or being rolled back; the command says what it chose, why, and what it skipped.
 
 use std::time::Instant;
 
@@ -9,6 +11,7 @@ use crate::exit::Outcome;
 use crate::pipeline;
 use crate::platform::Platform as _;
 use crate::probe::{HttpProber, SystemClock};
+use crate::release_verdict::Verdicts;
 use crate::report::{ReleaseRef, RunKind, ServiceResult};
 use crate::settings::RollbackSettings;
 
@@ -28,6 +31,17 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         );
     }
     let fly = ctx.fly()?;
+    // The record says which images failed a gate or were rolled back: a default target never
+    // goes back to one. Without it the choice would be blind, so only `--to` goes on.
+    let store = match crate::store::open(&config) {
+        Ok(store) => Some(store),
+        Err(e) if s.to.is_some() => {
+            ctx.printer
+                .warn(&format!("cannot open shipit's record: {e:#}"));
+            None
+        }
+        Err(e) => return Err(unknown_rejections(&s.target, &format!("{e:#}"))),
+    };
     let prober = HttpProber::new()?;
     let clock = SystemClock::new();
     let started = Instant::now();
@@ -36,6 +50,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         Some(services[0].env.clone()),
         std::time::SystemTime::now(),
     );
+    let mut planned = Vec::new();
     let mut failed = false;
     for svc in &services {
         if failed {
@@ -45,17 +60,47 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         let releases = fly.releases(&svc.app).await?;
         let status = fly.status(&svc.app).await?;
         let current = Baseline::from_status(&status, &releases);
-        let target = pipeline::choose_rollback_target(&releases, current.version, current.image.as_deref(), s.to)
-            .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was deployed\nhint: `shipit status {}` shows the releases; pick one with --to VERSION", svc.label(), svc.app))?;
-        let _lock = pipeline::lock::acquire(config.state_dir(), &svc.app, s.wait_lock).await?;
-        let deps = super::pipeline_deps(ctx, &fly, &prober, &clock, config.state_dir());
+        let verdicts = match &store {
+            Some(store) => match super::releases::verdicts(store.as_ref(), &svc.app).await {
+                Ok(v) => v,
+                Err(e) if s.to.is_some() => {
+                    ctx.printer.warn(&format!("{e:#}"));
+                    Verdicts::new(&svc.app, &[])
+                }
+                Err(e) => return Err(unknown_rejections(&svc.app, &format!("{e:#}"))),
+            },
+            None => Verdicts::new(&svc.app, &[]),
+        };
+        let rejected = |image: &str| verdicts.rejected(image).map(|r| r.why);
+        let choice = pipeline::choose_rollback_target(&releases, current.version, current.image.as_deref(), s.to, &rejected)
+            .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was deployed\nhint: `shipit releases {}` lists the releases with shipit's verdict; pick one with --to VERSION", svc.label(), svc.app))?;
+        say_choice(ctx, svc, &choice, s.dry_run);
         let from = current.image.clone().map(|image| ReleaseRef {
             version: current.version,
             image,
         });
-        let record = pipeline::rollback_service(&deps, svc, from, &target).await;
+        if s.dry_run {
+            planned.push(serde_json::json!({
+                "env": svc.env, "service": svc.name, "app": svc.app, "current": from,
+                "target": {"version": choice.target.version, "image": choice.target.image},
+                "why": choice.why, "skipped": choice.skipped, "warning": choice.warning,
+            }));
+            continue;
+        }
+        let _lock = pipeline::lock::acquire(config.state_dir(), &svc.app, s.wait_lock).await?;
+        let deps = super::pipeline_deps(ctx, &fly, &prober, &clock, config.state_dir());
+        let record = pipeline::rollback_service(&deps, svc, from, &choice).await;
         failed = record.result != ServiceResult::Succeeded;
         run.services.push(record);
+    }
+    if s.dry_run {
+        ctx.printer
+            .success("dry run: nothing was deployed (run it without --dry-run to put it back)");
+        if ctx.printer.json_mode() {
+            ctx.printer
+                .json(&serde_json::json!({ "dry_run": true, "apps": planned }));
+        }
+        return Ok(Outcome::Success);
     }
     super::close_record(&mut run, started.elapsed());
     // A requested rollback that worked is a success; one that did not leaves a human to act.
@@ -68,4 +113,42 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         ctx.printer.json(&run);
     }
     Ok(run.outcome)
+}
+
+/// Says which release goes back and why, and what was skipped on the way.
+fn say_choice(
+    ctx: &super::Ctx,
+    svc: &crate::config::Service,
+    choice: &pipeline::TargetChoice,
+    dry_run: bool,
+) {
+    let p = &ctx.printer;
+    let verb = if dry_run {
+        "would put back"
+    } else {
+        "puts back"
+    };
+    p.step(&format!(
+        "{}: {verb} v{} ({}): {}",
+        svc.label(),
+        choice.target.version,
+        choice.target.image,
+        choice.why
+    ));
+    for skipped in &choice.skipped {
+        p.info(&format!(
+            "  skipped v{} ({}): {}",
+            skipped.version, skipped.image, skipped.why
+        ));
+    }
+    if let Some(w) = &choice.warning {
+        p.warn(w);
+    }
+}
+
+/// The refusal when the record cannot be read and no `--to` was given.
+fn unknown_rejections(target: &str, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{why}, so the releases shipit rejected are unknown; nothing was deployed\nhint: pick a release yourself with `shipit rollback {target} --to VERSION` (`flyctl releases --app APP` lists them)"
+    )
 }

@@ -24,6 +24,8 @@ pub const RESERVED_KEY: &str = "database";
 pub(crate) struct RawEnvironment {
     pub services: OrderedMap<Spanned<RawTarget>>,
     pub database: Option<Spanned<RawDatabase>>,
+    /// `on_partial:` (`config/partial.rs`), also a reserved key.
+    pub on_partial: Option<Spanned<String>>,
 }
 
 impl RawEnvironment {
@@ -50,6 +52,8 @@ impl<'de> Deserialize<'de> for RawEnvironment {
                 while let Some(key) = map.next_key::<String>()? {
                     if key == RESERVED_KEY {
                         env.database = Some(map.next_value()?);
+                    } else if key == super::partial::KEY {
+                        env.on_partial = Some(map.next_value()?);
                     } else {
                         let target = map.next_value()?;
                         env.services.0.push((key, target));

@@ -5,11 +5,13 @@ pub mod canary;
 mod cost;
 pub mod crosscheck;
 pub mod database;
+mod deploy_args;
 mod error;
 pub mod flytoml;
 pub mod gates;
 pub mod monitor;
 pub mod parity;
+pub mod partial;
 pub mod promote;
 mod raw;
 pub mod store;
@@ -66,6 +68,8 @@ pub struct Environment {
     pub services: Vec<Service>,
     /// The environment's `database:` block (`config/database.rs`).
     pub database: Option<database::Database>,
+    /// `on_partial:` (`config/partial.rs`): what a failed service does to the ones before it.
+    pub on_partial: partial::OnPartial,
 }
 
 /// One Fly app of one environment, with every setting resolved.
@@ -98,6 +102,8 @@ pub struct Service {
     pub canary: canary::CanarySpec,
     /// `logs:`: the patterns `check` scans this app's logs for.
     pub logs: monitor::LogSpec,
+    /// `deploy_args:` (`config/deploy_args.rs`): flyctl deploy flags passed through.
+    pub deploy_args: crate::platform::deploy_args::DeployArgs,
 }
 
 impl Service {
@@ -320,6 +326,12 @@ impl Loader<'_> {
                 )
                 .hint("add at least one environment with one service"));
         }
+        if let Some((name, v)) = apps
+            .iter()
+            .find_map(|(n, a)| a.value.on_partial.as_ref().map(|v| (n, v)))
+        {
+            return Err(partial::refuse_in_app(name, v, &|at, m| self.err(at, m)));
+        }
         let mut environments = Vec::new();
         let mut seen_apps: Vec<(String, String)> = Vec::new();
         for (env_name, services) in envs.value.iter() {
@@ -375,6 +387,11 @@ impl Loader<'_> {
                 name: env_name.to_owned(),
                 services: resolved,
                 database,
+                on_partial: partial::resolve(
+                    services.value.on_partial.as_ref(),
+                    defaults.on_partial.as_ref(),
+                    &|at, m| self.err(at, m),
+                )?,
             });
         }
         let notify = raw
@@ -549,6 +566,12 @@ impl Loader<'_> {
                 .unwrap_or(false),
             canary: canary::resolve(self, defaults.canary.as_ref(), app.canary.as_ref())?,
             logs,
+            deploy_args: deploy_args::resolve(
+                name,
+                defaults.deploy_args.as_ref(),
+                app.deploy_args.as_ref(),
+                &|at, m| self.err(at, m),
+            )?,
         })
     }
 

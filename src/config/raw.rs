@@ -56,6 +56,10 @@ pub(crate) struct RawSettings {
     pub skip_release_command_on_rollback: Option<bool>,
     pub canary: Option<super::canary::RawCanary>,
     pub logs: Option<super::monitor::RawLogs>,
+    /// `on_partial:` (`config/partial.rs`); under `defaults:` only.
+    pub on_partial: Option<Spanned<String>>,
+    /// `deploy_args:` (`config/deploy_args.rs`).
+    pub deploy_args: Option<Vec<Spanned<Text>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

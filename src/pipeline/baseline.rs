@@ -79,7 +79,7 @@ async fn run(cx: &mut Cx<'_>) -> Next {
         }
         Err(e) => {
             return Next::Refuse(format!(
-                "cannot write the rollback target: {e:#}; nothing was changed"
+                "cannot write the rollback target: {e:#}; this app was not changed"
             ));
         }
     }

@@ -29,7 +29,9 @@ impl Stage for Deploy {
         Box::pin(async move {
             // After a canary passed, the rest of the fleet: every machine but the canaries.
             let req = match &cx.st.canary {
-                Some(c) if c.passed => cx.plan.rest_request(&c.machines),
+                Some(c) if c.passed => cx
+                    .plan
+                    .rest_request(&c.machines, cx.st.new_image.as_deref()),
                 _ => cx.plan.request.clone(),
             };
             call(cx, &req).await

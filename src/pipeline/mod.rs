@@ -27,7 +27,7 @@ pub use deps::{
     StateDir, TargetState,
 };
 pub use plan::{PlanView, RollbackPolicy, ServicePlan};
-pub use rollback::{choose_rollback_target, rollback_service};
+pub use rollback::{Skipped, TargetChoice, choose_rollback_target, rollback_service, undo_service};
 use stage::{Cx, Next, RunState, Stage};
 
 /// Declares each stage's file and lists the stages in the order a deploy walks them.

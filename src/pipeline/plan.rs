@@ -72,12 +72,21 @@ impl ServicePlan {
                 skip_release_command: false,
                 timeout: svc.deploy_timeout,
                 machines: MachineFilter::default(),
+                extra_args: svc.deploy_args.argv(),
             },
             rollback,
             smoke,
             database: None,
             canary,
         })
+    }
+
+    /// The flags given after `--` on the command line, after the config's `deploy_args:`
+    /// (the deploy only: its rollback takes the config's runtime flags alone).
+    #[must_use]
+    pub fn with_flyctl_args(mut self, args: &crate::platform::deploy_args::DeployArgs) -> Self {
+        self.request.extra_args = self.service.deploy_args.then(args).argv();
+        self
     }
 
     /// The request that puts `image` back: the service's own config and strategy (never the
@@ -102,9 +111,13 @@ impl ServicePlan {
     }
 
     /// The deploy request for every machine but some (`--exclude-machines`): the rest of the
-    /// fleet after a canary passed.
-    pub fn rest_request(&self, canaries: &[String]) -> DeployRequest {
+    /// fleet after a canary passed, with the very image the canary ran (`image`, once known),
+    /// so a build from source is not built a second time into another image.
+    pub fn rest_request(&self, canaries: &[String], image: Option<&str>) -> DeployRequest {
         let mut req = self.request.clone();
+        if let Some(image) = image {
+            req.image = Some(image.to_owned());
+        }
         req.machines = MachineFilter {
             only: Vec::new(),
             exclude: canaries.to_vec(),
@@ -142,7 +155,9 @@ pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
         wait_timeout: svc.wait_timeout,
         skip_release_command: svc.skip_release_command_on_rollback,
         timeout: svc.deploy_timeout,
-        machines: crate::platform::MachineFilter::default(),
+        machines: MachineFilter::default(),
+        // The release's own runtime flags, never a build flag: a rollback never rebuilds.
+        extra_args: svc.deploy_args.rollback_argv(),
     }
 }
 
@@ -172,7 +187,7 @@ impl PlanView<'_> {
     /// The request of the deploy stage: every machine, or after a canary every other machine.
     pub fn deploy_request(&self) -> DeployRequest {
         match self.canary_split() {
-            Some((canaries, _)) => self.plan.rest_request(&canaries),
+            Some((canaries, _)) => self.plan.rest_request(&canaries, None),
             None => self.plan.request.clone(),
         }
     }

@@ -30,7 +30,7 @@ async fn run(cx: &mut Cx<'_>) -> Next {
     let app = cx.svc().app.clone();
     if !p.has_token() {
         return Next::Refuse(format!(
-            "no Fly API token: set FLY_API_TOKEN (or FLY_ACCESS_TOKEN) for {}; nothing was changed",
+            "no Fly API token: set FLY_API_TOKEN (or FLY_ACCESS_TOKEN) for {}; this app was not changed",
             p.name()
         ));
     }
@@ -40,7 +40,7 @@ async fn run(cx: &mut Cx<'_>) -> Next {
     };
     if let Some(r) = releases.iter().find(|r| r.is_in_progress()) {
         return Next::Refuse(format!(
-            "release v{} of {app} is still in progress (status `{}`): another deploy is running; nothing was changed",
+            "release v{} of {app} is still in progress (status `{}`): another deploy is running; this app was not changed",
             r.version, r.status
         ));
     }

@@ -187,6 +187,55 @@ async fn verify_canary(
     None
 }
 
+/// A service this run deployed, put back because a later service of its environment failed
+/// (`on_partial: rollback`): its baseline goes back through the health gate, as after its own
+/// failure. Kept as it is, with a warning, when rollback is off for it or it has no previous
+/// release. `because` names the failed service.
+pub async fn undo_service(
+    deps: &Deps<'_>,
+    plan: &ServicePlan,
+    mut record: ServiceRecord,
+    because: &str,
+) -> ServiceRecord {
+    let svc = &plan.service;
+    let kept = |mut record: ServiceRecord, why: &str| {
+        let text = format!(
+            "{}: kept on {} although {because}: {why}",
+            svc.label(),
+            release_text(record.live.as_ref())
+        );
+        deps.printer.warn(&text);
+        record.warnings.push(text);
+        record
+    };
+    match plan.rollback {
+        RollbackPolicy::Auto => {}
+        RollbackPolicy::OffInConfig => {
+            return kept(record, "rollback is off in shipit.yml (`rollback: off`)");
+        }
+        RollbackPolicy::OffByFlag => return kept(record, "--no-rollback was given"),
+    }
+    let Some(target) = record.from.clone() else {
+        return kept(record, "it has no previous release (first deploy)");
+    };
+    record.reason = Some(format!(
+        "{}: {because}",
+        crate::release_verdict::WITH_THE_ENVIRONMENT
+    ));
+    record.decision = Some(format!(
+        "roll back to {}: {because}, and the environment ends all-old (on_partial: rollback)",
+        release_text(Some(&target))
+    ));
+    deps.printer.step(&format!(
+        "{}: rollback to {} because {because}",
+        svc.label(),
+        release_text(Some(&target))
+    ));
+    let req = rollback_request(svc, &target.image);
+    redeploy(deps, svc, &req, &target, &mut record, "rollback").await;
+    record
+}
+
 /// Deploys `target` and gates it; fills the record's result, live release, steps and gates.
 async fn redeploy(
     deps: &Deps<'_>,
@@ -292,14 +341,37 @@ async fn redeploy(
     record.live = Some(live);
 }
 
-/// The default target of `shipit rollback`: the newest release older than the current one with
-/// status `complete` and an image different from what the machines run now.
+/// The release `shipit rollback` puts back, why, and the newer releases it passed over.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TargetChoice {
+    pub target: Release,
+    /// Why this one: `the newest complete release older than v5 ...`, or `asked for with --to`.
+    pub why: String,
+    /// Releases passed over on the way, newest first, each with why.
+    pub skipped: Vec<Skipped>,
+    /// Said before a release asked for with `--to` is deployed although the record rejects it.
+    pub warning: Option<String>,
+}
+
+/// A release the default target passed over.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    pub version: u64,
+    pub image: String,
+    pub why: String,
+}
+
+/// The target of `shipit rollback`. With `to`, that release (a warning when the record rejects
+/// its image). Without, the newest release older than the current one with status `complete`,
+/// an image, an image different from what the machines run now, and an image shipit's record
+/// does not reject (`rejected` says why it does: it failed a gate or was rolled back).
 pub fn choose_rollback_target(
     releases: &[Release],
     current_version: Option<u64>,
     current_image: Option<&str>,
     to: Option<u64>,
-) -> Result<Release, String> {
+    rejected: &dyn Fn(&str) -> Option<String>,
+) -> Result<TargetChoice, String> {
     if let Some(v) = to {
         let r = releases.iter().find(|r| r.version == v).ok_or_else(|| {
             let known: Vec<String> = releases
@@ -317,22 +389,61 @@ pub fn choose_rollback_target(
                 "release v{v} has no image reference, so it cannot be deployed again"
             ));
         }
-        return Ok(r.clone());
+        return Ok(TargetChoice {
+            target: r.clone(),
+            why: "asked for with --to".into(),
+            skipped: Vec::new(),
+            warning: rejected(&r.image).map(|why| {
+                format!("v{v}'s image {why}; deploying it because --to {v} asks for it")
+            }),
+        });
     }
     let newest = current_version
         .or_else(|| releases.iter().map(|r| r.version).max())
         .unwrap_or(0);
-    releases
-        .iter()
-        .filter(|r| r.version < newest && r.status == "complete" && !r.image.trim().is_empty())
-        .filter(|r| current_image.is_none_or(|c| r.image != c))
-        .max_by_key(|r| r.version)
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "there is no complete release older than v{newest} with another image to go back to"
-            )
-        })
+    let mut older: Vec<&Release> = releases.iter().filter(|r| r.version < newest).collect();
+    older.sort_by_key(|r| std::cmp::Reverse(r.version));
+    let mut skipped = Vec::new();
+    for r in older {
+        let why = if r.status != "complete" {
+            Some(format!("its status is {}", r.status))
+        } else if r.image.trim().is_empty() {
+            Some("it has no image reference".to_owned())
+        } else if current_image.is_some_and(|c| r.image == c) {
+            Some("it runs the image the machines run now".to_owned())
+        } else {
+            rejected(&r.image).map(|why| format!("its image {why}"))
+        };
+        match why {
+            Some(why) => skipped.push(Skipped {
+                version: r.version,
+                image: r.image.clone(),
+                why,
+            }),
+            None => {
+                return Ok(TargetChoice {
+                    target: r.clone(),
+                    why: format!(
+                        "the newest complete release older than v{newest} with another image that shipit's record does not reject"
+                    ),
+                    skipped,
+                    warning: None,
+                });
+            }
+        }
+    }
+    let passed_over = if skipped.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("v{}: {}", s.version, s.why))
+            .collect();
+        format!(" (skipped {})", list.join("; "))
+    };
+    Err(format!(
+        "there is no complete release older than v{newest} with another image that shipit's record does not reject{passed_over}"
+    ))
 }
 
 /// `shipit rollback`: puts `target` back and gates it. Ends as `Succeeded` or `RollbackFailed`.
@@ -340,8 +451,9 @@ pub async fn rollback_service(
     deps: &Deps<'_>,
     svc: &Service,
     from: Option<ReleaseRef>,
-    target: &Release,
+    choice: &TargetChoice,
 ) -> ServiceRecord {
+    let target = &choice.target;
     let mut record = ServiceRecord::new(&svc.env, &svc.name, &svc.app, svc.url.shown());
     record.from = from;
     let to = ReleaseRef {
@@ -350,9 +462,16 @@ pub async fn rollback_service(
     };
     record.to = Some(to.clone());
     record.decision = Some(format!(
-        "roll back to {} on request",
-        release_text(Some(&to))
+        "roll back to {} on request: {}",
+        release_text(Some(&to)),
+        choice.why
     ));
+    for s in &choice.skipped {
+        record
+            .actions
+            .push(format!("skipped v{} ({}): {}", s.version, s.image, s.why));
+    }
+    record.warnings.extend(choice.warning.clone());
     deps.printer.step(&format!(
         "{}: rollback to {}",
         svc.label(),
@@ -383,20 +502,63 @@ mod tests {
             rel(3, "complete", "i3"),
             rel(2, "complete", "i2"),
         ];
-        let t = choose_rollback_target(&releases, Some(4), Some("i3"), None).unwrap();
-        assert_eq!(t.version, 2);
-        assert!(choose_rollback_target(&releases[..1], Some(5), Some("i5"), None).is_err());
+        let none = |_: &str| None;
+        let t = choose_rollback_target(&releases, Some(4), Some("i3"), None, &none).unwrap();
+        assert_eq!(t.target.version, 2);
         assert_eq!(
-            choose_rollback_target(&releases, Some(4), Some("i3"), Some(3))
+            t.skipped.len(),
+            1,
+            "v3 runs the current image: {:?}",
+            t.skipped
+        );
+        assert!(choose_rollback_target(&releases[..1], Some(5), Some("i5"), None, &none).is_err());
+        assert_eq!(
+            choose_rollback_target(&releases, Some(4), Some("i3"), Some(3), &none)
                 .unwrap()
+                .target
                 .version,
             3
         );
         assert!(
-            choose_rollback_target(&releases, None, None, Some(9))
+            choose_rollback_target(&releases, None, None, Some(9), &none)
                 .unwrap_err()
                 .contains("no release v9")
         );
-        assert!(choose_rollback_target(&[rel(1, "complete", "")], None, None, Some(1)).is_err());
+        assert!(
+            choose_rollback_target(&[rel(1, "complete", "")], None, None, Some(1), &none).is_err()
+        );
+    }
+
+    #[test]
+    fn default_target_skips_images_the_record_rejects() {
+        // After an automatic rollback: v5 put i3 back, v4 (i4) failed its gates yet is `complete`.
+        let releases = [
+            rel(5, "complete", "i3"),
+            rel(4, "complete", "i4"),
+            rel(3, "complete", "i3"),
+            rel(2, "complete", "i2"),
+        ];
+        let rejected =
+            |image: &str| (image == "i4").then(|| "failed the health gate in run r1".to_owned());
+        let t = choose_rollback_target(&releases, Some(5), Some("i3"), None, &rejected).unwrap();
+        assert_eq!(t.target.version, 2);
+        let skipped: Vec<u64> = t.skipped.iter().map(|s| s.version).collect();
+        assert_eq!(skipped, [4, 3]);
+        assert!(
+            t.skipped[0].why.contains("failed the health gate"),
+            "{:?}",
+            t.skipped
+        );
+        // Asked for by version, a rejected release is deployed with a warning.
+        let asked =
+            choose_rollback_target(&releases, Some(5), Some("i3"), Some(4), &rejected).unwrap();
+        assert!(asked.warning.unwrap().contains("--to 4"));
+        // Nothing left: the error names what it skipped.
+        let err = choose_rollback_target(&releases[..3], Some(5), Some("i3"), None, &rejected)
+            .unwrap_err();
+        assert!(
+            err.contains("v4: its image failed the health gate"),
+            "{err}"
+        );
     }
 }

@@ -199,7 +199,7 @@ pub(crate) fn gate_record(name: &str, rule: &str, observed: &str, verdict: Verdi
 /// A platform error before any remote change, with its hint.
 pub(crate) fn refusal(e: &PlatformError) -> String {
     let hint = e.hint().map(|h| format!("\nhint: {h}")).unwrap_or_default();
-    format!("preflight failed: {e}; nothing was changed{hint}")
+    format!("preflight failed: {e}; this app was not changed{hint}")
 }
 
 /// Relays one line of flyctl's output, indented under the step; its blank spacer lines are

@@ -1,6 +1,7 @@
 //! The platform shipit deploys to, as a trait: the pipeline only ever talks to this. `fly` is the
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
+pub mod deploy_args;
 pub mod fly;
 pub mod inventory;
 pub mod strategy;
@@ -197,6 +198,10 @@ pub struct DeployRequest {
     /// Which machines the deploy updates (the canary's `--only-machines`); empty: all of them.
     #[serde(skip_serializing_if = "MachineFilter::is_empty")]
     pub machines: MachineFilter,
+    /// flyctl deploy flags passed through (`deploy_args:`, `deploy -- ARGS`), already checked
+    /// by `deploy_args::parse`; appended after shipit's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_args: Vec<String>,
 }
 
 /// flyctl's `--only-machines` / `--exclude-machines` (comma-separated machine IDs).
@@ -329,7 +334,11 @@ pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
     if let Some(c) = &req.fly_config {
         argv.extend(["--config".into(), c.display().to_string()]);
     }
-    argv.extend(["--remote-only".into(), "--yes".into()]);
+    // `--local-only` among the passed-through flags builds locally instead.
+    if !req.extra_args.iter().any(|a| a == "--local-only") {
+        argv.push("--remote-only".into());
+    }
+    argv.push("--yes".into());
     if let Some(i) = &req.image {
         argv.extend(["--image".into(), i.clone()]);
     }
@@ -348,6 +357,7 @@ pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
     if req.skip_release_command {
         argv.push("--skip-release-command".into());
     }
+    argv.extend(req.extra_args.iter().cloned());
     argv
 }
 
@@ -409,6 +419,7 @@ mod tests {
             skip_release_command: false,
             timeout: Duration::from_secs(60),
             machines: MachineFilter::default(),
+            extra_args: Vec::new(),
         }
     }
 

@@ -478,17 +478,136 @@ fn services_deploy_in_config_order_and_a_failure_stops_the_rest() {
     assert_eq!(r["services"][1]["result"], "not_started");
 }
 
+/// The Fly app and `--image` of every deploy call, in order.
+fn deployed(p: &Project) -> Vec<(String, String)> {
+    let arg = |c: &[String], flag: &str| {
+        c.iter()
+            .position(|a| a == flag)
+            .map(|i| c[i + 1].clone())
+            .unwrap_or_default()
+    };
+    p.deploy_calls()
+        .iter()
+        .map(|c| (arg(c, "--app"), arg(c, "--image")))
+        .collect()
+}
+
+const AGENT: &str = "hotdash-agent-service";
+const AGENT_V7: &str = "registry.fly.io/agent:deployment-v7";
+
 #[test]
 fn services_deploy_in_the_order_the_config_lists_them() {
     let (p, _f, _a) = two_services(false);
-    // The agent goes first and succeeds; web then fails and is rolled back: exit 3, agent stays.
-    deploy(&p).code(3);
-    let apps: Vec<String> = p
-        .deploy_calls()
-        .iter()
-        .map(|c| c[c.iter().position(|a| a == "--app").unwrap() + 1].clone())
-        .collect();
-    assert_eq!(apps, ["hotdash-agent-service", APP, APP]);
+    // The agent goes first and succeeds; web then fails and is rolled back, and so is the
+    // agent (newest first), each through its gate: the environment ends all-old, exit 3.
+    let run = deploy(&p);
+    run.code(3);
+    let calls = deployed(&p);
+    assert_eq!(
+        calls,
+        [
+            (AGENT.to_owned(), NEW.to_owned()),
+            (APP.to_owned(), NEW.to_owned()),
+            (APP.to_owned(), GOOD.to_owned()),
+            (AGENT.to_owned(), AGENT_V7.to_owned()),
+        ]
+    );
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(
+            "hotdash-agent-service: v8 rolled back with the environment; back on v9 (the image of v7)"
+        ),
+        "{last}"
+    );
+    assert!(
+        last.contains("hotdash-staging: v4 failed; back on v5 (the image of v3)"),
+        "{last}"
+    );
+    run.stderr_has("staging/agent (hotdash-agent-service): rollback to v7");
+    let r = receipt(&p);
+    assert_eq!(r["outcome"], "rolled_back");
+    let agent = &r["services"][0];
+    assert_eq!(agent["result"], "rolled_back");
+    assert_eq!(agent["live"]["image"], AGENT_V7);
+    assert!(
+        agent["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back with the environment: staging/web (hotdash-staging) failed"),
+        "{agent}"
+    );
+    assert!(
+        agent["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "rollback health" && g["verdict"] == "pass"),
+        "the agent went back through its gate: {agent}"
+    );
+}
+
+#[test]
+fn on_partial_keep_leaves_the_earlier_services_on_their_new_release() {
+    let (p, _f, _a) = two_services(false);
+    let yaml = p.read("shipit.yml").replace(
+        "environments:\n  staging:\n",
+        "environments:\n  staging:\n    on_partial: keep\n",
+    );
+    p.config(&yaml);
+    let run = deploy(&p);
+    run.code(3)
+        .stderr_has("kept on its new release although staging/web (hotdash-staging) failed");
+    let apps: Vec<String> = deployed(&p).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(apps, [AGENT, APP, APP]);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("hotdash-agent-service: v8 live"), "{last}");
+    assert_eq!(receipt(&p)["services"][0]["result"], "succeeded");
+}
+
+#[test]
+fn a_later_service_refused_before_its_deploy_call_rolls_back_the_earlier_ones() {
+    // web's app does not exist on Fly: refused in preflight, after the agent was deployed.
+    let (p, _f, _a) = two_services(false);
+    let mut state = p.state();
+    state["apps"].as_object_mut().unwrap().remove(APP);
+    p.fly_state(&state);
+    let run = deploy(&p);
+    run.code(3);
+    assert_eq!(
+        deployed(&p),
+        [
+            (AGENT.to_owned(), NEW.to_owned()),
+            (AGENT.to_owned(), AGENT_V7.to_owned()),
+        ]
+    );
+    assert!(
+        !run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("hotdash-agent-service: v8 rolled back with the environment"),
+        "{last}"
+    );
+
+    // With `on_partial: keep` the agent stays new, the run fails (exit 1), and the last line
+    // never claims that nothing was changed.
+    let (p, _f, _a) = two_services(false);
+    let mut state = p.state();
+    state["apps"].as_object_mut().unwrap().remove(APP);
+    p.fly_state(&state);
+    let yaml = p
+        .read("shipit.yml")
+        .replace("defaults:\n", "defaults:\n  on_partial: keep\n");
+    p.config(&yaml);
+    let run = deploy(&p);
+    run.code(1);
+    assert_eq!(deployed(&p).len(), 1);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(!last.contains("nothing was changed"), "{last}");
+    assert!(last.contains("failed part way"), "{last}");
+    assert!(last.contains("hotdash-agent-service: v8 live"), "{last}");
 }
 
 /// A project whose health gate fails forever and whose webhook receiver never answers, so a
@@ -574,4 +693,27 @@ fn wait_lock_waits_for_the_other_run_and_then_deploys() {
     let run = Run::from(child.wait_with_output().unwrap());
     run.code(0);
     assert_eq!(p.deploy_calls().len(), 1);
+}
+
+#[test]
+fn on_partial_takes_rollback_or_keep_under_an_environment_or_defaults_only() {
+    let (p, _f, _a) = two_services(false);
+    let base = p.read("shipit.yml");
+    p.config(&base.replace("defaults:\n", "defaults:\n  on_partial: maybe\n"));
+    p.run(&["config", "check"])
+        .code(1)
+        .stderr_has("shipit.yml:3")
+        .stderr_has("`on_partial: maybe` is not valid")
+        .stderr_has("use `rollback`");
+    p.config(&base.replace("  web: {}\n", "  web: { on_partial: keep }\n"));
+    p.run(&["config", "check"])
+        .code(1)
+        .stderr_has("`apps.web.on_partial` is not an app setting")
+        .stderr_has("environments.ENV");
+    p.config(&base.replace(
+        "environments:\n  staging:\n",
+        "environments:\n  staging:\n    on_partial: keep\n",
+    ));
+    p.run(&["config", "check"]).code(0);
+    assert!(p.deploy_calls().is_empty());
 }
