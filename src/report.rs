@@ -171,6 +171,9 @@ pub struct ServiceRecord {
     /// For a promotion: the run that proved this image in the environment it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proved_by: Option<String>,
+    /// For a drill: what it measured for this service (`drill::DrillRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::DrillRecord>,
 }
 
 /// One latency sample of a run: what was measured, when, and its figures.
@@ -206,6 +209,7 @@ impl ServiceRecord {
             warnings: Vec::new(),
             latency: Vec::new(),
             proved_by: None,
+            drill: None,
         }
     }
 }

@@ -14,6 +14,7 @@ mod db_gate;
 mod db_migrations;
 mod db_verify;
 mod demo_cmd;
+mod drill_cmd;
 mod evidence;
 mod example;
 mod fly_adapter;
