@@ -87,6 +87,11 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Ou
             platform: &fly,
             prober: &prober,
             clock: &clock,
+            // A `git`/`postgres` record also gets the rollback target, after the local file.
+            record: match &the_record {
+                Ok(store) if !config.store.is_local() => Some(store.as_ref()),
+                _ => None,
+            },
         };
         let record = drill_service(ctx, &config, &seams, svc, s.to).await;
         stopped = record.result != ServiceResult::Succeeded;
@@ -154,6 +159,7 @@ struct Seams<'a> {
     platform: &'a Fly,
     prober: &'a HttpProber,
     clock: &'a SystemClock,
+    record: Option<&'a dyn crate::store::Store>,
 }
 
 /// One service's drill: look, roll back, gate, restore forward. Never fails: every problem ends
@@ -169,7 +175,13 @@ async fn drill_service(
     let platform: &dyn PlatformSeam = seams.platform;
     let prober: &dyn ProberSeam = seams.prober;
     let clock: &dyn ClockSeam = seams.clock;
-    let deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+    let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+    if let Some(store) = seams.record {
+        deps.state = Box::new(crate::store::RecordTarget {
+            local: pipeline::deps::StateDir(config.state_dir().to_owned()),
+            store,
+        });
+    }
     let (current, target) = match look(seams.platform, svc, to).await {
         Ok(found) => found,
         Err(why) => {

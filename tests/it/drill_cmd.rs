@@ -271,3 +271,43 @@ fn the_readme_documents_the_drill_json() {
         "README vs real trend document"
     );
 }
+
+#[test]
+fn a_cancelled_drill_exits_130_with_what_is_live_and_the_forward_command() {
+    // The way back works; the forward deploy hangs until shipit is interrupted.
+    let (p, _s, _p) = project("none");
+    let mut world = p.state();
+    world["deploys"] = json!([{"outcome": "ok"}, {"outcome": "hang"}]);
+    p.fly_state(&world);
+    let child = p
+        .shipit(&["drill", "staging"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(20), || p
+            .deploy_calls()
+            .len()
+            == 2),
+        "the forward deploy never started"
+    );
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let run = crate::support::Run::from(child.wait_with_output().unwrap());
+    run.code(130).stderr_has("drill staging cancelled");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let last = lines.last().unwrap();
+    assert!(
+        last.ends_with(&format!("shipit deploy staging --app web --image {LIVE}")),
+        "last line: {last}\n{}",
+        run.stderr
+    );
+    assert!(lines[lines.len() - 2].contains("live:"), "{}", run.stderr);
+    let trend = p.run(&["history", "--drills", "--json"]).json();
+    assert_eq!(trend["drills"][0]["outcome"], "cancelled", "{trend}");
+}

@@ -972,3 +972,39 @@ fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_upd
         .code(1)
         .stderr_has("postgres (127.0.0.1:");
 }
+
+/// A drill recorded in postgres: the drill run and the original release as the rollback target
+/// are in the tables, and `history --drills` reads the drill back from there.
+#[test]
+fn a_drill_records_its_run_and_rollback_target_in_postgres() {
+    let pg = Postgres::start();
+    let (p, _fleet) = failing_deploy_project(&format!(
+        "{{ postgres: {{ url: \"{}\" }} }}",
+        pg.url("postgres")
+    ));
+    // The only environment counts as production; the fleet fails v2's image, so the way back
+    // fails its gate.
+    p.run(&["drill", "staging"])
+        .code(1)
+        .stderr_has("the only environment");
+    let run = p.run(&["drill", "staging", "--allow-production"]);
+    run.code(4).stderr_has("evidence: postgres (127.0.0.1:");
+    assert!(!run.stderr.contains(crate::support::postgres::PASSWORD));
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM shipit.runs WHERE kind = 'drill'"
+        )
+        .trim(),
+        "1"
+    );
+    let target = pg.psql(
+        "postgres",
+        "SELECT target FROM shipit.targets WHERE app = 'hotdash-staging'",
+    );
+    assert!(target.contains("deployment-v3"), "{target}");
+    let trend = p.run(&["history", "--drills", "--json"]).json();
+    let rows = trend["drills"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{trend}");
+    assert_eq!(rows[0]["rollback_healthy"], false);
+}
