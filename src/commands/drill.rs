@@ -36,7 +36,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Ou
     }
     // Every forward plan is made (smoke suites loaded) before anything remote changes.
     for svc in &services {
-        forward_settings(svc, "").service_plans(&config)?;
+        forward_settings(svc, None).service_plans(&config)?;
     }
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
@@ -141,11 +141,11 @@ fn refuse_unless_drillable(config: &Config, s: &DrillSettings) -> anyhow::Result
 
 /// `shipit deploy ENV --app SERVICE --image IMAGE`, as settings: the forward step is exactly
 /// that deploy, database gate included.
-fn forward_settings(svc: &Service, image: &str) -> DeploySettings {
+fn forward_settings(svc: &Service, image: Option<&str>) -> DeploySettings {
     DeploySettings {
         env: svc.env.clone(),
         service: Some(svc.name.clone()),
-        image: (!image.is_empty()).then(|| image.to_owned()),
+        image: image.map(str::to_owned),
         strategy: None,
         rollback: true,
         dry_run: false,
@@ -254,7 +254,7 @@ async fn drill_service(
         svc.label(),
         pipeline_text(&original)
     ));
-    let plan = match forward_settings(svc, &original.image).service_plans(config) {
+    let plan = match forward_settings(svc, Some(&original.image)).service_plans(config) {
         Ok(mut plans) => plans.remove(0),
         Err(e) => {
             // Checked before the drill began; a suite edited since is the only way here.
