@@ -95,6 +95,28 @@ pub enum Command {
     Watch(WatchArgs),
     /// Fly's releases of an app or environment, with shipit's verdict on each from the record
     Releases(TargetArgs),
+    /// Rollback drill: roll back to the previous good release, gate it, restore forward; timed
+    Drill(DrillArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DrillArgs {
+    /// The environment to drill (e.g. staging)
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// Only this service of the environment (a key under `apps:`)
+    #[arg(long, value_name = "SERVICE")]
+    pub app: Option<String>,
+    /// Release version to roll back to [default: the newest complete release older than the
+    /// live one that runs a different image]
+    #[arg(long, value_name = "VERSION", value_parser = crate::input::release_version)]
+    pub to: Option<u64>,
+    /// Drill a production environment (named production/prod, or the last in shipit.yml)
+    #[arg(long)]
+    pub allow_production: bool,
+    /// Wait this long for another shipit run in this checkout to release the app's lock
+    #[arg(long, value_name = "DUR")]
+    pub wait_lock: Option<Dur>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -248,6 +270,9 @@ pub struct HistoryArgs {
     /// How many runs to list, newest first
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
+    /// The rollback drills' trend instead: time to roll back, to healthy, to restore, per drill
+    #[arg(long)]
+    pub drills: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod cost;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod drill;
 pub mod duration;
 pub mod env_vars;
 pub mod event;

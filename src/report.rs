@@ -174,6 +174,9 @@ pub struct ServiceRecord {
     /// A canary deploy's judgement (`strategy: canary`): both sides' figures and the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<crate::canary::CanaryReport>,
+    /// For a drill: what it measured for this service (`drill::DrillRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::DrillRecord>,
 }
 
 /// One latency sample of a run: what was measured, when, and its figures.
@@ -210,6 +213,7 @@ impl ServiceRecord {
             latency: Vec::new(),
             proved_by: None,
             canary: None,
+            drill: None,
         }
     }
 }

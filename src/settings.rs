@@ -44,6 +44,7 @@ pub enum Settings {
     Check(CheckSettings),
     Watch(WatchSettings),
     Releases(TargetSettings),
+    Drill(DrillSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -72,6 +73,7 @@ impl From<cli::Command> for Settings {
             Command::Check(a) => Settings::Check(a.into()),
             Command::Watch(a) => Settings::Watch(a.into()),
             Command::Releases(a) => Settings::Releases(a.into()),
+            Command::Drill(a) => Settings::Drill(a.into()),
         }
     }
 }
@@ -304,12 +306,14 @@ impl From<cli::SmokeArgs> for SmokeSettings {
 pub struct HistorySettings {
     pub app: Option<String>,
     pub limit: usize,
+    /// `--drills`: the drills' trend instead of the runs.
+    pub drills: bool,
 }
 
 impl From<cli::HistoryArgs> for HistorySettings {
     fn from(a: cli::HistoryArgs) -> Self {
-        let cli::HistoryArgs { app, limit } = a;
-        HistorySettings { app, limit }
+        let cli::HistoryArgs { app, limit, drills } = a;
+        HistorySettings { app, limit, drills }
     }
 }
 
@@ -554,6 +558,36 @@ impl From<cli::WatchArgs> for WatchSettings {
             service: app,
             window: window.0,
             interval: interval.0,
+        }
+    }
+}
+
+/// What `shipit drill` was asked to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillSettings {
+    pub env: String,
+    pub service: Option<String>,
+    /// `--to`: the release to roll back to instead of the previous good one.
+    pub to: Option<u64>,
+    pub allow_production: bool,
+    pub wait_lock: Option<Duration>,
+}
+
+impl From<cli::DrillArgs> for DrillSettings {
+    fn from(a: cli::DrillArgs) -> Self {
+        let cli::DrillArgs {
+            env,
+            app,
+            to,
+            allow_production,
+            wait_lock,
+        } = a;
+        DrillSettings {
+            env,
+            service: app,
+            to,
+            allow_production,
+            wait_lock: wait_lock.map(|d| d.0),
         }
     }
 }

@@ -98,3 +98,43 @@ fn row_json(r: &RunRecord) -> serde_json::Value {
         "summary": r.summary,
     })
 }
+
+/// `shipit history --drills`: the rollback drills' trend, oldest first, from the record.
+pub(crate) async fn drills(
+    ctx: &super::Ctx,
+    app: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<Outcome> {
+    let p = &ctx.printer;
+    let store = store::open_for_reading(&ctx.config_path)?;
+    let query = RunQuery {
+        app: app.map(str::to_owned),
+        kinds: vec![crate::report::RunKind::Drill],
+        limit: Some(limit),
+        ..RunQuery::default()
+    };
+    let list = store
+        .runs(&query)
+        .await
+        .with_context(|| format!("cannot read the record from {}", store.describe()))?;
+    for (place, why) in &list.unreadable {
+        p.warn(&format!("skipped {place}: {why}"));
+    }
+    let rows = crate::drill::trend(&list.runs);
+    if p.json_mode() {
+        p.json(&serde_json::json!({ "drills": rows }));
+        return Ok(Outcome::Success);
+    }
+    if rows.is_empty() {
+        let what = app.map(|a| format!(" of {a}")).unwrap_or_default();
+        p.info(&format!(
+            "no drills{what} recorded in {}\nhint: `shipit drill staging` runs one",
+            store.describe()
+        ));
+        return Ok(Outcome::Success);
+    }
+    for line in crate::drill::table(&rows) {
+        p.out(&line);
+    }
+    Ok(Outcome::Success)
+}

@@ -9,6 +9,7 @@ pub(crate) mod cost;
 pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod deploy;
+pub(crate) mod drill;
 pub(crate) mod explain;
 pub(crate) mod finish;
 pub(crate) mod health;
@@ -88,6 +89,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         }
         Settings::Plan(s) => plan::run(ctx, s).await,
         Settings::NotifyTest => notify_test::run(ctx).await,
+        Settings::History(s) if s.drills => history::drills(ctx, s.app.as_deref(), s.limit).await,
         Settings::History(s) => history::run(ctx, s.app.as_deref(), s.limit).await,
         Settings::Explain(s) => explain::run(ctx, &s.run).await,
         Settings::ConfigCheck => config_check::run(ctx),
@@ -107,6 +109,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
             watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
         }
         Settings::Releases(s) => releases::run(ctx, &s.target, s.service.as_deref()).await,
+        Settings::Drill(s) => drill::run(ctx, s).await,
     }
 }
 

@@ -19,8 +19,10 @@ use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
 use crate::settings::ParityOptions;
 
 /// Sides read at the same time (three flyctl processes each). A flyctl call is mostly a round
-/// trip to Fly's API, so overlap is what keeps many pairs fast; the cap keeps a runner from
-/// holding more than ~100 flyctl processes (tens of MB each) at once.
+/// trip to Fly's API, so the wall time is the number of *rounds* of calls: 30 app pairs (60
+/// sides) take two rounds (5x one pair in `scripts/bench-parity`; a cap of 64 measured 1.6x).
+/// The cap keeps a runner to at most 96 flyctl processes (tens of MB each) at once: 192 would
+/// crowd a 7 GB runner for a speed-up only teams with more than 16 apps see.
 const CONCURRENCY: usize = 32;
 
 /// One service's comparison, as `--json` prints it.

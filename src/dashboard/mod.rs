@@ -467,7 +467,10 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// Drill runs, oldest first: the rollback step's time and whether every step ended healthy.
+/// Drill runs, oldest first: the time from the start of the rollback until the previous release
+/// passed its gates (summed over the drilled services, which go back one after another), and
+/// whether every step ended healthy. The time is the one each service's `drill::DrillRecord`
+/// measured; a drill whose rollback never became healthy counts its rollback steps' time.
 fn drills(runs: &[&RunRecord]) -> Vec<DrillPoint> {
     let mut out: Vec<DrillPoint> = runs
         .iter()
@@ -477,9 +480,18 @@ fn drills(runs: &[&RunRecord]) -> Vec<DrillPoint> {
             let rollback_ms: u64 = r
                 .services
                 .iter()
-                .flat_map(|s| &s.steps)
-                .filter(|st| st.name.starts_with("rollback"))
-                .map(|st| st.duration_ms)
+                .map(|s| {
+                    s.drill
+                        .as_ref()
+                        .and_then(|d| d.rollback_healthy_ms)
+                        .unwrap_or_else(|| {
+                            s.steps
+                                .iter()
+                                .filter(|st| st.name.starts_with("rollback"))
+                                .map(|st| st.duration_ms)
+                                .sum()
+                        })
+                })
                 .sum();
             Some(DrillPoint {
                 run_id: r.id.clone(),

@@ -422,3 +422,67 @@ fn database_findings_are_counted_by_level_from_db_verify_runs() {
     assert_eq!((d.database[0].errors, d.database[0].warnings), (1, 2));
     assert!(d.database[0].findings[0].contains("rls_disabled_in_public"));
 }
+
+#[test]
+fn a_drill_point_is_the_time_until_the_previous_release_passed_its_gates() {
+    let drilled = |ms: Option<u64>| {
+        let mut s = svc("staging", "web", ServiceResult::Succeeded, 5, "img:3");
+        s.steps.push(crate::report::StepRecord {
+            name: "rollback".into(),
+            started_at: at(T0),
+            duration_ms: 900,
+            ok: true,
+            detail: String::new(),
+        });
+        // The forward deploy's own steps never count as the drill's rollback.
+        s.steps.push(crate::report::StepRecord {
+            name: "forward deploy".into(),
+            started_at: at(T0),
+            duration_ms: 50_000,
+            ok: true,
+            detail: String::new(),
+        });
+        s.drill = Some(crate::drill::DrillRecord {
+            original: ReleaseRef {
+                version: Some(3),
+                image: "img:3".into(),
+            },
+            rolled_back_to: ReleaseRef {
+                version: Some(2),
+                image: "img:2".into(),
+            },
+            detect_ms: 0,
+            rollback_ms: Some(900),
+            rollback_healthy_ms: ms,
+            restore_ms: ms.map(|_| 2_000),
+            rollback_healthy: ms.is_some(),
+            restore_healthy: ms.map(|_| true),
+            finish_by_hand: Vec::new(),
+        });
+        s
+    };
+    let runs = vec![
+        run(
+            "d2",
+            RunKind::Drill,
+            T0 + 100,
+            Outcome::NeedsHuman,
+            vec![drilled(None)],
+        ),
+        run(
+            "d1",
+            RunKind::Drill,
+            T0,
+            Outcome::Success,
+            vec![drilled(Some(1_450))],
+        ),
+    ];
+    let f = Filter::default();
+    let d = build(&input(&runs, &[], &f));
+    let points: Vec<(&str, f64, bool)> = d
+        .drills
+        .iter()
+        .map(|p| (p.run_id.as_str(), p.rollback_secs, p.healthy))
+        .collect();
+    assert_eq!(points, [("d1", 1.5, true), ("d2", 0.9, false)]);
+}

@@ -388,8 +388,13 @@ fn record(w: &mut String, facts: &Facts, commands: Commands) {
         line(w, "`shipit explain RUN` shows one of these runs in full.");
     }
     line(w, RECORD_END);
-    if !commands.drill {
-        line(w, "");
+    line(w, "");
+    if commands.drill {
+        line(
+            w,
+            "Rehearse the way back with `shipit drill ENV` (monthly on staging from `.github/workflows/drill.yml`); `shipit history --drills` shows the times to roll back and restore.",
+        );
+    } else {
         line(
             w,
             "No rollback drill is scheduled: this shipit has no `drill` command.",

@@ -16,6 +16,7 @@ mod db_migrations;
 mod db_verify;
 mod demo_cmd;
 mod deploy_args;
+mod drill_cmd;
 mod evidence;
 mod example;
 mod fly_adapter;

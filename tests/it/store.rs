@@ -537,10 +537,62 @@ fn local_log_entries_are_whole_after_kill_9() {
     assert!(entries.iter().all(|e| e.complete), "no entry was cut");
 }
 
+/// A drill run (its figures on the service record) is a run like any other: appended whole,
+/// read back by kind with every figure, and left out of a query for other kinds.
+pub(crate) fn drill_runs_read_back_by_kind(backend: Backend) {
+    let fx = Fixture::new(backend);
+    let s = fx.open();
+    let mut drill = run(3, 1, 2);
+    drill.kind = shipit::report::RunKind::Drill;
+    let release = |v: u64| shipit::report::ReleaseRef {
+        version: Some(v),
+        image: format!("registry.fly.io/hotdash-staging:deployment-v{v}"),
+    };
+    let figures = shipit::drill::DrillRecord {
+        original: release(3),
+        rolled_back_to: release(2),
+        detect_ms: 0,
+        rollback_ms: Some(1_210),
+        rollback_healthy_ms: Some(1_530),
+        restore_ms: None,
+        rollback_healthy: true,
+        restore_healthy: Some(false),
+        finish_by_hand: vec!["shipit deploy staging --app web --image x".into()],
+    };
+    drill.services[0].drill = Some(figures.clone());
+    block_on(async {
+        s.append_run(&run(3, 0, 2)).await.unwrap();
+        s.append_run(&drill).await.unwrap();
+        let q = RunQuery {
+            kinds: vec![shipit::report::RunKind::Drill],
+            ..RunQuery::default()
+        };
+        let list = s.runs(&q).await.unwrap();
+        assert_eq!(list.runs.len(), 1, "{:?}", list.unreadable);
+        assert_eq!(list.runs[0].id, drill.id);
+        assert_eq!(list.runs[0].services[0].drill.as_ref(), Some(&figures));
+        let rows = shipit::drill::trend(&list.runs);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].rollback_healthy_ms, Some(1_530));
+        assert!(!rows[0].healthy);
+        let q = RunQuery {
+            kinds: vec![shipit::report::RunKind::Rollback],
+            ..RunQuery::default()
+        };
+        let others = s.runs(&q).await.unwrap();
+        assert!(others.runs.iter().all(|r| r.services[0].drill.is_none()));
+    });
+}
+
 macro_rules! suite {
     ($name:ident, $backend:expr) => {
         mod $name {
             use super::*;
+
+            #[test]
+            fn drill_runs_read_back_by_kind() {
+                super::drill_runs_read_back_by_kind($backend);
+            }
 
             #[test]
             fn append_and_read_back() {
@@ -919,4 +971,40 @@ fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_upd
     p.run(&["history"])
         .code(1)
         .stderr_has("postgres (127.0.0.1:");
+}
+
+/// A drill recorded in postgres: the drill run and the original release as the rollback target
+/// are in the tables, and `history --drills` reads the drill back from there.
+#[test]
+fn a_drill_records_its_run_and_rollback_target_in_postgres() {
+    let pg = Postgres::start();
+    let (p, _fleet) = failing_deploy_project(&format!(
+        "{{ postgres: {{ url: \"{}\" }} }}",
+        pg.url("postgres")
+    ));
+    // The only environment counts as production; the fleet fails v2's image, so the way back
+    // fails its gate.
+    p.run(&["drill", "staging"])
+        .code(1)
+        .stderr_has("the only environment");
+    let run = p.run(&["drill", "staging", "--allow-production"]);
+    run.code(4).stderr_has("evidence: postgres (127.0.0.1:");
+    assert!(!run.stderr.contains(crate::support::postgres::PASSWORD));
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM shipit.runs WHERE kind = 'drill'"
+        )
+        .trim(),
+        "1"
+    );
+    let target = pg.psql(
+        "postgres",
+        "SELECT target FROM shipit.targets WHERE app = 'hotdash-staging'",
+    );
+    assert!(target.contains("deployment-v3"), "{target}");
+    let trend = p.run(&["history", "--drills", "--json"]).json();
+    let rows = trend["drills"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{trend}");
+    assert_eq!(rows[0]["rollback_healthy"], false);
 }

@@ -309,7 +309,7 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
                     );
                 }
                 let sub = args.first().cloned().unwrap_or_default();
-                if ["deploy", "rollback", "promote"].contains(&sub.as_str()) {
+                if ["deploy", "rollback", "promote", "drill"].contains(&sub.as_str()) {
                     assert!(
                         exec,
                         "{}: `shipit {line}` must be started with `exec` so that shipit gets the runner's signals",
@@ -341,6 +341,11 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
         seen.get("check"),
         Some(&2),
         "check commands found: {seen:?}"
+    );
+    assert_eq!(
+        seen.get("drill"),
+        Some(&2),
+        "drill commands found: {seen:?}"
     );
 }
 
@@ -530,7 +535,7 @@ fn deploys_and_rollbacks_run_one_at_a_time_and_are_never_cancelled() {
                 .flat_map(|s| shipit_commands(s))
                 .any(|(args, _)| {
                     args.first()
-                        .is_some_and(|a| a == "deploy" || a == "rollback")
+                        .is_some_and(|a| ["deploy", "rollback", "drill"].contains(&a.as_str()))
                 });
             if !changes_fly {
                 continue;

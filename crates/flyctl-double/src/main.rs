@@ -250,7 +250,11 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
         Command::VolumesList => "volumes",
         Command::ConfigShow => "config",
     };
-    if name != "deploy" && ctx.store.load()?.hang.iter().any(|c| c == name) {
+    // One read of the state for both questions below: the state holds every app of the
+    // world, and a bench with many apps must not pay for parsing it more often than the
+    // command itself does (real flyctl's cost does not grow with the size of the org).
+    let world = ctx.store.load()?;
+    if name != "deploy" && world.hang.iter().any(|c| c == name) {
         // No signal handler here: SIGINT or SIGTERM ends the process, as it ends flyctl's.
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
@@ -259,8 +263,9 @@ fn run(program: String, args: &[String]) -> Result<(), Failure> {
     // A real call goes to Fly's API first; `api_latency_ms` models that round trip (outside
     // the state lock, so concurrent calls overlap the way real ones do).
     if command != Command::Version
-        && let Some(ms) = ctx.store.load()?.api_latency_ms.filter(|ms| *ms > 0)
+        && let Some(ms) = world.api_latency_ms.filter(|ms| *ms > 0)
     {
+        drop(world);
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     match command {
