@@ -158,6 +158,10 @@ pub struct DeployArgs {
     /// With --require-promoted: the environment that must have proved the image
     #[arg(long, value_name = "ENV", requires = "require_promoted")]
     pub from: Option<String>,
+    /// Deploy even when every baseline probe of the live release fails (the app is already
+    /// down; by default that refuses before any change)
+    #[arg(long)]
+    pub force_unhealthy_baseline: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -119,6 +119,8 @@ pub struct DeploySettings {
     pub require_promoted: bool,
     /// `--from`: that environment (default: the one before `env` in shipit.yml).
     pub promoted_from: Option<String>,
+    /// `--force-unhealthy-baseline`: deploy although every baseline probe fails.
+    pub force_unhealthy_baseline: bool,
 }
 
 impl DeploySettings {
@@ -131,6 +133,7 @@ impl DeploySettings {
             .collect::<Result<_, _>>()?;
         // `gates: { database: true }`: the environment's database goes with each plan.
         for plan in &mut plans {
+            plan.force_unhealthy_baseline = self.force_unhealthy_baseline;
             plan.database = config
                 .gates
                 .database
@@ -154,6 +157,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock,
             require_promoted,
             from,
+            force_unhealthy_baseline,
         } = a;
         DeploySettings {
             env,
@@ -165,6 +169,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock: wait_lock.map(|d| d.0),
             require_promoted,
             promoted_from: from,
+            force_unhealthy_baseline,
         }
     }
 }
@@ -187,6 +192,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             wait_lock: None,
             require_promoted: false,
             promoted_from: None,
+            force_unhealthy_baseline: false,
         }
     }
 }

@@ -28,6 +28,10 @@ impl Stage for Deploy {
     fn run<'a>(&'a self, cx: &'a mut Cx<'_>) -> Fut<'a, Next> {
         Box::pin(run(cx))
     }
+
+    fn changes_the_app(&self) -> bool {
+        true
+    }
 }
 
 async fn run(cx: &mut Cx<'_>) -> Next {

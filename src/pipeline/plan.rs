@@ -33,6 +33,9 @@ pub struct ServicePlan {
     /// the deploy, `db verify` after it); set by `DeploySettings::service_plans`.
     #[serde(skip)]
     pub database: Option<crate::config::database::Database>,
+    /// `--force-unhealthy-baseline`: a live release that fails every baseline probe does not
+    /// refuse the deploy.
+    pub force_unhealthy_baseline: bool,
 }
 
 impl ServicePlan {
@@ -68,6 +71,7 @@ impl ServicePlan {
             rollback,
             smoke,
             database: None,
+            force_unhealthy_baseline: false,
         })
     }
 

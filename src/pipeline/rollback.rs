@@ -112,6 +112,13 @@ async fn redeploy(
             .map(ToString::to_string)
             .unwrap_or_default(),
     });
+    if !call_ok && deps.stop.is_stopped() {
+        // Cancelled while flyctl put the target back: not a failed rollback. What runs is
+        // whatever the call had reached; the last line offers the rollback again.
+        super::cancel::mark_cancelled(deps, record);
+        record.live = super::cancel::live_look(deps, svc).await;
+        return;
+    }
     if !call_ok {
         let why = outcome
             .error
@@ -157,6 +164,18 @@ async fn redeploy(
             .or(target.version),
         image: target.image.clone(),
     };
+    if report.cancelled {
+        // Stopped before the gate had a verdict: the target is deployed but not proven, which
+        // is neither a rollback that worked nor one that failed (no `needs_human`).
+        super::cancel::mark_cancelled(deps, record);
+        deps.printer.warn(&format!(
+            "{}: cancelled during the {step_name} health gate: {} is deployed, its health not yet proven",
+            svc.label(),
+            release_text(Some(&live)),
+        ));
+        record.live = Some(live);
+        return;
+    }
     if report.opened {
         record.result = ServiceResult::RolledBack;
         record.actions.push(format!(
@@ -250,6 +269,15 @@ pub async fn rollback_service(
         svc.label(),
         release_text(Some(&to))
     ));
+    deps.stop.set_standing(
+        &svc.app,
+        format!(
+            "{}: the rollback to {} may be half done; to finish it, run: {}",
+            svc.app,
+            release_text(Some(&to)),
+            super::cancel::rollback_command(&svc.app, &to)
+        ),
+    );
     redeploy(deps, svc, &to, &mut record, "rollback").await;
     if record.result == ServiceResult::RolledBack {
         // Asked for and done: for a manual rollback that is success.

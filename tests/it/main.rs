@@ -5,6 +5,7 @@
 
 mod baseline_cmd;
 mod canary_config;
+mod cancel_stages;
 mod check_cmd;
 mod conditions;
 mod config_errors;
