@@ -222,9 +222,7 @@ pub(crate) fn service_line(
     // mistaken for something new.
     let rel = |r: Option<&crate::report::ReleaseRef>| match r {
         Some(r) => {
-            let name = r
-                .version
-                .map_or_else(|| r.image.clone(), |v| format!("v{v}"));
+            let name = r.short();
             match &s.from {
                 Some(from) if from.image == r.image && from.version != r.version => {
                     match from.version {

@@ -163,19 +163,10 @@ fn standing(record: &ServiceRecord, changing: bool) -> String {
     }
 }
 
-/// A release as the log says it: `v42 (registry.fly.io/app:tag)`, or the image alone.
+/// A release as the log says it: `report::Release`, the one wording (`v42 (image)`, the image
+/// alone, or `unknown`).
 pub(crate) fn release_text(r: Option<&ReleaseRef>) -> String {
-    match r {
-        Some(ReleaseRef {
-            version: Some(v),
-            image,
-        }) => format!("v{v} ({image})"),
-        Some(ReleaseRef {
-            version: None,
-            image,
-        }) => image.clone(),
-        None => "nothing".into(),
-    }
+    crate::report::Release(r).to_string()
 }
 
 #[cfg(test)]
