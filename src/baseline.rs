@@ -16,7 +16,7 @@ use crate::probe::stats::LatencyStats;
 
 /// An app's state at one moment, as the rollback target and the yardstick for the next release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// The Fly app name.
     pub app: String,
     /// The environment and service (the key under `apps:`) of shipit.yml, when known.
@@ -44,7 +44,7 @@ pub struct Baseline {
 
 /// One machine as the baseline records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MachineSummary {
+pub(crate) struct MachineSummary {
     pub id: String,
     pub region: String,
     pub state: String,
@@ -55,7 +55,7 @@ pub struct MachineSummary {
 }
 
 impl MachineSummary {
-    pub fn from_machine(m: &Machine) -> MachineSummary {
+    pub(crate) fn from_machine(m: &Machine) -> MachineSummary {
         MachineSummary {
             id: m.id.clone(),
             region: m.region.clone(),
@@ -68,21 +68,21 @@ impl MachineSummary {
 }
 
 /// `2/2 passing`, with the warning and critical counts when there are any.
-pub fn check_summary(m: &Machine) -> String {
+pub(crate) fn check_summary(m: &Machine) -> String {
     let counts = CheckCounts::of(std::slice::from_ref(m));
     counts.summary()
 }
 
 /// Fly check states counted over some machines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckCounts {
+pub(crate) struct CheckCounts {
     pub passing: usize,
     pub warning: usize,
     pub critical: usize,
 }
 
 impl CheckCounts {
-    pub fn of(machines: &[Machine]) -> CheckCounts {
+    pub(crate) fn of(machines: &[Machine]) -> CheckCounts {
         let mut c = CheckCounts::default();
         for check in machines.iter().flat_map(|m| &m.checks) {
             match check.status.as_str() {
@@ -95,12 +95,12 @@ impl CheckCounts {
         c
     }
 
-    pub fn total(self) -> usize {
+    pub(crate) fn total(self) -> usize {
         self.passing + self.warning + self.critical
     }
 
     /// `2/2 passing`, `1/3 passing, 1 warning, 1 critical`, `no checks`.
-    pub fn summary(self) -> String {
+    pub(crate) fn summary(self) -> String {
         if self.total() == 0 {
             return "no checks".to_owned();
         }
@@ -123,7 +123,7 @@ impl Baseline {
     /// machine when none is started, e.g. an autostopped app). When they disagree, it is the
     /// image of the newest `complete` release that one of them runs (the last release that
     /// proved itself), else the most common image, ties going to the highest release version.
-    pub fn from_status(status: &AppStatus, releases: &[Release]) -> Baseline {
+    pub(crate) fn from_status(status: &AppStatus, releases: &[Release]) -> Baseline {
         let started: Vec<&Machine> = status.machines.iter().filter(|m| m.is_started()).collect();
         let counted: Vec<&Machine> = if started.is_empty() {
             status.machines.iter().collect()
@@ -172,20 +172,20 @@ impl Baseline {
 
     /// Names the environment and service this baseline belongs to.
     #[must_use]
-    pub fn for_service(mut self, env: &str, service: &str) -> Baseline {
+    pub(crate) fn for_service(mut self, env: &str, service: &str) -> Baseline {
         env.clone_into(&mut self.env);
         service.clone_into(&mut self.service);
         self
     }
 
     /// `.shipit/baseline/<app>.json` under the state folder.
-    pub fn path(state_dir: &Path, app: &str) -> PathBuf {
+    pub(crate) fn path(state_dir: &Path, app: &str) -> PathBuf {
         state_dir.join("baseline").join(format!("{app}.json"))
     }
 
     /// Writes the baseline atomically (a temporary file renamed over the old one), so a reader
     /// never sees half a rollback target. Returns the path written.
-    pub fn write(&self, state_dir: &Path) -> anyhow::Result<PathBuf> {
+    pub(crate) fn write(&self, state_dir: &Path) -> anyhow::Result<PathBuf> {
         let path = Self::path(state_dir, &self.app);
         let dir = path.parent().expect("the baseline path has a folder");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -200,8 +200,10 @@ impl Baseline {
         Ok(path)
     }
 
-    /// Reads an app's baseline; `Ok(None)` when none was recorded.
-    pub fn read(state_dir: &Path, app: &str) -> anyhow::Result<Option<Baseline>> {
+    /// Reads an app's baseline; `Ok(None)` when none was recorded. The run reads its target
+    /// from the record (`store`); only the tests read the file back.
+    #[cfg(test)]
+    pub(crate) fn read(state_dir: &Path, app: &str) -> anyhow::Result<Option<Baseline>> {
         let path = Self::path(state_dir, app);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -214,7 +216,7 @@ impl Baseline {
     }
 
     /// A rollback target as the run record refers to it.
-    pub fn release_ref(&self) -> Option<crate::report::ReleaseRef> {
+    pub(crate) fn release_ref(&self) -> Option<crate::report::ReleaseRef> {
         self.image.as_ref().map(|image| crate::report::ReleaseRef {
             version: self.version,
             image: image.clone(),

@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Config file [default: ./shipit.yml]; relative paths inside it are relative to its folder
-    #[arg(long, global = true, env = "SHIPIT_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = crate::env_vars::SHIPIT_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print one JSON document on stdout and nothing else there
     #[arg(long, global = true)]

@@ -21,7 +21,7 @@ use crate::platform::Strategy;
 /// One command's settings, as `commands::dispatch` takes them and `--show-settings` prints them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
-pub enum Settings {
+pub(crate) enum Settings {
     Deploy(DeploySettings),
     Rollback(RollbackSettings),
     Status(StatusSettings),
@@ -77,7 +77,7 @@ impl From<cli::Command> for Settings {
 impl Settings {
     /// What the settings resolve to with the config, for `--show-settings`: the per-service
     /// deploy plans of `deploy` and `plan`; `None` for commands whose settings are already whole.
-    pub fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
+    pub(crate) fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
         match self {
             Settings::Deploy(s) | Settings::Plan(s) => Some(
                 s.service_plans(config)
@@ -90,7 +90,7 @@ impl Settings {
 
 /// An environment, one of its services, or a Fly app name, as `ENV|APP [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct TargetSettings {
+pub(crate) struct TargetSettings {
     pub target: String,
     pub service: Option<String>,
 }
@@ -107,7 +107,7 @@ impl From<cli::TargetArgs> for TargetSettings {
 
 /// What `shipit deploy` (and `plan`, which is its dry run) was asked to do.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct DeploySettings {
+pub(crate) struct DeploySettings {
     pub env: String,
     pub service: Option<String>,
     pub image: Option<String>,
@@ -125,7 +125,7 @@ pub struct DeploySettings {
 
 impl DeploySettings {
     /// The services to deploy, in order, each with its flags merged over its config.
-    pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
+    pub(crate) fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
         let mut plans: Vec<ServicePlan> = services
             .into_iter()
@@ -199,7 +199,7 @@ impl From<cli::PlanArgs> for DeploySettings {
 
 /// What `shipit rollback` was asked to do.
 #[derive(Debug, Clone, Serialize)]
-pub struct RollbackSettings {
+pub(crate) struct RollbackSettings {
     pub target: String,
     pub service: Option<String>,
     pub to: Option<u64>,
@@ -229,7 +229,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
 
 /// `shipit status [ENV|APP] [--app SERVICE]`: no target means every environment.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatusSettings {
+pub(crate) struct StatusSettings {
     pub target: Option<String>,
     pub service: Option<String>,
 }
@@ -246,7 +246,7 @@ impl From<cli::StatusArgs> for StatusSettings {
 
 /// `shipit baseline ENV|APP [--probes N]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct BaselineSettings {
+pub(crate) struct BaselineSettings {
     #[serde(flatten)]
     pub target: TargetSettings,
     /// `None`: the config's `regression.probes`.
@@ -265,7 +265,7 @@ impl From<cli::BaselineArgs> for BaselineSettings {
 
 /// `shipit smoke ENV|APP [--junit FILE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct SmokeSettings {
+pub(crate) struct SmokeSettings {
     #[serde(flatten)]
     pub target: TargetSettings,
     pub junit: Option<PathBuf>,
@@ -283,7 +283,7 @@ impl From<cli::SmokeArgs> for SmokeSettings {
 
 /// `shipit history [APP] [--limit N]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct HistorySettings {
+pub(crate) struct HistorySettings {
     pub app: Option<String>,
     pub limit: usize,
 }
@@ -297,7 +297,7 @@ impl From<cli::HistoryArgs> for HistorySettings {
 
 /// `shipit explain RUN`.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExplainSettings {
+pub(crate) struct ExplainSettings {
     pub run: String,
 }
 
@@ -310,7 +310,7 @@ impl From<cli::ExplainArgs> for ExplainSettings {
 
 /// `shipit init [--dir DIR] [--name NAME] [--force]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct InitSettings {
+pub(crate) struct InitSettings {
     pub dir: Option<PathBuf>,
     pub name: String,
     pub force: bool,
@@ -341,7 +341,7 @@ impl From<cli::InitArgs> for InitSettings {
 
 /// `shipit cost [ENV|APP] [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct CostSettings {
+pub(crate) struct CostSettings {
     pub target: Option<String>,
     pub service: Option<String>,
 }
@@ -358,7 +358,7 @@ impl From<cli::CostArgs> for CostSettings {
 
 /// `shipit runbook [--out FILE] [--check]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunbookSettings {
+pub(crate) struct RunbookSettings {
     pub out: Option<PathBuf>,
     pub check: bool,
 }
@@ -372,7 +372,7 @@ impl From<cli::RunbookArgs> for RunbookSettings {
 
 /// `shipit demo [--dir DIR]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct DemoSettings {
+pub(crate) struct DemoSettings {
     pub dir: Option<PathBuf>,
     /// `--force`: use a folder that is not empty (never one holding another project).
     pub force: bool,
@@ -387,7 +387,7 @@ impl From<cli::DemoArgs> for DemoSettings {
 
 /// What `shipit report` was asked to do.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ReportSettings {
+pub(crate) struct ReportSettings {
     /// Write the static site here.
     pub html: Option<std::path::PathBuf>,
     pub env: Option<String>,
@@ -408,7 +408,7 @@ impl From<cli::ReportArgs> for ReportSettings {
 /// `shipit db verify|lint-migrations|backup-check`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "db", rename_all = "snake_case")]
-pub enum DbSettings {
+pub(crate) enum DbSettings {
     Verify {
         env: Option<String>,
         print_sql: bool,
@@ -450,7 +450,7 @@ impl From<cli::DbCommand> for DbSettings {
 
 /// What `shipit parity` was asked to compare.
 #[derive(Debug, Clone, Serialize)]
-pub struct ParityOptions {
+pub(crate) struct ParityOptions {
     pub env_a: String,
     pub env_b: String,
     pub service: Option<String>,
@@ -476,7 +476,7 @@ impl From<cli::ParityArgs> for ParityOptions {
 
 /// What `shipit promote` was asked to do.
 #[derive(Debug, Clone, Serialize)]
-pub struct PromoteOptions {
+pub(crate) struct PromoteOptions {
     pub from: String,
     pub to: String,
     pub service: Option<String>,
@@ -502,7 +502,7 @@ impl From<cli::PromoteArgs> for PromoteOptions {
 
 /// `shipit check [ENV] [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckSettings {
+pub(crate) struct CheckSettings {
     pub env: Option<String>,
     pub service: Option<String>,
 }
@@ -516,7 +516,7 @@ impl From<cli::CheckArgs> for CheckSettings {
 
 /// `shipit watch ENV|APP --for DUR [--interval DUR]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct WatchSettings {
+pub(crate) struct WatchSettings {
     pub target: String,
     pub service: Option<String>,
     pub window: Duration,

@@ -10,7 +10,7 @@ fn release(r: Option<&ReleaseRef>) -> String {
 }
 
 /// The summary's lines (without a trailing newline); every value is already redacted.
-pub fn summary(d: &Dashboard) -> String {
+pub(crate) fn summary(d: &Dashboard) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -25,7 +25,7 @@ use crate::config::database::{Database, QualifiedName};
 use crate::stop::Stop;
 
 /// What was asked.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub db: &'a Database,
     /// An existing `pg_dump -Fc` file; `None`: make one now.
     pub dump: Option<PathBuf>,
@@ -39,7 +39,7 @@ pub struct Request<'a> {
 
 /// One table, source against copy.
 #[derive(Debug, Clone, Serialize)]
-pub struct TableCount {
+pub(crate) struct TableCount {
     pub table: String,
     pub source_rows: i64,
     /// `None`: the table is not in the copy.
@@ -51,7 +51,7 @@ pub struct TableCount {
 
 /// Object counts of the dump's table of contents.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Toc {
+pub(crate) struct Toc {
     pub entries: usize,
     pub tables: usize,
     pub table_data: usize,
@@ -63,7 +63,7 @@ pub struct Toc {
 
 /// The result of one check.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// `host:port/db` of the source.
     pub source: String,
     /// The dump's path as given, or `made by pg_dump` (removed afterwards).
@@ -91,7 +91,7 @@ pub struct Report {
 
 /// Runs the check. An `Err` is a check that could not be done (no connection, no tool); a
 /// failed comparison is a `Report` with `passed: false`.
-pub async fn check(
+pub(crate) async fn check(
     req: &Request<'_>,
     stop: &Stop,
     progress: &dyn Fn(&str),
@@ -561,7 +561,7 @@ fn last_lines(stderr: &str) -> String {
 }
 
 /// Milliseconds as a short duration (`1.2s`), for the output.
-pub fn ms_text(ms: u64) -> String {
+pub(crate) fn ms_text(ms: u64) -> String {
     crate::duration::format(Duration::from_millis(ms))
 }
 

@@ -22,11 +22,9 @@ use crate::config::database::Level;
 
 /// One lint: name, level, what it finds, and the fix.
 #[derive(Debug, Clone, Copy)]
-pub struct Lint {
+pub(crate) struct Lint {
     pub name: &'static str,
     pub level: Level,
-    /// One line: what it detects.
-    pub title: &'static str,
     /// One line: what to do about a finding.
     pub remedy: &'static str,
     /// The query, with `{prelude}`, `{excluded}`, `{readable}` and `{own}` still in it.
@@ -45,11 +43,11 @@ const PRELUDE: &str = "WITH api AS (
         coalesce(nullif(pg_catalog.current_setting('pgrst.db_schemas', true), ''), 'public'), ',')) s
 )";
 
-pub const LINTS: &[Lint] = &[
+pub(crate) const LINTS: &[Lint] = &[
     Lint {
         name: "rls_disabled_in_public",
         level: Level::Error,
-        title: "table in an exposed schema, readable by the API roles, with row-level security off",
+        // What it detects: table in an exposed schema, readable by the API roles, with row-level security off
         remedy: "ALTER TABLE ... ENABLE ROW LEVEL SECURITY, then add policies for who may read and write",
         sql: "{prelude}
 SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
@@ -63,7 +61,7 @@ ORDER BY 1",
     Lint {
         name: "policy_exists_rls_disabled",
         level: Level::Error,
-        title: "policies exist but row-level security is not enabled, so none of them applies",
+        // What it detects: policies exist but row-level security is not enabled, so none of them applies
         remedy: "ALTER TABLE ... ENABLE ROW LEVEL SECURITY (the policies do nothing until then)",
         sql: "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
        'policy_exists_rls_disabled_' || n.nspname || '_' || c.relname,
@@ -78,7 +76,7 @@ ORDER BY 1",
     Lint {
         name: "rls_enabled_no_policy",
         level: Level::Info,
-        title: "row-level security is on but there is no policy: nobody but the owner sees a row",
+        // What it detects: row-level security is on but there is no policy: nobody but the owner sees a row
         remedy: "CREATE POLICY ... for the roles that should read or write it (or accept deny-all)",
         sql: "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
        'rls_enabled_no_policy_' || n.nspname || '_' || c.relname,
@@ -91,7 +89,7 @@ ORDER BY 1",
     Lint {
         name: "security_definer_view",
         level: Level::Error,
-        title: "view in an exposed schema runs with its owner's rights, bypassing the caller's row-level security",
+        // What it detects: view in an exposed schema runs with its owner's rights, bypassing the caller's row-level security
         remedy: "ALTER VIEW ... SET (security_invoker = on)",
         sql: "{prelude}
 SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
@@ -108,7 +106,7 @@ ORDER BY 1",
     Lint {
         name: "function_search_path_mutable",
         level: Level::Warn,
-        title: "function without a fixed search_path: a caller's search_path can change what it runs",
+        // What it detects: function without a fixed search_path: a caller's search_path can change what it runs
         remedy: "ALTER FUNCTION ... SET search_path = '' (and schema-qualify the names it uses)",
         sql: "SELECT pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
        'function_search_path_mutable_' || n.nspname || '_' || p.proname || '_' || pg_catalog.md5(pg_catalog.pg_get_function_identity_arguments(p.oid)),
@@ -122,7 +120,7 @@ ORDER BY 1",
     Lint {
         name: "rls_policy_always_true",
         level: Level::Warn,
-        title: "permissive policy that lets every row through (USING (true) / WITH CHECK (true)) for writes",
+        // What it detects: permissive policy that lets every row through (USING (true) / WITH CHECK (true)) for writes
         remedy: "replace `true` with the real rule (e.g. `(select auth.uid()) = user_id`), or drop the policy",
         sql: "{prelude}
 SELECT pg_catalog.format('%I.%I policy %I', n.nspname, c.relname, p.polname),
@@ -144,7 +142,7 @@ ORDER BY 1",
     Lint {
         name: "multiple_permissive_policies",
         level: Level::Warn,
-        title: "more than one permissive policy for the same role and action: each is evaluated for every row",
+        // What it detects: more than one permissive policy for the same role and action: each is evaluated for every row
         remedy: "merge the policies into one (their conditions OR-ed), or make the extra ones RESTRICTIVE",
         sql: "{prelude}
 SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) || ' for ' || who.role || ' on ' || act.cmd,
@@ -172,7 +170,7 @@ ORDER BY 1",
     Lint {
         name: "auth_rls_initplan",
         level: Level::Warn,
-        title: "policy calls auth.uid()/jwt()/role()/email() or current_setting() once per row",
+        // What it detects: policy calls auth.uid()/jwt()/role()/email() or current_setting() once per row
         remedy: "wrap the call in a sub-select, e.g. `(select auth.uid())`, so it runs once per query",
         sql: "SELECT pg_catalog.format('%I.%I policy %I', n.nspname, c.relname, p.polname),
        'auth_rls_init_plan_' || n.nspname || '_' || c.relname || '_' || p.polname,
@@ -191,7 +189,7 @@ ORDER BY 1",
     Lint {
         name: "unindexed_foreign_keys",
         level: Level::Info,
-        title: "foreign key without an index on its columns: joins and cascading deletes scan the table",
+        // What it detects: foreign key without an index on its columns: joins and cascading deletes scan the table
         remedy: "CREATE INDEX CONCURRENTLY ... ON the table (the foreign key's columns)",
         sql: "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) || ' (' || con.conname || ')',
        'unindexed_foreign_keys_' || n.nspname || '_' || c.relname || '_' || con.conname,
@@ -214,7 +212,7 @@ ORDER BY 1",
     Lint {
         name: "no_primary_key",
         level: Level::Info,
-        title: "table without a primary key: rows cannot be addressed one by one, replication cannot update them",
+        // What it detects: table without a primary key: rows cannot be addressed one by one, replication cannot update them
         remedy: "ALTER TABLE ... ADD PRIMARY KEY (...), e.g. an identity column",
         sql: "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
        'no_primary_key_' || n.nspname || '_' || c.relname,
@@ -227,7 +225,7 @@ ORDER BY 1",
     Lint {
         name: "duplicate_index",
         level: Level::Warn,
-        title: "identical indexes on one table: every write maintains both, reads use one",
+        // What it detects: identical indexes on one table: every write maintains both, reads use one
         remedy: "DROP INDEX CONCURRENTLY all but one of them",
         sql: "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
        'duplicate_index_' || n.nspname || '_' || c.relname || '_' || pg_catalog.string_agg(ic.relname, '_' ORDER BY ic.relname),
@@ -246,7 +244,7 @@ ORDER BY 1",
     Lint {
         name: "extension_in_public",
         level: Level::Warn,
-        title: "extension installed in schema public: its objects are exposed and can be shadowed",
+        // What it detects: extension installed in schema public: its objects are exposed and can be shadowed
         remedy: "ALTER EXTENSION ... SET SCHEMA extensions (create the schema first)",
         sql: "SELECT e.extname::text,
        'extension_in_public_' || e.extname,
@@ -258,7 +256,7 @@ ORDER BY 1",
 ];
 
 /// Every lint's name, in catalogue order (what `lints: default` runs).
-pub const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "rls_disabled_in_public",
     "policy_exists_rls_disabled",
     "rls_enabled_no_policy",
@@ -274,12 +272,12 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// The lint of this name.
-pub fn find(name: &str) -> Option<&'static Lint> {
+pub(crate) fn find(name: &str) -> Option<&'static Lint> {
     LINTS.iter().find(|l| l.name == name)
 }
 
 /// The condition that leaves out platform and extension schemas (namespace alias `n`).
-pub fn excluded() -> String {
+pub(crate) fn excluded() -> String {
     format!(
         "NOT (n.nspname IN ({EXCLUDED_SCHEMAS}) OR n.nspname LIKE '\\_timescaledb%' OR n.nspname LIKE 'pg\\_%')"
     )
@@ -287,7 +285,7 @@ pub fn excluded() -> String {
 
 impl Lint {
     /// The query as sent: placeholders filled in.
-    pub fn query(&self) -> String {
+    pub(crate) fn query(&self) -> String {
         self.sql
             .replace("{prelude}", PRELUDE)
             .replace("{excluded}", &excluded())
@@ -317,7 +315,7 @@ mod tests {
                 "{q}"
             );
             assert!(!q.contains("{excluded}") && !q.contains("{prelude}"), "{q}");
-            assert!(!lint.remedy.ends_with('.') && !lint.title.ends_with('.'));
+            assert!(!lint.remedy.ends_with('.'));
         }
     }
 }

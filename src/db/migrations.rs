@@ -20,7 +20,7 @@ use crate::config::database::Database;
 use crate::stop::Stop;
 
 /// squawk rules about style or habits rather than danger to a live database.
-pub const STYLE_RULES: &[&str] = &[
+pub(crate) const STYLE_RULES: &[&str] = &[
     "prefer-robust-stmts",
     "prefer-bigint-over-int",
     "prefer-bigint-over-smallint",
@@ -33,7 +33,7 @@ pub const STYLE_RULES: &[&str] = &[
 
 /// One squawk finding.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SquawkFinding {
+pub(crate) struct SquawkFinding {
     pub file: String,
     /// 1-based.
     pub line: u64,
@@ -44,7 +44,7 @@ pub struct SquawkFinding {
 
 impl SquawkFinding {
     /// `20260101_add_note.sql:1: adding-required-field: Adding a new column ... (hint: ...)`.
-    pub fn line_text(&self) -> String {
+    pub(crate) fn line_text(&self) -> String {
         let mut s = format!(
             "{}:{}: {}: {}",
             self.file, self.line, self.rule, self.message
@@ -61,7 +61,7 @@ impl SquawkFinding {
 /// What the lint decided.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// No `database.migrations` for this environment.
     NotConfigured,
     /// Nothing new to lint.
@@ -80,7 +80,7 @@ pub enum Outcome {
 }
 
 /// Migration files (`*.sql`) of `dir`, sorted by name (the order they apply in).
-pub fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| anyhow::anyhow!("cannot read the migrations folder {}: {e}", dir.display()))?
         .flatten()
@@ -92,7 +92,7 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// The version of a migration file: its name up to the first `_` (Supabase's convention).
-pub fn version(file: &Path) -> String {
+pub(crate) fn version(file: &Path) -> String {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -104,7 +104,7 @@ pub fn version(file: &Path) -> String {
 }
 
 /// The versions the database's ledger says are applied; `Ok(None)` when it has no ledger.
-pub async fn applied(db: &Database, what: &str) -> anyhow::Result<Option<Vec<String>>> {
+pub(crate) async fn applied(db: &Database, what: &str) -> anyhow::Result<Option<Vec<String>>> {
     let target = crate::pg::parse(db.url.as_str())?;
     let client = crate::pg::connect(&target, what).await?;
     client
@@ -140,7 +140,7 @@ pub async fn applied(db: &Database, what: &str) -> anyhow::Result<Option<Vec<Str
 
 /// Lints the environment's new migrations. `config_dir` is shipit.yml's folder (where a
 /// `.squawk.toml` would be).
-pub async fn lint(
+pub(crate) async fn lint(
     db: &Database,
     env: &str,
     config_dir: &Path,
@@ -228,7 +228,7 @@ async fn run_squawk(
 }
 
 /// squawk's `--reporter json`: an array of `{file, line (0-based), rule_name, message, help}`.
-pub fn parse(stdout: &str) -> Result<Vec<SquawkFinding>, String> {
+pub(crate) fn parse(stdout: &str) -> Result<Vec<SquawkFinding>, String> {
     #[derive(Deserialize)]
     struct Raw {
         file: String,

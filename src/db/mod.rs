@@ -7,10 +7,10 @@
 //! record's postgres backend, always through `crate::pg`; `verify` reads inside a read-only
 //! transaction with a statement timeout and never writes.
 
-pub mod backup;
-pub mod lints;
-pub mod migrations;
-pub mod tools;
+pub(crate) mod backup;
+pub(crate) mod lints;
+pub(crate) mod migrations;
+pub(crate) mod tools;
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use crate::config::database::{Database, Level, QualifiedName, RlsRule};
 
 /// One thing `db verify` found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The lint's name, or `expect` for an expectation of the config.
     pub lint: String,
     pub level: Level,
@@ -38,7 +38,7 @@ pub struct Finding {
 
 impl Finding {
     /// `ERROR  rls_disabled_in_public  public.picker_payments: row-level security is off ...`
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{:<5}  {}  {}: {}",
             self.level.name(),
@@ -51,7 +51,7 @@ impl Finding {
 
 /// What the server is, as far as the lints care.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct ServerFacts {
+pub(crate) struct ServerFacts {
     pub server_version: String,
     /// The Supabase API roles that exist (`anon`, `authenticated`); empty on plain `PostgreSQL`.
     pub api_roles: Vec<String>,
@@ -61,7 +61,7 @@ pub struct ServerFacts {
 
 /// The result of `db verify`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Verification {
+pub(crate) struct Verification {
     /// `host:port/db`.
     pub database: String,
     pub read_only: bool,
@@ -92,7 +92,7 @@ fn ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 impl Verification {
     /// `1 ERROR, 2 WARN, 0 INFO`.
-    pub fn counts(&self) -> String {
+    pub(crate) fn counts(&self) -> String {
         let n = |l: Level| self.findings.iter().filter(|f| f.level == l).count();
         format!(
             "{} ERROR, {} WARN, {} INFO",
@@ -103,7 +103,7 @@ impl Verification {
     }
 
     /// The `database` gate's record: rule, what was seen, verdict, a line per finding.
-    pub fn gate_record(&self) -> crate::report::GateRecord {
+    pub(crate) fn gate_record(&self) -> crate::report::GateRecord {
         use crate::report::Verdict;
         crate::report::GateRecord {
             name: "database".to_owned(),
@@ -126,20 +126,20 @@ impl Verification {
     }
 
     /// The findings that fail the verification.
-    pub fn failing(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn failing(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.level >= self.fail_on)
     }
 }
 
 /// Connects to `db` and verifies it: what `shipit db verify` and the database gate run.
-pub async fn verify(db: &Database, what: &str) -> anyhow::Result<Verification> {
+pub(crate) async fn verify(db: &Database, what: &str) -> anyhow::Result<Verification> {
     let target = crate::pg::parse(db.url.as_str())?;
     let client = crate::pg::connect(&target, what).await?;
     verify_with(&client, &target.shown, db).await
 }
 
 /// Verifies over an open connection (the restore check reuses this on its copy).
-pub async fn verify_with(
+pub(crate) async fn verify_with(
     client: &tokio_postgres::Client,
     shown: &str,
     db: &Database,
@@ -180,7 +180,7 @@ pub async fn verify_with(
 }
 
 /// Every query `verify` sends for the lints, in order (for `--print-sql` and the benchmark).
-pub fn lint_script(enabled: &[String]) -> String {
+pub(crate) fn lint_script(enabled: &[String]) -> String {
     let mut script = String::from(FACTS_SQL);
     script.push(';');
     for name in enabled {

@@ -15,14 +15,14 @@ use crate::stop::Stop;
 
 /// A located tool.
 #[derive(Debug, Clone)]
-pub struct Tool {
+pub(crate) struct Tool {
     /// `pg_dump`, `pg_restore`, `squawk`.
     pub name: &'static str,
     pub path: PathBuf,
 }
 
 /// Finds a tool: the variable `var` when set (it must name a file), else `name` on `PATH`.
-pub fn locate(name: &'static str, var: &str, install: &str) -> anyhow::Result<Tool> {
+pub(crate) fn locate(name: &'static str, var: &str, install: &str) -> anyhow::Result<Tool> {
     if let Some(p) = env_vars::non_empty(var) {
         let path = PathBuf::from(&p);
         if path.is_file() {
@@ -38,7 +38,7 @@ pub fn locate(name: &'static str, var: &str, install: &str) -> anyhow::Result<To
 }
 
 /// `pg_dump` (`SHIPIT_PG_DUMP`, then PATH).
-pub fn pg_dump() -> anyhow::Result<Tool> {
+pub(crate) fn pg_dump() -> anyhow::Result<Tool> {
     locate(
         "pg_dump",
         env_vars::SHIPIT_PG_DUMP,
@@ -47,7 +47,7 @@ pub fn pg_dump() -> anyhow::Result<Tool> {
 }
 
 /// `pg_restore` (`SHIPIT_PG_RESTORE`, then PATH).
-pub fn pg_restore() -> anyhow::Result<Tool> {
+pub(crate) fn pg_restore() -> anyhow::Result<Tool> {
     locate(
         "pg_restore",
         env_vars::SHIPIT_PG_RESTORE,
@@ -56,7 +56,7 @@ pub fn pg_restore() -> anyhow::Result<Tool> {
 }
 
 /// `squawk` (`SHIPIT_SQUAWK`, then PATH); `None` when it is not installed.
-pub fn squawk() -> anyhow::Result<Option<Tool>> {
+pub(crate) fn squawk() -> anyhow::Result<Option<Tool>> {
     if env_vars::non_empty(env_vars::SHIPIT_SQUAWK).is_some() {
         return locate("squawk", env_vars::SHIPIT_SQUAWK, "pip install squawk-cli").map(Some);
     }
@@ -69,7 +69,7 @@ pub fn squawk() -> anyhow::Result<Option<Tool>> {
 /// How a tool reaches one database: a libpq keyword string without the password, and the
 /// password for `PGPASSWORD`.
 #[derive(Clone)]
-pub struct Conn {
+pub(crate) struct Conn {
     pub conninfo: String,
     pub password: Option<String>,
     /// libpq's sslmode as the URL wrote it (`prefer` when it did not).
@@ -78,7 +78,7 @@ pub struct Conn {
 
 impl Conn {
     /// From a database URL, for database `dbname` (or the URL's own when `None`).
-    pub fn from_url(url: &str, dbname: Option<&str>) -> anyhow::Result<Conn> {
+    pub(crate) fn from_url(url: &str, dbname: Option<&str>) -> anyhow::Result<Conn> {
         use tokio_postgres::config::Host;
         let target = crate::pg::parse(url)?;
         let c = &target.config;
@@ -117,7 +117,7 @@ impl Conn {
 }
 
 /// What a finished tool left: exit status, and its stderr (redacted).
-pub struct Finished {
+pub(crate) struct Finished {
     pub success: bool,
     pub code: Option<i32>,
     pub stdout: String,
@@ -126,7 +126,7 @@ pub struct Finished {
 
 /// Why a tool did not finish.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -143,7 +143,7 @@ fn command(tool: &Tool) -> tokio::process::Command {
 
 /// Runs `tool` with `args`, the connection's environment when given, until it ends or `stop`
 /// fires (then it gets SIGINT, and SIGKILL 3 s later).
-pub async fn run(
+pub(crate) async fn run(
     tool: &Tool,
     args: &[OsString],
     conn: Option<&Conn>,
@@ -207,7 +207,7 @@ fn interrupt_group(pid: i32) {
 }
 
 /// `pg_dump --version`, one line.
-pub async fn version(tool: &Tool, stop: &Stop) -> String {
+pub(crate) async fn version(tool: &Tool, stop: &Stop) -> String {
     match run(tool, &[OsString::from("--version")], None, stop).await {
         Ok(f) if f.success => f.stdout.trim().to_owned(),
         _ => format!("{} (version unknown)", tool.name),
@@ -215,7 +215,7 @@ pub async fn version(tool: &Tool, stop: &Stop) -> String {
 }
 
 /// The argv of a custom-format dump of `conn` into `file`.
-pub fn dump_args(conn: &Conn, file: &Path) -> Vec<OsString> {
+pub(crate) fn dump_args(conn: &Conn, file: &Path) -> Vec<OsString> {
     vec![
         "--format=custom".into(),
         "--no-owner".into(),
@@ -227,7 +227,7 @@ pub fn dump_args(conn: &Conn, file: &Path) -> Vec<OsString> {
 }
 
 /// The argv of a restore of `file` into `conn`, stopping at the first error.
-pub fn restore_args(conn: &Conn, file: &Path, jobs: u32) -> Vec<OsString> {
+pub(crate) fn restore_args(conn: &Conn, file: &Path, jobs: u32) -> Vec<OsString> {
     vec![
         "--no-owner".into(),
         "--exit-on-error".into(),

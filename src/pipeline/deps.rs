@@ -20,15 +20,15 @@ use crate::probe::{Clock, ProbeResult, ProbeSpec, Prober};
 use crate::stop::Stop;
 
 /// A boxed future borrowing from its caller: what the object-safe seams return.
-pub type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+pub(crate) type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Publishes a GitHub step output (`key`, `value`); a no-op outside Actions.
-pub type OutputFn<'a> = Box<dyn Fn(&str, &str) + 'a>;
+pub(crate) type OutputFn<'a> = Box<dyn Fn(&str, &str) + 'a>;
 /// Opens (`Some(title)`) or closes (`None`) a log group around flyctl's output.
-pub type GroupFn<'a> = Box<dyn Fn(Option<&str>) + 'a>;
+pub(crate) type GroupFn<'a> = Box<dyn Fn(Option<&str>) + 'a>;
 
 /// What the pipeline runs on.
-pub struct Deps<'a> {
+pub(crate) struct Deps<'a> {
     pub platform: &'a dyn PlatformSeam,
     pub prober: &'a dyn ProberSeam,
     pub clock: &'a dyn ClockSeam,
@@ -48,7 +48,7 @@ pub struct Deps<'a> {
 }
 
 /// The platform operations the pipeline uses, object-safe. Every [`Platform`] is one.
-pub trait PlatformSeam {
+pub(crate) trait PlatformSeam {
     fn name(&self) -> &str;
     fn has_token(&self) -> bool;
     fn status<'a>(&'a self, app: &'a str) -> Fut<'a, Result<AppStatus, PlatformError>>;
@@ -86,7 +86,7 @@ impl<P: Platform> PlatformSeam for P {
 
 /// [`Prober`], object-safe. Every prober is one, and `dyn ProberSeam` is a [`Prober`] again, so
 /// the gates and the smoke runner take it as they take any prober.
-pub trait ProberSeam {
+pub(crate) trait ProberSeam {
     fn probe_boxed<'a>(&'a self, spec: &'a ProbeSpec) -> Fut<'a, ProbeResult>;
 }
 
@@ -103,7 +103,7 @@ impl Prober for dyn ProberSeam + '_ {
 }
 
 /// [`Clock`], object-safe; `dyn ClockSeam` is a [`Clock`] again.
-pub trait ClockSeam {
+pub(crate) trait ClockSeam {
     fn now_offset(&self) -> Duration;
     fn sleep_boxed(&self, d: Duration) -> Fut<'_, ()>;
 }
@@ -128,7 +128,7 @@ impl Clock for dyn ClockSeam + '_ {
 
 /// Where the rollback target goes before the first remote change. Today a file under the state
 /// folder ([`StateDir`]); the record (`store::Store::put_target`) can back it instead.
-pub trait TargetState {
+pub(crate) trait TargetState {
     /// Writes the target whole; returns where it went, for the log and the record.
     fn put_target<'a>(&'a self, baseline: &'a Baseline) -> Fut<'a, anyhow::Result<String>>;
 }
@@ -143,7 +143,7 @@ impl TargetState for StateDir {
 }
 
 /// What the database stages ask of the database: lint the new migrations, verify the schema.
-pub trait DatabaseSeam {
+pub(crate) trait DatabaseSeam {
     fn lint_migrations<'a>(
         &'a self,
         db: &'a crate::config::database::Database,
@@ -158,7 +158,7 @@ pub trait DatabaseSeam {
 }
 
 /// The real database: `crate::db` over `crate::pg`; `config_dir` is where a `.squawk.toml` is.
-pub struct LiveDatabase {
+pub(crate) struct LiveDatabase {
     pub config_dir: PathBuf,
 }
 

@@ -14,17 +14,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Held for as long as it lives.
-pub struct AppLock {
+pub(crate) struct AppLock {
     _file: File,
-    pub path: PathBuf,
 }
 
-pub fn lock_path(state_dir: &Path, app: &str) -> PathBuf {
+pub(crate) fn lock_path(state_dir: &Path, app: &str) -> PathBuf {
     state_dir.join("locks").join(format!("{app}.lock"))
 }
 
 /// Takes the app's lock, waiting up to `wait` for another run to release it.
-pub async fn acquire(
+pub(crate) async fn acquire(
     state_dir: &Path,
     app: &str,
     wait: Option<Duration>,
@@ -37,7 +36,7 @@ pub async fn acquire(
     let start = Instant::now();
     loop {
         match try_take(&path)? {
-            Taken::Held(file) => return Ok(AppLock { _file: file, path }),
+            Taken::Held(file) => return Ok(AppLock { _file: file }),
             Taken::Retry => {}
             Taken::Busy(holder) => match wait {
                 Some(w) if start.elapsed() < w => {
@@ -175,9 +174,9 @@ mod tests {
             "{err:#}"
         );
         drop(first);
-        let again = acquire(dir.path(), "web", None).await.unwrap();
+        let _again = acquire(dir.path(), "web", None).await.unwrap();
         assert!(
-            std::fs::read_to_string(&again.path)
+            std::fs::read_to_string(lock_path(dir.path(), "web"))
                 .unwrap()
                 .starts_with("pid ")
         );

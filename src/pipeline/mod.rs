@@ -12,9 +12,9 @@
 //! [`ServiceRecord`]. `shipit plan` is derived from the same table ([`plan::describe`]).
 
 mod cancel;
-pub mod deps;
-pub mod lock;
-pub mod plan;
+pub(crate) mod deps;
+pub(crate) mod lock;
+pub(crate) mod plan;
 mod rollback;
 mod stage;
 
@@ -22,12 +22,9 @@ use std::time::Instant;
 
 use crate::report::{ReleaseRef, ServiceRecord, ServiceResult, StepRecord};
 
-pub use deps::{
-    ClockSeam, DatabaseSeam, Deps, GroupFn, LiveDatabase, OutputFn, PlatformSeam, ProberSeam,
-    StateDir, TargetState,
-};
-pub use plan::{PlanView, RollbackPolicy, ServicePlan};
-pub use rollback::{choose_rollback_target, rollback_service};
+pub(crate) use deps::{ClockSeam, Deps, LiveDatabase, PlatformSeam, ProberSeam, StateDir};
+pub(crate) use plan::{PlanView, ServicePlan};
+pub(crate) use rollback::{choose_rollback_target, rollback_service};
 use stage::{Cx, Next, RunState, Stage};
 
 /// Declares each stage's file and lists the stages in the order a deploy walks them.
@@ -54,7 +51,7 @@ stages! {
 }
 
 /// Deploys one service through every stage; rolls back on failure when allowed.
-pub async fn deploy_service(deps: &Deps<'_>, plan: &ServicePlan) -> ServiceRecord {
+pub(crate) async fn deploy_service(deps: &Deps<'_>, plan: &ServicePlan) -> ServiceRecord {
     let svc = &plan.service;
     let mut cx = Cx {
         deps,

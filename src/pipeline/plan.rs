@@ -10,7 +10,7 @@ use crate::smoke::Suite;
 /// Whether a failure past the deploy call is rolled back, and if not, who said so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RollbackPolicy {
+pub(crate) enum RollbackPolicy {
     Auto,
     /// `rollback: off` in shipit.yml.
     OffInConfig,
@@ -21,7 +21,7 @@ pub enum RollbackPolicy {
 /// One service's deploy: the service, the exact deploy request (the flags merged over the
 /// config) and the rollback policy. The pipeline runs it; `plan` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ServicePlan {
+pub(crate) struct ServicePlan {
     pub service: Service,
     pub request: DeployRequest,
     pub rollback: RollbackPolicy,
@@ -42,7 +42,7 @@ impl ServicePlan {
     /// `--image` and `--strategy` win over the service's `image:` and `strategy:`;
     /// `--no-rollback` (`rollback_flag = false`) over `rollback: auto`. Reads the service's
     /// smoke suite; a suite that does not load is the error.
-    pub fn new(
+    pub(crate) fn new(
         svc: &Service,
         image: Option<&str>,
         strategy: Option<Strategy>,
@@ -77,18 +77,18 @@ impl ServicePlan {
 
     /// The request that puts `image` back: the service's own config and strategy (never the
     /// flags of the failed deploy), the release command skipped when the config says so.
-    pub fn rollback_request(&self, image: &str) -> DeployRequest {
+    pub(crate) fn rollback_request(&self, image: &str) -> DeployRequest {
         rollback_request(&self.service, image)
     }
 
     /// The flyctl argv the deploy call runs.
-    pub fn argv(&self) -> Vec<String> {
+    pub(crate) fn argv(&self) -> Vec<String> {
         flyctl_deploy_argv(&self.request)
     }
 }
 
 /// The request that puts `image` back on `svc`, for an automatic and a manual rollback alike.
-pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
+pub(crate) fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
     DeployRequest {
         app: svc.app.clone(),
         fly_config: svc.fly_config.clone(),
@@ -102,19 +102,23 @@ pub fn rollback_request(svc: &Service, image: &str) -> DeployRequest {
 }
 
 /// What a dry run knows besides the plan: the rollback target a read-only look found.
-pub struct PlanView<'a> {
+pub(crate) struct PlanView<'a> {
     pub plan: &'a ServicePlan,
     /// `None`: flyctl could not be asked; `Some(None)`: a first deploy, no target.
+    #[allow(
+        clippy::option_option,
+        reason = "the two absences read differently in the plan: no answer, or no earlier release"
+    )]
     pub target: Option<Option<ReleaseRef>>,
 }
 
 impl PlanView<'_> {
-    pub fn service(&self) -> &Service {
+    pub(crate) fn service(&self) -> &Service {
         &self.plan.service
     }
 
     /// The rollback target as the baseline step says it.
-    pub fn target_text(&self) -> String {
+    pub(crate) fn target_text(&self) -> String {
         match &self.target {
             Some(Some(r)) => super::release_text(Some(r)),
             Some(None) => "none: first deploy, nothing to roll back to".into(),
@@ -125,13 +129,14 @@ impl PlanView<'_> {
 
 /// The steps a deploy of `view.plan` walks, one line per stage of the table, then what happens
 /// on failure.
-pub fn describe(view: &PlanView<'_>) -> Vec<String> {
+pub(crate) fn describe(view: &PlanView<'_>) -> Vec<String> {
     let mut lines: Vec<String> = super::STAGES.iter().map(|s| s.plan(view)).collect();
     lines.push(super::rollback::plan(view));
     lines
 }
 
-/// The names of the stages a successful deploy records, in order.
-pub fn stage_names() -> Vec<&'static str> {
+/// The names of the stages a successful deploy records, in order (what the tests walk).
+#[cfg(test)]
+pub(crate) fn stage_names() -> Vec<&'static str> {
     super::STAGES.iter().map(|s| s.name()).collect()
 }

@@ -205,7 +205,7 @@ async fn redeploy(
 
 /// The default target of `shipit rollback`: the newest release older than the current one with
 /// status `complete` and an image different from what the machines run now.
-pub fn choose_rollback_target(
+pub(crate) fn choose_rollback_target(
     releases: &[Release],
     current_version: Option<u64>,
     current_image: Option<&str>,
@@ -247,7 +247,7 @@ pub fn choose_rollback_target(
 }
 
 /// `shipit rollback`: puts `target` back and gates it. Ends as `Succeeded` or `RollbackFailed`.
-pub async fn rollback_service(
+pub(crate) async fn rollback_service(
     deps: &Deps<'_>,
     svc: &Service,
     from: Option<ReleaseRef>,

@@ -25,7 +25,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// GitHub kills the whole step 10 s after its first SIGINT, so this must leave room.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 
-pub struct Fly {
+pub(crate) struct Fly {
     /// The flyctl executable.
     pub path: PathBuf,
     /// The run's stop signal: a read-only call in flight ends (and its flyctl is killed) the
@@ -35,7 +35,7 @@ pub struct Fly {
 
 impl Fly {
     /// Finds flyctl: `SHIPIT_FLYCTL`, else `flyctl` on PATH, else `fly` on PATH.
-    pub fn locate() -> Result<Fly, PlatformError> {
+    pub(crate) fn locate() -> Result<Fly, PlatformError> {
         if let Some(p) = env_vars::non_empty(env_vars::SHIPIT_FLYCTL) {
             let path = PathBuf::from(&p);
             if path.is_file() {
@@ -59,7 +59,7 @@ impl Fly {
 
     /// This adapter, with its read-only calls watching `stop`.
     #[must_use]
-    pub fn watching(mut self, stop: Stop) -> Fly {
+    pub(crate) fn watching(mut self, stop: Stop) -> Fly {
         self.stop = Some(stop);
         self
     }
@@ -172,7 +172,7 @@ fn malformed(command: &str, e: &serde_json::Error, text: &str) -> PlatformError 
 
 /// Turns flyctl's exit code and stderr into an error the pipeline can branch on, keeping
 /// flyctl's message (its `Error: ` lines) word for word.
-pub fn classify(command: &str, code: Option<i32>, stderr: &str) -> PlatformError {
+pub(crate) fn classify(command: &str, code: Option<i32>, stderr: &str) -> PlatformError {
     let error_lines: Vec<&str> = stderr
         .lines()
         .filter_map(|l| {
@@ -493,7 +493,7 @@ struct SecretJson {
 
 /// Parses `logs --json`: pretty-printed objects one after another, not an array. A trailing
 /// object cut off by the timeout is dropped.
-pub fn parse_log_stream(text: &str) -> Vec<LogEntry> {
+pub(crate) fn parse_log_stream(text: &str) -> Vec<LogEntry> {
     serde_json::Deserializer::from_str(text)
         .into_iter::<LogJson>()
         .map_while(Result::ok)

@@ -10,7 +10,7 @@ use super::PlatformError;
 /// The proxy's autostop setting of a machine's services (`config.services[].autostop`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Autostop {
+pub(crate) enum Autostop {
     /// `false`: the proxy never stops it.
     Off,
     /// `true`: stopped when idle.
@@ -23,7 +23,7 @@ pub enum Autostop {
 
 /// One machine, with what its price depends on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SizedMachine {
+pub(crate) struct SizedMachine {
     pub id: String,
     pub region: String,
     /// Fly's state as reported (`started`, `stopped`, `suspended`, `starting`...).
@@ -46,7 +46,7 @@ pub struct SizedMachine {
 /// states are billed as the state they lead to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Billing {
+pub(crate) enum Billing {
     /// CPU and memory, per second.
     Running,
     /// Only its root filesystem.
@@ -56,7 +56,7 @@ pub enum Billing {
 }
 
 impl SizedMachine {
-    pub fn billing(&self) -> Billing {
+    pub(crate) fn billing(&self) -> Billing {
         match self.state.as_str() {
             "started" | "starting" | "restarting" | "updating" | "replacing" => Billing::Running,
             "destroying" | "destroyed" | "replaced" | "migrated" => Billing::Nothing,
@@ -68,7 +68,7 @@ impl SizedMachine {
 
 /// One volume of an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Volume {
+pub(crate) struct Volume {
     pub id: String,
     pub name: String,
     pub state: String,
@@ -79,13 +79,13 @@ pub struct Volume {
 
 /// Everything about one app that has a price.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     pub machines: Vec<SizedMachine>,
     pub volumes: Vec<Volume>,
 }
 
 /// Where inventories come from: flyctl, or a test's fake.
 #[allow(async_fn_in_trait)]
-pub trait InventorySource {
+pub(crate) trait InventorySource {
     async fn inventory(&self, app: &str) -> Result<Inventory, PlatformError>;
 }

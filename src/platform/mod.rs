@@ -1,9 +1,9 @@
 //! The platform shipit deploys to, as a trait: the pipeline only ever talks to this. `fly` is the
 //! real adapter (it spawns flyctl); the demo has an in-process one.
 
-pub mod fly;
-pub mod inventory;
-pub mod strategy;
+pub(crate) mod fly;
+pub(crate) mod inventory;
+pub(crate) mod strategy;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::stop::Stop;
-pub use strategy::Strategy;
+pub(crate) use strategy::Strategy;
 
 /// An app as `status` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -319,7 +319,7 @@ pub enum OutputLine<'a> {
 
 /// The `flyctl deploy` command line for a request: what the Fly adapter runs, what `plan` shows
 /// and what the demo's platform reports, so all three agree.
-pub fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
+pub(crate) fn flyctl_deploy_argv(req: &DeployRequest) -> Vec<String> {
     let mut argv = vec![
         "flyctl".to_owned(),
         "deploy".into(),
