@@ -21,6 +21,7 @@ mod fly_adapter;
 mod github_io;
 mod health_cmd;
 mod hostile;
+mod human_output;
 mod init_cmd;
 mod leak;
 mod notify;
