@@ -223,14 +223,15 @@ pub(crate) fn service_line(
     let rel = |r: Option<&crate::report::ReleaseRef>| match r {
         Some(r) => {
             let name = r.short();
-            match &s.from {
-                Some(from) if from.image == r.image && from.version != r.version => {
-                    match from.version {
-                        Some(v) => format!("{name} (the image of v{v})"),
-                        None => name,
-                    }
-                }
-                _ => name,
+            // The release whose image this is: the run's start (a rollback after a failed
+            // deploy) or its target (`shipit rollback`).
+            let original = [s.from.as_ref(), s.to.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|o| o.image == r.image && o.version != r.version);
+            match original.and_then(|o| o.version) {
+                Some(v) => format!("{name} (the image of v{v})"),
+                None => name,
             }
         }
         None => "unknown".into(),
