@@ -41,8 +41,9 @@ pub(super) async fn after_failure(
 ) -> ServiceRecord {
     let svc = &plan.service;
     let refuse = |mut record: ServiceRecord, why: &str| {
+        // The failure itself was just printed by the loop; this line says why nothing undoes it.
         deps.printer
-            .error(&format!("{}: {reason}; {why}", svc.label()));
+            .error(&format!("{}: no rollback: {why}", svc.label()));
         deps.printer.error(&format!(
             "{}: a human must act now: what runs is {}",
             svc.label(),

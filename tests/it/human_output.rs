@@ -34,7 +34,8 @@ fn project(new: fn() -> Behaviour, health: &str) -> (Project, FleetServer) {
     p.fly_toml("fly/hotdash-staging.toml", APP);
     p.write(
         "smoke/web.yml",
-        "checks:\n  - name: home page renders\n    path: /\n    expect: [\"[STATUS] == 200\", \"[BODY] contains HotDash\"]\n  - name: status api\n    path: /health\n    expect: [\"[STATUS] == 200\", \"[BODY].ok == true\"]\n",
+        // One at a time: the progress lines come in the order checks finish.
+        "concurrency: 1\nchecks:\n  - name: home page renders\n    path: /\n    expect: [\"[STATUS] == 200\", \"[BODY] contains HotDash\"]\n  - name: status api\n    path: /health\n    expect: [\"[STATUS] == 200\", \"[BODY].ok == true\"]\n",
     );
     p.config(&format!(
         "version: 1\ndefaults:\n  health: {{ path: /health, interval: 50ms, timeout: 500ms, {health} }}\n  regression: {{ probes: 3 }}\napps:\n  web:\n    smoke: smoke/web.yml\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{}\", fly_config: fly/hotdash-staging.toml }}\n",
