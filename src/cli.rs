@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Config file [default: ./shipit.yml]; relative paths inside it are relative to its folder
-    #[arg(long, global = true, env = "SHIPIT_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = crate::env_vars::SHIPIT_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print one JSON document on stdout and nothing else there
     #[arg(long, global = true)]
@@ -186,6 +186,10 @@ pub struct DeployArgs {
     /// `deploy_args:` (build args, build secrets, a local build...); checked against flyctl's own
     #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
     pub flyctl_args: Vec<String>,
+    /// Deploy even when every baseline probe of the live release fails (the app is already
+    /// down; by default that refuses before any change)
+    #[arg(long)]
+    pub force_unhealthy_baseline: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 /// The longest duration shipit accepts anywhere (about 14 months). Far past any deadline or
 /// window a deploy needs, and small enough that adding it to an `Instant` cannot overflow.
-pub const MAX: Duration = Duration::from_secs(10_000 * 3600);
+pub(crate) const MAX: Duration = Duration::from_secs(10_000 * 3600);
 
 /// Parses `200ms`, `2s`, `1.5s`, `5m`, `1h`, `1h30m`, `0s`. Units: ms, s, m, h.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration: write a number with a unit, e.g. 2s, 500ms, 5m".into());
@@ -71,7 +71,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 }
 
 /// Formats a duration the way it is written in config: `250ms`, `2s`, `1.5s`, `5m`, `1h30m`.
-pub fn format(d: Duration) -> String {
+pub(crate) fn format(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         return "0s".into();
@@ -101,7 +101,7 @@ pub fn format(d: Duration) -> String {
 }
 
 /// Formats a measured latency for people: `12ms`, `1.24s`.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 1000.0 {
         if ms < 10.0 {

@@ -13,11 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context as _;
 
 use crate::env_vars;
-use crate::notify::message::{
-    human_duration, image_change, release_change, result_words, short_sha, verdict_mark,
-};
 use crate::printer::Printer;
 use crate::report::{ReleaseRef, RunRecord, ServiceRecord, ServiceResult, Verdict};
+use crate::report::{human_duration, image_change, release_change, short_sha};
 use crate::secret;
 
 /// Escapes a workflow command's message: `%`, CR and LF.
@@ -308,7 +306,7 @@ pub fn summary_markdown(record: &RunRecord) -> String {
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 md_cell(&s.service),
                 md_cell(&s.app),
-                md_cell(result_words(s.result)),
+                md_cell(s.result.words()),
                 md_cell(&release_change(s.from.as_ref(), s.to.as_ref())),
                 md_cell(&image_change(s.from.as_ref(), s.to.as_ref()).unwrap_or_default()),
                 md_cell(&live(s.live.as_ref())),
@@ -331,7 +329,7 @@ pub fn summary_markdown(record: &RunRecord) -> String {
                     md_cell(&g.name),
                     md_cell(&g.rule),
                     md_cell(&g.observed),
-                    verdict_mark(g.verdict),
+                    g.verdict.mark(),
                     g.verdict.name()
                 );
             }
@@ -387,21 +385,12 @@ pub fn summary_markdown(record: &RunRecord) -> String {
 }
 
 fn live(r: Option<&ReleaseRef>) -> String {
-    match r {
-        Some(ReleaseRef {
-            version: Some(v), ..
-        }) => format!("v{v}"),
-        Some(r) => r.image.clone(),
-        None => "unknown".to_owned(),
-    }
+    r.map_or_else(|| "unknown".to_owned(), ReleaseRef::short)
 }
 
 /// What happened about rolling back a service, in words.
 pub fn rollback_words(s: &ServiceRecord) -> String {
-    let target = s.from.as_ref().map(|f| {
-        f.version
-            .map_or_else(|| f.image.clone(), |v| format!("v{v}"))
-    });
+    let target = s.from.as_ref().map(ReleaseRef::short);
     match s.result {
         ServiceResult::RolledBack => match target {
             Some(t) => format!("rolled back to {t}, healthy again"),

@@ -10,7 +10,7 @@ const IMAGE_MAX: usize = 512;
 /// Checks an image reference such as `registry.fly.io/app:deployment-01J...` or
 /// `ghcr.io/org/app@sha256:...`: not empty, no whitespace or control characters, not starting
 /// with `-`, only the characters a Docker reference can hold.
-pub fn image_ref(text: &str) -> Result<String, String> {
+pub(crate) fn image_ref(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("an image reference cannot be empty: give e.g. \
 registry.fly.io/my-app:deployment-01J5, or leave the flag out to build from source"
@@ -46,7 +46,7 @@ registry.fly.io/my-app:deployment-01J5, or leave the flag out to build from sour
 }
 
 /// A Fly release version as shipit writes it (`v41`) or as flyctl does (`41`).
-pub fn release_version(text: &str) -> Result<u64, String> {
+pub(crate) fn release_version(text: &str) -> Result<u64, String> {
     let digits = text
         .strip_prefix('v')
         .or_else(|| text.strip_prefix('V'))
@@ -60,7 +60,7 @@ pub fn release_version(text: &str) -> Result<u64, String> {
 }
 
 /// A run id or prefix for `explain`: never empty, since an empty prefix matches every run.
-pub fn run_id(text: &str) -> Result<String, String> {
+pub(crate) fn run_id(text: &str) -> Result<String, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("a run id cannot be empty: give one from `shipit history`, or `last`".into());

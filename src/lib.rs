@@ -9,33 +9,33 @@ pub mod canary;
 pub mod cli;
 mod commands;
 pub mod config;
-pub mod cost;
-pub mod dashboard;
+pub(crate) mod cost;
+pub(crate) mod dashboard;
 pub mod db;
-pub mod demo;
+pub(crate) mod demo;
 pub mod drill;
-pub mod duration;
-pub mod env_vars;
+pub(crate) mod duration;
+pub(crate) mod env_vars;
 pub mod event;
 pub mod evidence;
 pub mod exit;
 pub mod github;
 pub mod init;
-pub mod input;
+pub(crate) mod input;
 pub mod monitor;
 pub mod notify;
-pub mod parity;
+pub(crate) mod parity;
 pub mod pg;
 pub mod pipeline;
 pub mod platform;
 pub mod printer;
 pub mod probe;
-pub mod promotion;
-pub mod release_verdict;
+pub(crate) mod promotion;
+pub(crate) mod release_verdict;
 pub mod report;
 pub mod runbook;
 pub mod secret;
-pub mod settings;
+pub(crate) mod settings;
 pub mod smoke;
 pub mod stop;
 pub mod store;
@@ -126,7 +126,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let stop = stop::Stop::new();
-        listen_for_signals(&stop);
+        listen_for_signals(&stop, &printer);
         let ctx = commands::Ctx {
             printer: printer.clone(),
             config_path,
@@ -202,10 +202,20 @@ fn register_process_secrets() {
 /// records what is live and how to go back. What comes next decides how long that may take:
 /// a second SIGINT is a person pressing Ctrl-C again and exits at once; a SIGTERM after the
 /// SIGINT is GitHub's escalation (SIGINT, SIGTERM 7.5 s later, kill 2.5 s after that), so the
-/// run keeps finishing its record until the kill. A third signal exits at once.
-fn listen_for_signals(stop: &stop::Stop) {
+/// run keeps finishing its record until the kill. A third signal exits at once. An exit at
+/// once still ends with the line DESIGN.md promises: what each app is left on and the rollback
+/// command (`Stop::standing`, kept current by the pipeline), since the record will not say it.
+fn listen_for_signals(stop: &stop::Stop, printer: &Printer) {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = stop.clone();
+    let printer = printer.clone();
+    let exit_now = move |stop: &stop::Stop| -> ! {
+        printer.finish_progress();
+        if let Some(line) = stop.standing() {
+            printer.error(&format!("exiting at once: {line}"));
+        }
+        std::process::exit(i32::from(Outcome::Cancelled.code()));
+    };
     // Registered here, before the command starts, not inside the task: the task first runs at
     // the command's first await, and a signal before that would kill shipit with no record.
     let (Ok(mut int), Ok(mut term)) = (
@@ -227,13 +237,13 @@ fn listen_for_signals(stop: &stop::Stop) {
         };
         let github_escalation = first_was_int && !second_is_int;
         if !github_escalation {
-            std::process::exit(i32::from(Outcome::Cancelled.code()));
+            exit_now(&stop);
         }
         tokio::select! {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        std::process::exit(i32::from(Outcome::Cancelled.code()));
+        exit_now(&stop);
     });
 }
 

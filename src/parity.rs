@@ -22,9 +22,7 @@ use crate::platform::MachineSpec;
 
 /// One side of a comparison: one service's app in one environment.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
-    pub env: String,
-    pub app: String,
+pub(crate) struct Side {
     /// `config show` (fly.toml as JSON).
     pub config: Value,
     /// Its active machines.
@@ -47,7 +45,7 @@ impl Side {
     }
 
     /// The image references, for display.
-    pub fn image_refs(&self) -> BTreeSet<String> {
+    pub(crate) fn image_refs(&self) -> BTreeSet<String> {
         self.machines
             .iter()
             .map(|m| m.image.clone())
@@ -58,7 +56,7 @@ impl Side {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Level {
+pub(crate) enum Level {
     /// Drift that breaks parity.
     Breaks,
     /// Drift the config allows.
@@ -68,7 +66,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Breaks => "breaks",
             Level::Allowed => "allowed",
@@ -80,7 +78,7 @@ impl Level {
 /// What part of an app drifted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The service exists in one environment only.
     Service,
     Image,
@@ -103,7 +101,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Service => "service",
             Kind::Image => "image",
@@ -123,7 +121,7 @@ impl Kind {
 
 /// One difference between the two sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drift {
+pub(crate) struct Drift {
     pub service: String,
     pub level: Level,
     pub kind: Kind,
@@ -141,7 +139,7 @@ pub struct Drift {
 
 /// How drifts are judged.
 #[derive(Debug, Clone, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// `parity.ignore`: keys (or key prefixes: `deploy`, `env.DEBUG`, `guest.worker`) whose
     /// drift the config allows.
     pub ignore: Vec<String>,
@@ -167,7 +165,7 @@ impl Rules {
 const ABSENT: &str = "-";
 
 /// Compares one service's two apps; drifts in a stable order (level, kind, key).
-pub fn compare(service: &str, a: &Side, b: &Side, rules: &Rules) -> Vec<Drift> {
+pub(crate) fn compare(service: &str, a: &Side, b: &Side, rules: &Rules) -> Vec<Drift> {
     let mut out = Vec::new();
     let mut push = |kind: Kind, key: String, va: String, vb: String, level: Level| {
         let (level, note) = match (level, rules.ignored_by(&key)) {
@@ -309,7 +307,7 @@ pub fn compare(service: &str, a: &Side, b: &Side, rules: &Rules) -> Vec<Drift> {
 }
 
 /// A service only one environment has: the config says so, so the drift is allowed.
-pub fn only_in(service: &str, env: &str, app: &str, first: bool) -> Drift {
+pub(crate) fn only_in(service: &str, env: &str, app: &str, first: bool) -> Drift {
     let (a, b) = if first {
         (app.to_owned(), ABSENT.to_owned())
     } else {
@@ -372,7 +370,7 @@ fn kind_of(key: &str) -> Kind {
 
 /// fly.toml JSON as leaf paths: `http_service.checks[0].path` -> `"/health"` (scalars as
 /// JSON text, strings bare). An empty object or array is a leaf of its own.
-pub fn flatten(v: &Value) -> BTreeMap<String, String> {
+pub(crate) fn flatten(v: &Value) -> BTreeMap<String, String> {
     fn walk(v: &Value, path: &str, out: &mut BTreeMap<String, String>) {
         match v {
             Value::Object(o) if !o.is_empty() => {
@@ -428,8 +426,6 @@ mod tests {
 
     fn side(env: &str, app: &str) -> Side {
         Side {
-            env: env.into(),
-            app: app.into(),
             config: json!({
                 "app": app, "primary_region": if env == "staging" { "iad" } else { "ams" },
                 "deploy": {"strategy": "rolling", "release_command": "bin/migrate"},

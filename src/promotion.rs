@@ -19,7 +19,7 @@ use crate::store::{Promotion, RunQuery, Store};
 /// Why an image may not be promoted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "reason", rename_all = "snake_case")]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The record has no run of this image in the environment.
     #[error(
         "no {env} run of {image} is in the record\nhint: deploy it to {env} first (`shipit deploy {env} --app {service} --image {image}`); a promotion needs a run that passed {env}'s gates"
@@ -104,7 +104,7 @@ fn gate_gaps(s: &ServiceRecord, unconfigured: &[&str]) -> (Vec<String>, Vec<Stri
 }
 
 /// The gates the config does not enable for a service, whose `skipped` verdict is no gap.
-pub fn unconfigured_gates(
+pub(crate) fn unconfigured_gates(
     config: &crate::config::Config,
     svc: Option<&crate::config::Service>,
 ) -> Vec<&'static str> {
@@ -126,7 +126,7 @@ pub fn unconfigured_gates(
 
 /// The `Promotion` a finished deploy writes for one service: `None` unless it succeeded.
 /// `all_gates_passed` is false when an enabled gate was skipped or none ran at all.
-pub fn promotion_for(
+pub(crate) fn promotion_for(
     run: &RunRecord,
     s: &ServiceRecord,
     proved_by: Option<String>,
@@ -156,7 +156,7 @@ pub fn promotion_for(
 
 /// What the rule needs to know about one service of the environment an image comes from.
 #[derive(Debug, Clone)]
-pub struct Candidate<'a> {
+pub(crate) struct Candidate<'a> {
     pub env: &'a str,
     pub service: &'a str,
     /// The distinct images its started machines run now (from `status`).
@@ -165,7 +165,7 @@ pub struct Candidate<'a> {
 
 /// The rule. `promotions` and `runs` are the record's, newest first (any order works: the
 /// newest is chosen by time).
-pub fn judge(
+pub(crate) fn judge(
     c: &Candidate<'_>,
     promotions: &[Promotion],
     runs: &[RunRecord],
@@ -308,7 +308,7 @@ fn judge_inner(
 
 /// The rule, read through the record: the environment's promotions of this service and its
 /// deploy and promote runs.
-pub async fn check(
+pub(crate) async fn check(
     store: &dyn Store,
     c: &Candidate<'_>,
     max_age: Option<Duration>,

@@ -9,11 +9,11 @@ use crate::platform::Release;
 use crate::report::{ReleaseRef, RunKind, RunRecord, ServiceRecord, ServiceResult, Verdict};
 
 /// How the reason of a service undone with its environment begins (`pipeline::undo_service`).
-pub const WITH_THE_ENVIRONMENT: &str = "rolled back with the environment";
+pub(crate) const WITH_THE_ENVIRONMENT: &str = "rolled back with the environment";
 
 /// Why an image is not a rollback target: the run that rejected it and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     pub image: String,
     /// The release the run deployed it as, when known.
     pub version: Option<u64>,
@@ -25,7 +25,7 @@ pub struct Rejection {
 /// What shipit's record says of one Fly release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum VerdictKind {
+pub(crate) enum VerdictKind {
     /// Deployed by shipit and passed every gate.
     Passed,
     /// Its image failed a gate or was rolled back: never a default rollback target.
@@ -40,21 +40,21 @@ pub enum VerdictKind {
 
 /// One release's verdict: the kind, a sentence, and the run it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReleaseVerdict {
+pub(crate) struct ReleaseVerdict {
     pub verdict: VerdictKind,
     pub reason: String,
     pub run_id: Option<String>,
 }
 
 /// The record's runs touching one Fly app, newest first, read once and asked many times.
-pub struct Verdicts {
+pub(crate) struct Verdicts {
     /// (run id, run kind, the app's service record), newest first.
     entries: Vec<(String, RunKind, ServiceRecord)>,
 }
 
 impl Verdicts {
     /// The service records of `app` in `runs` (newest first, as `Store::runs` returns them).
-    pub fn new(app: &str, runs: &[RunRecord]) -> Verdicts {
+    pub(crate) fn new(app: &str, runs: &[RunRecord]) -> Verdicts {
         let entries = runs
             .iter()
             .filter(|r| r.kind != RunKind::Demo)
@@ -70,6 +70,7 @@ impl Verdicts {
 
     /// Every image the record shows failing a gate or being rolled back, newest first, one
     /// entry per image.
+    #[cfg(test)]
     pub fn rejections(&self) -> Vec<Rejection> {
         let mut out: Vec<Rejection> = Vec::new();
         for (run_id, kind, s) in &self.entries {
@@ -83,7 +84,7 @@ impl Verdicts {
     }
 
     /// Why `image` is rejected, when it is.
-    pub fn rejected(&self, image: &str) -> Option<Rejection> {
+    pub(crate) fn rejected(&self, image: &str) -> Option<Rejection> {
         self.entries
             .iter()
             .flat_map(|(id, kind, s)| rejections_of(id, *kind, s))
@@ -92,7 +93,7 @@ impl Verdicts {
 
     /// What the record says of `release`: first what the run that made it says, else what the
     /// record knows of its image.
-    pub fn of(&self, release: &Release) -> ReleaseVerdict {
+    pub(crate) fn of(&self, release: &Release) -> ReleaseVerdict {
         let made = |r: Option<&ReleaseRef>| r.and_then(|r| r.version) == Some(release.version);
         for (run_id, kind, s) in &self.entries {
             let deployed_here =

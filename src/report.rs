@@ -2,6 +2,8 @@
 //! pipeline and the spot-check commands fill it; evidence, notifications and the GitHub job
 //! summary only read it.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
@@ -57,6 +59,93 @@ pub struct ReleaseRef {
     pub image: String,
 }
 
+impl ReleaseRef {
+    /// The short form, where the image is said elsewhere: `v42`, or the image when Fly gave no
+    /// version.
+    pub fn short(&self) -> String {
+        match self.version {
+            Some(v) => format!("v{v}"),
+            None => self.image.clone(),
+        }
+    }
+}
+
+/// The one wording of a release: `v42 (registry.fly.io/app:tag)`, or the image alone. Every
+/// printer, summary, log entry, notification and page says a release this way (or its
+/// [`ReleaseRef::short`] form), so a reader meets one wording everywhere.
+impl fmt::Display for ReleaseRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.version {
+            Some(v) => write!(f, "v{v} ({})", self.image),
+            None => f.write_str(&self.image),
+        }
+    }
+}
+
+/// A release that may be unknown: the [`ReleaseRef`] wording, or `unknown`.
+pub struct Release<'a>(pub Option<&'a ReleaseRef>);
+
+impl fmt::Display for Release<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(r) => r.fmt(f),
+            None => f.write_str("unknown"),
+        }
+    }
+}
+
+/// A service's result in words (`ServiceResult::words`).
+impl fmt::Display for ServiceResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
+/// `v41 → v42`, `v41 (unchanged)` when nothing was deployed, `unchanged` when neither is known.
+pub fn release_change(from: Option<&ReleaseRef>, to: Option<&ReleaseRef>) -> String {
+    let short = |r: Option<&ReleaseRef>| r.map_or_else(|| "unknown".to_owned(), ReleaseRef::short);
+    match (from, to) {
+        (None, None) => "unchanged".to_owned(),
+        (Some(_), None) => format!("{} (unchanged)", short(from)),
+        _ => format!("{} → {}", short(from), short(to)),
+    }
+}
+
+/// `registry.fly.io/app:deployment-01 → registry.fly.io/app:deployment-02`, when known.
+pub fn image_change(from: Option<&ReleaseRef>, to: Option<&ReleaseRef>) -> Option<String> {
+    match (from, to) {
+        (Some(f), Some(t)) => Some(format!("{} → {}", f.image, t.image)),
+        (None, Some(t)) => Some(format!("? → {}", t.image)),
+        (Some(f), None) => Some(f.image.clone()),
+        (None, None) => None,
+    }
+}
+
+/// A run's duration as a person writes it: `850ms`, `12.3s`, `2m 3s`, `1h 4m`.
+pub fn human_duration(ms: u64) -> String {
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    if ms < 60_000 {
+        let tenths = ms / 100;
+        return if tenths.is_multiple_of(10) {
+            format!("{}s", tenths / 10)
+        } else {
+            format!("{}.{}s", tenths / 10, tenths % 10)
+        };
+    }
+    let secs = ms / 1000;
+    if secs < 3600 {
+        return format!("{}m {}s", secs / 60, secs % 60);
+    }
+    format!("{}h {}m", secs / 3600, (secs % 3600) / 60)
+}
+
+/// A commit as shown: its first seven hex digits.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
 /// One gate's rule, what was observed, and the verdict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateRecord {
@@ -80,6 +169,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The mark a gate's verdict gets beside its name: `health ✗`.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Verdict::Pass => "✓",
+            Verdict::Warn => "!",
+            Verdict::Fail => "✗",
+            Verdict::Skipped => "–",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -123,6 +222,21 @@ pub enum ServiceResult {
 }
 
 impl ServiceResult {
+    /// The result in words, as every output says it: `rolled back`, `failed before any change`.
+    pub fn words(self) -> &'static str {
+        match self {
+            ServiceResult::Succeeded => "succeeded",
+            ServiceResult::FailedBeforeChange => "failed before any change",
+            ServiceResult::RolledBack => "rolled back",
+            ServiceResult::RollbackFailed => "rollback failed",
+            ServiceResult::NotStarted => "not started",
+            ServiceResult::Cancelled => "cancelled",
+            ServiceResult::Unhealthy => "unhealthy",
+            ServiceResult::Planned => "planned",
+        }
+    }
+
+    /// The machine name (`rolled_back`), as in the JSON documents and the dashboard's badges.
     pub fn name(self) -> &'static str {
         match self {
             ServiceResult::Succeeded => "succeeded",
@@ -257,5 +371,53 @@ impl RunRecord {
             _ => None,
         };
         (url, non_empty(GITHUB_SHA), non_empty(GITHUB_ACTOR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(v: u64) -> ReleaseRef {
+        ReleaseRef {
+            version: Some(v),
+            image: format!("img:{v}"),
+        }
+    }
+
+    #[test]
+    fn releases_have_one_wording() {
+        assert_eq!(r(42).to_string(), "v42 (img:42)");
+        assert_eq!(r(42).short(), "v42");
+        let unversioned = ReleaseRef {
+            version: None,
+            image: "img:x".into(),
+        };
+        assert_eq!(unversioned.to_string(), "img:x");
+        assert_eq!(unversioned.short(), "img:x");
+        assert_eq!(Release(None).to_string(), "unknown");
+        assert_eq!(Release(Some(&r(3))).to_string(), "v3 (img:3)");
+        assert_eq!(ServiceResult::RolledBack.to_string(), "rolled back");
+        assert_eq!(Verdict::Fail.mark(), "✗");
+    }
+
+    #[test]
+    fn release_changes() {
+        assert_eq!(release_change(Some(&r(41)), Some(&r(42))), "v41 → v42");
+        assert_eq!(release_change(Some(&r(41)), None), "v41 (unchanged)");
+        assert_eq!(release_change(None, None), "unchanged");
+        assert_eq!(
+            image_change(Some(&r(41)), Some(&r(42))).unwrap(),
+            "img:41 → img:42"
+        );
+    }
+
+    #[test]
+    fn durations_read_like_a_person_wrote_them() {
+        assert_eq!(human_duration(850), "850ms");
+        assert_eq!(human_duration(12_340), "12.3s");
+        assert_eq!(human_duration(5_000), "5s");
+        assert_eq!(human_duration(123_000), "2m 3s");
+        assert_eq!(human_duration(3_840_000), "1h 4m");
     }
 }

@@ -21,7 +21,7 @@ use crate::platform::Strategy;
 /// One command's settings, as `commands::dispatch` takes them and `--show-settings` prints them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
-pub enum Settings {
+pub(crate) enum Settings {
     Deploy(DeploySettings),
     Rollback(RollbackSettings),
     Status(StatusSettings),
@@ -81,7 +81,7 @@ impl From<cli::Command> for Settings {
 impl Settings {
     /// What the settings resolve to with the config, for `--show-settings`: the per-service
     /// deploy plans of `deploy` and `plan`; `None` for commands whose settings are already whole.
-    pub fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
+    pub(crate) fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
         match self {
             Settings::Deploy(s) | Settings::Plan(s) => Some(
                 s.service_plans(config)
@@ -94,7 +94,7 @@ impl Settings {
 
 /// An environment, one of its services, or a Fly app name, as `ENV|APP [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct TargetSettings {
+pub(crate) struct TargetSettings {
     pub target: String,
     pub service: Option<String>,
 }
@@ -111,7 +111,7 @@ impl From<cli::TargetArgs> for TargetSettings {
 
 /// What `shipit deploy` (and `plan`, which is its dry run) was asked to do.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct DeploySettings {
+pub(crate) struct DeploySettings {
     pub env: String,
     pub service: Option<String>,
     pub image: Option<String>,
@@ -125,19 +125,21 @@ pub struct DeploySettings {
     pub promoted_from: Option<String>,
     /// The flyctl deploy flags after `--`, as given (checked by [`DeploySettings::flyctl_args`]).
     pub flyctl_args: Vec<String>,
+    /// `--force-unhealthy-baseline`: deploy although every baseline probe fails.
+    pub force_unhealthy_baseline: bool,
 }
 
 impl DeploySettings {
     /// The flags after `--`, checked against flyctl deploy's own; the error (a usage error)
     /// names the flag and why.
-    pub fn flyctl_args(&self) -> Result<crate::platform::deploy_args::DeployArgs, String> {
+    pub(crate) fn flyctl_args(&self) -> Result<crate::platform::deploy_args::DeployArgs, String> {
         crate::platform::deploy_args::parse(&self.flyctl_args).map_err(|(_, why)| {
             format!("after `--`: {why}\nhint: `shipit deploy ENV -- --build-arg NAME=VALUE --local-only` passes flyctl deploy flags; `deploy_args:` in shipit.yml does it for every deploy")
         })
     }
 
     /// The services to deploy, in order, each with its flags merged over its config.
-    pub fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
+    pub(crate) fn service_plans(&self, config: &Config) -> anyhow::Result<Vec<ServicePlan>> {
         let services = resolve(config, &self.env, self.service.as_deref())?;
         let extra = self.flyctl_args().map_err(anyhow::Error::msg)?;
         let mut plans: Vec<ServicePlan> = services
@@ -149,6 +151,7 @@ impl DeploySettings {
             .collect::<Result<_, _>>()?;
         // `gates: { database: true }`: the environment's database goes with each plan.
         for plan in &mut plans {
+            plan.force_unhealthy_baseline = self.force_unhealthy_baseline;
             plan.database = config
                 .gates
                 .database
@@ -173,6 +176,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             require_promoted,
             from,
             flyctl_args,
+            force_unhealthy_baseline,
         } = a;
         DeploySettings {
             env,
@@ -185,6 +189,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             require_promoted,
             promoted_from: from,
             flyctl_args,
+            force_unhealthy_baseline,
         }
     }
 }
@@ -209,13 +214,14 @@ impl From<cli::PlanArgs> for DeploySettings {
             require_promoted: false,
             promoted_from: None,
             flyctl_args,
+            force_unhealthy_baseline: false,
         }
     }
 }
 
 /// What `shipit rollback` was asked to do.
 #[derive(Debug, Clone, Serialize)]
-pub struct RollbackSettings {
+pub(crate) struct RollbackSettings {
     pub target: String,
     pub service: Option<String>,
     pub to: Option<u64>,
@@ -249,7 +255,7 @@ impl From<cli::RollbackArgs> for RollbackSettings {
 
 /// `shipit status [ENV|APP] [--app SERVICE]`: no target means every environment.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatusSettings {
+pub(crate) struct StatusSettings {
     pub target: Option<String>,
     pub service: Option<String>,
 }
@@ -266,7 +272,7 @@ impl From<cli::StatusArgs> for StatusSettings {
 
 /// `shipit baseline ENV|APP [--probes N]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct BaselineSettings {
+pub(crate) struct BaselineSettings {
     #[serde(flatten)]
     pub target: TargetSettings,
     /// `None`: the config's `regression.probes`.
@@ -285,7 +291,7 @@ impl From<cli::BaselineArgs> for BaselineSettings {
 
 /// `shipit smoke ENV|APP [--junit FILE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct SmokeSettings {
+pub(crate) struct SmokeSettings {
     #[serde(flatten)]
     pub target: TargetSettings,
     pub junit: Option<PathBuf>,
@@ -303,7 +309,7 @@ impl From<cli::SmokeArgs> for SmokeSettings {
 
 /// `shipit history [APP] [--limit N]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct HistorySettings {
+pub(crate) struct HistorySettings {
     pub app: Option<String>,
     pub limit: usize,
     /// `--drills`: the drills' trend instead of the runs.
@@ -319,7 +325,7 @@ impl From<cli::HistoryArgs> for HistorySettings {
 
 /// `shipit explain RUN`.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExplainSettings {
+pub(crate) struct ExplainSettings {
     pub run: String,
 }
 
@@ -332,7 +338,7 @@ impl From<cli::ExplainArgs> for ExplainSettings {
 
 /// `shipit init [--dir DIR] [--name NAME] [--force]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct InitSettings {
+pub(crate) struct InitSettings {
     pub dir: Option<PathBuf>,
     pub name: String,
     pub force: bool,
@@ -363,7 +369,7 @@ impl From<cli::InitArgs> for InitSettings {
 
 /// `shipit cost [ENV|APP] [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct CostSettings {
+pub(crate) struct CostSettings {
     pub target: Option<String>,
     pub service: Option<String>,
 }
@@ -380,7 +386,7 @@ impl From<cli::CostArgs> for CostSettings {
 
 /// `shipit runbook [--out FILE] [--check]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunbookSettings {
+pub(crate) struct RunbookSettings {
     pub out: Option<PathBuf>,
     pub check: bool,
 }
@@ -394,7 +400,7 @@ impl From<cli::RunbookArgs> for RunbookSettings {
 
 /// `shipit demo [--dir DIR]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct DemoSettings {
+pub(crate) struct DemoSettings {
     pub dir: Option<PathBuf>,
     /// `--force`: use a folder that is not empty (never one holding another project).
     pub force: bool,
@@ -409,7 +415,7 @@ impl From<cli::DemoArgs> for DemoSettings {
 
 /// What `shipit report` was asked to do.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ReportSettings {
+pub(crate) struct ReportSettings {
     /// Write the static site here.
     pub html: Option<std::path::PathBuf>,
     pub env: Option<String>,
@@ -430,7 +436,7 @@ impl From<cli::ReportArgs> for ReportSettings {
 /// `shipit db verify|lint-migrations|backup-check`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "db", rename_all = "snake_case")]
-pub enum DbSettings {
+pub(crate) enum DbSettings {
     Verify {
         env: Option<String>,
         print_sql: bool,
@@ -472,7 +478,7 @@ impl From<cli::DbCommand> for DbSettings {
 
 /// What `shipit parity` was asked to compare.
 #[derive(Debug, Clone, Serialize)]
-pub struct ParityOptions {
+pub(crate) struct ParityOptions {
     pub env_a: String,
     pub env_b: String,
     pub service: Option<String>,
@@ -498,7 +504,7 @@ impl From<cli::ParityArgs> for ParityOptions {
 
 /// What `shipit promote` was asked to do.
 #[derive(Debug, Clone, Serialize)]
-pub struct PromoteOptions {
+pub(crate) struct PromoteOptions {
     pub from: String,
     pub to: String,
     pub service: Option<String>,
@@ -524,7 +530,7 @@ impl From<cli::PromoteArgs> for PromoteOptions {
 
 /// `shipit check [ENV] [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckSettings {
+pub(crate) struct CheckSettings {
     pub env: Option<String>,
     pub service: Option<String>,
 }
@@ -538,7 +544,7 @@ impl From<cli::CheckArgs> for CheckSettings {
 
 /// `shipit watch ENV|APP --for DUR [--interval DUR]`.
 #[derive(Debug, Clone, Serialize)]
-pub struct WatchSettings {
+pub(crate) struct WatchSettings {
     pub target: String,
     pub service: Option<String>,
     pub window: Duration,
@@ -564,7 +570,7 @@ impl From<cli::WatchArgs> for WatchSettings {
 
 /// What `shipit drill` was asked to do.
 #[derive(Debug, Clone, Serialize)]
-pub struct DrillSettings {
+pub(crate) struct DrillSettings {
     pub env: String,
     pub service: Option<String>,
     /// `--to`: the release to roll back to instead of the previous good one.

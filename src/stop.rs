@@ -10,6 +10,9 @@ pub struct Stop {
     rx: watch::Receiver<bool>,
     tx: Arc<watch::Sender<bool>>,
     reason: Arc<Mutex<Option<String>>>,
+    /// What each app of the run is left on if the process ended now, in run order: the line a
+    /// second Ctrl-C (which exits at once) prints last. See [`Stop::set_standing`].
+    standing: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Default for Stop {
@@ -25,7 +28,36 @@ impl Stop {
             rx,
             tx: Arc::new(tx),
             reason: Arc::new(Mutex::new(None)),
+            standing: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// Says where `app` stands if the run ended at this moment, with no time left to look
+    /// (`hotdash-staging: nothing was changed, v3 still live`, or the rollback command once a
+    /// deploy call may have changed machines). A later call for the same app replaces it.
+    pub fn set_standing(&self, app: &str, line: String) {
+        let mut s = self
+            .standing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match s.iter_mut().find(|(a, _)| a == app) {
+            Some(entry) => entry.1 = line,
+            None => s.push((app.to_owned(), line)),
+        }
+    }
+
+    /// Every app's standing line, joined in run order; `None` before any was set.
+    pub fn standing(&self) -> Option<String> {
+        let s = self
+            .standing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (!s.is_empty()).then(|| {
+            s.iter()
+                .map(|(_, line)| line.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 
     /// Asks everything watching to stop; the first reason given is kept.

@@ -189,6 +189,14 @@ pub(crate) async fn deploy_services_as(
         if record.result != ServiceResult::Succeeded {
             stopped_after = Some(i);
         }
+        // A cancel after the deploy call keeps the pipeline's line (the rollback command): an
+        // exit at once may come before the record says anything.
+        if record.result != ServiceResult::Cancelled || record.flyctl.is_empty() {
+            ctx.stop.set_standing(
+                &record.app,
+                format!("{}: {}", record.app, super::service_line(run.kind, &record)),
+            );
+        }
         run.services.push(record);
     }
     if let Some(failed) = stopped_after {
@@ -206,7 +214,7 @@ pub(crate) async fn deploy_services_as(
                 r.env,
                 r.service,
                 r.app,
-                super::service_line(r)
+                super::service_line(run.kind, r)
             ));
         }
     }

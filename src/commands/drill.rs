@@ -18,9 +18,9 @@ use crate::exit::Outcome;
 use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam};
 use crate::platform::fly::Fly;
 use crate::probe::{HttpProber, SystemClock};
+use crate::release_verdict::Verdicts;
 use crate::report::{ReleaseRef, RunKind, ServiceRecord, ServiceResult};
 use crate::settings::{DeploySettings, DrillSettings};
-use crate::release_verdict::Verdicts;
 use crate::store::{DeployLock, LockHolder, take_deploy_lock};
 
 pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Outcome> {
@@ -177,6 +177,7 @@ fn forward_settings(svc: &Service, image: Option<&str>) -> DeploySettings {
         require_promoted: false,
         promoted_from: None,
         flyctl_args: Vec::new(),
+        force_unhealthy_baseline: false,
     }
 }
 
@@ -467,7 +468,7 @@ fn summary(env: &str, services: &[ServiceRecord], outcome: Outcome) -> String {
                     .as_ref()
                     .map_or_else(|| "unknown".to_owned(), pipeline_text)
             ),
-            None => format!("{}: {}", s.app, super::service_line(s)),
+            None => format!("{}: {}", s.app, super::service_line(RunKind::Drill, s)),
         })
         .collect();
     let head = match outcome {

@@ -5,11 +5,9 @@
 use std::fmt::Write as _;
 
 use crate::exit::Outcome;
-use crate::notify::message::{
-    human_duration, image_change, release_change, result_words, short_sha, verdict_mark,
-};
 use crate::printer::Printer;
 use crate::report::{GateRecord, RunRecord, ServiceRecord};
+use crate::report::{human_duration, image_change, release_change, short_sha};
 
 pub(crate) async fn run(ctx: &super::Ctx, run: &str) -> anyhow::Result<Outcome> {
     let store = crate::store::open_for_reading(&ctx.config_path)?;
@@ -67,19 +65,14 @@ fn service(p: &Printer, s: &ServiceRecord) {
         s.service,
         s.app,
         s.env,
-        result_words(s.result)
+        s.result.words()
     ));
     let mut release = release_change(s.from.as_ref(), s.to.as_ref());
     if let Some(images) = image_change(s.from.as_ref(), s.to.as_ref()) {
         let _ = write!(release, " ({images})");
     }
     if let Some(live) = &s.live {
-        let _ = write!(
-            release,
-            " · live now: {}",
-            live.version
-                .map_or_else(|| live.image.clone(), |v| format!("v{v}"))
-        );
+        let _ = write!(release, " · live now: {}", live.short());
     }
     p.out(&format!("  release: {release}"));
     if !s.steps.is_empty() {
@@ -151,7 +144,7 @@ fn gates(p: &Printer, gates: &[GateRecord]) {
             "GATE", "RULE", "OBSERVED"
         ));
         for g in gates {
-            let mark = verdict_mark(g.verdict);
+            let mark = g.verdict.mark();
             let verdict = g.verdict.name();
             p.out(&format!(
                 "    {:wn$}  {:wr$}  {:wo$}  {mark} {verdict}",
@@ -167,7 +160,7 @@ fn gates(p: &Printer, gates: &[GateRecord]) {
         p.out(&format!(
             "    {}  {} {}",
             g.name,
-            verdict_mark(g.verdict),
+            g.verdict.mark(),
             g.verdict.name()
         ));
         p.out(&format!("      rule:     {}", g.rule));

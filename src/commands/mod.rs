@@ -205,7 +205,7 @@ pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::tim
     let parts: Vec<String> = run
         .services
         .iter()
-        .map(|s| format!("{}: {}", s.app, service_line(s)))
+        .map(|s| format!("{}: {}", s.app, service_line(run.kind, s)))
         .collect();
     let head = match outcome {
         Outcome::Success => "succeeded",
@@ -222,23 +222,25 @@ pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::tim
 }
 
 /// One service's end state in a few words: `v42 live`, `rolled back to v41`...
-pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
+pub(crate) fn service_line(
+    kind: crate::report::RunKind,
+    s: &crate::report::ServiceRecord,
+) -> String {
     use crate::report::ServiceResult as R;
     // A rollback is a new Fly release of an old image: say whose image it is, so "v5" is not
     // mistaken for something new.
     let rel = |r: Option<&crate::report::ReleaseRef>| match r {
         Some(r) => {
-            let name = r
-                .version
-                .map_or_else(|| r.image.clone(), |v| format!("v{v}"));
-            match &s.from {
-                Some(from) if from.image == r.image && from.version != r.version => {
-                    match from.version {
-                        Some(v) => format!("{name} (the image of v{v})"),
-                        None => name,
-                    }
-                }
-                _ => name,
+            let name = r.short();
+            // The release whose image this is: the run's start (a rollback after a failed
+            // deploy) or its target (`shipit rollback`).
+            let original = [s.from.as_ref(), s.to.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|o| o.image == r.image && o.version != r.version);
+            match original.and_then(|o| o.version) {
+                Some(v) => format!("{name} (the image of v{v})"),
+                None => name,
             }
         }
         None => "unknown".into(),
@@ -266,17 +268,27 @@ pub(crate) fn service_line(s: &crate::report::ServiceRecord) -> String {
         R::NotStarted => format!("not started, {} still live", rel(s.from.as_ref())),
         R::Cancelled => {
             // The last line of a cancelled run says what is live and how to go back (DESIGN.md).
-            let back = match &s.from {
+            let rollback = |r: &crate::report::ReleaseRef| {
+                let to = r.version.map(|v| format!(" --to {v}")).unwrap_or_default();
+                format!("shipit rollback {}{to}", s.app)
+            };
+            let back = match (&s.from, &s.to) {
                 // No deploy call was made: nothing changed, whatever a last look could see.
                 _ if s.flyctl.is_empty() => "; nothing was changed".to_owned(),
-                Some(from) if s.live.as_ref() != Some(from) => {
-                    let to = from
-                        .version
-                        .map(|v| format!(" --to {v}"))
-                        .unwrap_or_default();
-                    format!("; to go back: shipit rollback {}{to}", s.app)
+                // A manual rollback stopped half way: the way on is the same rollback again.
+                (_, Some(to)) if kind == crate::report::RunKind::Rollback => {
+                    format!("; to finish the rollback: {}", rollback(to))
                 }
-                _ => String::new(),
+                (Some(from), _) if s.live.as_ref() == Some(from) => String::new(),
+                // The automatic rollback had put the image back but its gate had no verdict.
+                (Some(from), _) if s.live.as_ref().is_some_and(|l| l.image == from.image) => {
+                    format!(
+                        ", its health gate unfinished; to finish the rollback: {}",
+                        rollback(from)
+                    )
+                }
+                (Some(from), _) => format!("; to go back: {}", rollback(from)),
+                (None, _) => String::new(),
             };
             format!("cancelled, live: {}{back}", rel(s.live.as_ref()))
         }

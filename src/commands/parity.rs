@@ -279,8 +279,6 @@ async fn read_side<P: Platform>(platform: &P, s: &Service) -> Result<Side, Platf
         platform.secrets(&s.app)
     );
     Ok(Side {
-        env: s.env.clone(),
-        app: s.app.clone(),
         config: config?,
         machines: machines?
             .into_iter()

@@ -57,8 +57,30 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
             run.services.push(super::not_started(&fly, svc).await);
             continue;
         }
-        let releases = fly.releases(&svc.app).await?;
-        let status = fly.status(&svc.app).await?;
+        ctx.stop
+            .set_standing(&svc.app, format!("{}: nothing was changed", svc.app));
+        let looked = match fly.releases(&svc.app).await {
+            Ok(releases) => fly.status(&svc.app).await.map(|s| (releases, s)),
+            Err(e) => Err(e),
+        };
+        let (releases, status) = match looked {
+            Ok(both) => both,
+            // A query cut short by SIGINT is a cancelled run (exit 130), not a failure.
+            Err(_) if ctx.stop.is_stopped() => {
+                let mut r = crate::report::ServiceRecord::new(
+                    &svc.env,
+                    &svc.name,
+                    &svc.app,
+                    svc.url.shown(),
+                );
+                r.result = ServiceResult::Cancelled;
+                r.reason = ctx.stop.reason();
+                run.services.push(r);
+                failed = true;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let current = Baseline::from_status(&status, &releases);
         let verdicts = match &store {
             Some(store) => match super::releases::verdicts(store.as_ref(), &svc.app).await {
@@ -91,6 +113,14 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         let deps = super::pipeline_deps(ctx, &fly, &prober, &clock, config.state_dir());
         let record = pipeline::rollback_service(&deps, svc, from, &choice).await;
         failed = record.result != ServiceResult::Succeeded;
+        ctx.stop.set_standing(
+            &record.app,
+            format!(
+                "{}: {}",
+                record.app,
+                super::service_line(RunKind::Rollback, &record)
+            ),
+        );
         run.services.push(record);
     }
     if s.dry_run {

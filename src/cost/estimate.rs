@@ -8,7 +8,7 @@ use crate::platform::inventory::{Billing, Inventory, SizedMachine, Volume};
 
 /// One machine's part of the bill.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MachineCost {
+pub(crate) struct MachineCost {
     pub id: String,
     pub region: String,
     pub state: String,
@@ -19,7 +19,7 @@ pub struct MachineCost {
 
 /// One volume's part of the bill.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VolumeCost {
+pub(crate) struct VolumeCost {
     pub id: String,
     pub name: String,
     pub size_gb: u32,
@@ -30,7 +30,7 @@ pub struct VolumeCost {
 
 /// An app's monthly estimate, in US dollars per 30 days.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AppEstimate {
+pub(crate) struct AppEstimate {
     pub env: String,
     pub service: String,
     pub app: String,
@@ -47,12 +47,12 @@ pub struct AppEstimate {
 }
 
 /// `shared-cpu-2x 1024MB`, the way Fly names sizes.
-pub fn size_name(m: &SizedMachine) -> String {
+pub(crate) fn size_name(m: &SizedMachine) -> String {
     format!("{}-cpu-{}x {}MB", m.cpu_kind, m.cpus, m.memory_mb)
 }
 
 /// A machine's monthly price in its current state.
-pub fn machine_monthly(m: &SizedMachine, prices: &Prices) -> f64 {
+pub(crate) fn machine_monthly(m: &SizedMachine, prices: &Prices) -> f64 {
     match m.billing() {
         Billing::Running => prices.running(&m.cpu_kind, m.cpus, m.memory_mb, &m.region),
         Billing::RootfsOnly => prices.rootfs(m.rootfs_gb),
@@ -60,11 +60,11 @@ pub fn machine_monthly(m: &SizedMachine, prices: &Prices) -> f64 {
     }
 }
 
-pub fn volume_monthly(v: &Volume, prices: &Prices) -> f64 {
+pub(crate) fn volume_monthly(v: &Volume, prices: &Prices) -> f64 {
     prices.volume(v.size_gb)
 }
 
-pub fn estimate(
+pub(crate) fn estimate(
     env: &str,
     service: &str,
     app: &str,

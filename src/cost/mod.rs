@@ -2,13 +2,13 @@
 //! times the price table (`prices`). Pure: no I/O, so every estimate and finding is tested with
 //! plain figures. It only reports; nothing here changes anything.
 
-pub mod estimate;
-pub mod findings;
-pub mod prices;
+pub(crate) mod estimate;
+pub(crate) mod findings;
+pub(crate) mod prices;
 
-pub use estimate::{AppEstimate, estimate};
-pub use findings::{Finding, FindingKind};
-pub use prices::{Prices, dollars, round_cents};
+pub(crate) use estimate::{AppEstimate, estimate};
+pub(crate) use findings::Finding;
+pub(crate) use prices::{Prices, dollars, round_cents};
 
 use std::fmt::Write as _;
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 
 /// The whole answer of `shipit cost`: every app's estimate, the findings, and the totals.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub prices: PriceSource,
     pub apps: Vec<AppEstimate>,
     /// Apps Fly could not be asked about, with the reason.
@@ -32,14 +32,14 @@ pub struct Report {
 
 /// Where the prices came from.
 #[derive(Debug, Clone, Serialize)]
-pub struct PriceSource {
+pub(crate) struct PriceSource {
     pub source: String,
     pub read_on: String,
     pub overridden: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AppError {
+pub(crate) struct AppError {
     pub env: String,
     pub service: String,
     pub app: String,
@@ -47,13 +47,13 @@ pub struct AppError {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EnvTotal {
+pub(crate) struct EnvTotal {
     pub env: String,
     pub total: f64,
 }
 
 impl Report {
-    pub fn new(prices: &Prices) -> Report {
+    pub(crate) fn new(prices: &Prices) -> Report {
         Report {
             prices: PriceSource {
                 source: prices.source.clone(),
@@ -71,7 +71,7 @@ impl Report {
     }
 
     /// Adds one app's estimate and findings and keeps the totals current.
-    pub fn add(&mut self, estimate: AppEstimate, findings: Vec<Finding>) {
+    pub(crate) fn add(&mut self, estimate: AppEstimate, findings: Vec<Finding>) {
         match self.environments.iter_mut().find(|e| e.env == estimate.env) {
             Some(e) => e.total = round_cents(e.total + estimate.total),
             None => self.environments.push(EnvTotal {
@@ -88,7 +88,7 @@ impl Report {
     }
 
     /// `cost staging: $12.34/month for 2 apps; 3 findings could save $5.67/month`.
-    pub fn summary(&self, target: &str) -> String {
+    pub(crate) fn summary(&self, target: &str) -> String {
         let apps = self.apps.len();
         let mut text = format!(
             "cost {target}: {}/month for {apps} app{}",

@@ -12,7 +12,7 @@ const SHIPPED: &str = include_str!("fly-prices.toml");
 
 /// Monthly (30-day) US dollar prices.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prices {
+pub(crate) struct Prices {
     pub source: String,
     pub read_on: String,
     pub shared_cpu: f64,
@@ -62,7 +62,7 @@ struct Storage {
 
 impl Prices {
     /// The table that ships with shipit.
-    pub fn shipped() -> Prices {
+    pub(crate) fn shipped() -> Prices {
         let t: Table =
             toml::from_str(SHIPPED).expect("the shipped price table parses (a unit test holds it)");
         Prices {
@@ -83,7 +83,7 @@ impl Prices {
 
     /// The shipped table with the config's overrides applied.
     #[must_use]
-    pub fn with_overrides(mut self, o: &PriceOverrides) -> Prices {
+    pub(crate) fn with_overrides(mut self, o: &PriceOverrides) -> Prices {
         let mut set = |key: &str, slot: &mut f64, value: Option<f64>| {
             if let Some(v) = value {
                 *slot = v;
@@ -116,13 +116,13 @@ impl Prices {
     }
 
     /// The region's multiple of the base price, when the table knows the region.
-    pub fn markup(&self, region: &str) -> Option<f64> {
+    pub(crate) fn markup(&self, region: &str) -> Option<f64> {
         self.regions.get(region).copied()
     }
 
     /// A started machine for 30 days: per vCPU with its included memory, plus the memory above
     /// that, times the region's markup (1.0 for a region the table does not know).
-    pub fn running(&self, cpu_kind: &str, cpus: u32, memory_mb: u32, region: &str) -> f64 {
+    pub(crate) fn running(&self, cpu_kind: &str, cpus: u32, memory_mb: u32, region: &str) -> f64 {
         let (per_cpu, included_mb) = if cpu_kind == "performance" {
             (self.performance_cpu, self.performance_included_mb)
         } else {
@@ -135,23 +135,23 @@ impl Prices {
     }
 
     /// A stopped or suspended machine for 30 days: its root filesystem only.
-    pub fn rootfs(&self, size_gb: Option<u32>) -> f64 {
+    pub(crate) fn rootfs(&self, size_gb: Option<u32>) -> f64 {
         size_gb.map_or(self.assumed_rootfs_gb, f64::from) * self.stopped_rootfs_gb
     }
 
     /// A volume for 30 days, attached or not.
-    pub fn volume(&self, size_gb: u32) -> f64 {
+    pub(crate) fn volume(&self, size_gb: u32) -> f64 {
         f64::from(size_gb) * self.volume_gb
     }
 }
 
 /// Money as people read it: `$12.34`.
-pub fn dollars(amount: f64) -> String {
+pub(crate) fn dollars(amount: f64) -> String {
     format!("${:.2}", round_cents(amount))
 }
 
 /// Rounded to the cent, for JSON and sums people compare.
-pub fn round_cents(amount: f64) -> f64 {
+pub(crate) fn round_cents(amount: f64) -> f64 {
     // `+ 0.0` turns the -0.0 of an empty `sum()` into 0.0, so nothing prints as `$-0.00`.
     (amount * 100.0).round() / 100.0 + 0.0
 }

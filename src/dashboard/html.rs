@@ -27,7 +27,7 @@ const INDEX_RUNS: usize = 50;
 const PAGE_RUNS: usize = 500;
 
 /// Escapes text for HTML element content and attribute values, after redacting it.
-pub fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let text = crate::secret::redact(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -45,7 +45,7 @@ pub fn esc(text: &str) -> String {
 }
 
 /// Every file of the site: (path relative to the site's folder, contents).
-pub fn render(d: &Dashboard, runs: &[&RunRecord]) -> Vec<(String, String)> {
+pub(crate) fn render(d: &Dashboard, runs: &[&RunRecord]) -> Vec<(String, String)> {
     let mut files = vec![("index.html".to_owned(), index(d))];
     let pages = d.timeline.len().div_ceil(PAGE_RUNS).max(1);
     for (i, chunk) in d.timeline.chunks(PAGE_RUNS).enumerate() {
@@ -71,7 +71,7 @@ pub fn render(d: &Dashboard, runs: &[&RunRecord]) -> Vec<(String, String)> {
 }
 
 /// Writes the site into `dir`; each file appears whole (temporary file, then rename).
-pub fn write(dir: &Path, files: &[(String, String)]) -> anyhow::Result<PathBuf> {
+pub(crate) fn write(dir: &Path, files: &[(String, String)]) -> anyhow::Result<PathBuf> {
     let run_dir = dir.join("run");
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", run_dir.display()))?;

@@ -9,10 +9,10 @@
 //! **Invariant:** every string that reaches a page or the JSON has passed `secret::redact` (in
 //! [`build`]), and the HTML escapes it again on output.
 
-pub mod html;
+pub(crate) mod html;
 mod run_page;
-pub mod svg;
-pub mod terminal;
+pub(crate) mod svg;
+pub(crate) mod terminal;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -25,11 +25,11 @@ use crate::timefmt;
 
 /// At most this many points per chart series: enough to see a trend on a wide screen, small
 /// enough that 10,000 runs over 20 apps stay a small page.
-pub const MAX_POINTS: usize = 120;
+pub(crate) const MAX_POINTS: usize = 120;
 
 /// What the dashboard is asked to show.
 #[derive(Debug, Clone, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub env: Option<String>,
     /// Only runs younger than this.
     pub since: Option<Duration>,
@@ -37,7 +37,7 @@ pub struct Filter {
 
 /// The whole dashboard: the `--json` document, and what the page renders.
 #[derive(Debug, Clone, Serialize)]
-pub struct Dashboard {
+pub(crate) struct Dashboard {
     pub generated_at: String,
     /// Where the data came from (`local (.shipit/)`, ...).
     pub store: String,
@@ -62,13 +62,13 @@ pub struct Dashboard {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EnvStatus {
+pub(crate) struct EnvStatus {
     pub name: String,
     pub apps: Vec<AppStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AppStatus {
+pub(crate) struct AppStatus {
     pub env: String,
     pub service: String,
     pub app: String,
@@ -86,7 +86,7 @@ pub struct AppStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub run_id: String,
     pub kind: String,
     pub result: String,
@@ -94,7 +94,7 @@ pub struct Verdict {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct OpenAlert {
+pub(crate) struct OpenAlert {
     pub env: String,
     pub app: String,
     pub rule: String,
@@ -106,7 +106,7 @@ pub struct OpenAlert {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct TimelineEntry {
+pub(crate) struct TimelineEntry {
     pub run_id: String,
     pub kind: String,
     pub env: Option<String>,
@@ -120,7 +120,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct TimelineService {
+pub(crate) struct TimelineService {
     pub service: String,
     pub app: String,
     pub result: String,
@@ -130,7 +130,7 @@ pub struct TimelineService {
 
 /// One app's latency history.
 #[derive(Debug, Clone, Serialize)]
-pub struct AppSeries {
+pub(crate) struct AppSeries {
     pub env: String,
     pub app: String,
     /// Samples before downsampling.
@@ -140,7 +140,7 @@ pub struct AppSeries {
 
 /// One point of a latency chart: a time bucket's median p50, worst p95 and mean error rate.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LatencyPoint {
+pub(crate) struct LatencyPoint {
     /// Unix seconds (the bucket's first sample).
     pub t: u64,
     pub p50_ms: f64,
@@ -150,7 +150,7 @@ pub struct LatencyPoint {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct DrillPoint {
+pub(crate) struct DrillPoint {
     pub run_id: String,
     pub env: Option<String>,
     pub at: String,
@@ -161,7 +161,7 @@ pub struct DrillPoint {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct DatabasePoint {
+pub(crate) struct DatabasePoint {
     pub run_id: String,
     pub env: Option<String>,
     pub at: String,
@@ -173,7 +173,7 @@ pub struct DatabasePoint {
 }
 
 /// Everything `build` reads: the record's runs (any order), its alert states and promotions.
-pub struct Input<'a> {
+pub(crate) struct Input<'a> {
     pub store: String,
     pub runs: &'a [RunRecord],
     pub alerts: &'a [(AlertKey, Versioned<AlertState>)],
@@ -187,7 +187,11 @@ const DEPLOY_KINDS: [&str; 5] = ["deploy", "rollback", "promote", "drill", "demo
 
 /// The runs a filter keeps, newest first (ids sort by time too, so they break ties between
 /// runs of one second). The page's run pages are made for exactly these.
-pub fn select<'a>(runs: &'a [RunRecord], filter: &Filter, now: SystemTime) -> Vec<&'a RunRecord> {
+pub(crate) fn select<'a>(
+    runs: &'a [RunRecord],
+    filter: &Filter,
+    now: SystemTime,
+) -> Vec<&'a RunRecord> {
     let cutoff = filter
         .since
         .and_then(|d| now.checked_sub(d))
@@ -206,7 +210,7 @@ pub fn select<'a>(runs: &'a [RunRecord], filter: &Filter, now: SystemTime) -> Ve
 }
 
 /// Builds the dashboard. Pure: no clock or store is read here.
-pub fn build(input: &Input<'_>) -> Dashboard {
+pub(crate) fn build(input: &Input<'_>) -> Dashboard {
     let filter = input.filter;
     let runs = select(input.runs, filter, input.now);
 
@@ -379,7 +383,7 @@ fn timeline_entry(r: &RunRecord) -> TimelineEntry {
 }
 
 /// The run's outcome in the timeline's words.
-pub fn outcome_name(r: &RunRecord) -> String {
+pub(crate) fn outcome_name(r: &RunRecord) -> String {
     serde_json::to_value(r.outcome)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -421,10 +425,10 @@ fn latency(runs: &[&RunRecord]) -> Vec<AppSeries> {
 }
 
 /// One latency sample as the charts take it: (unix seconds, p50 ms, p95 ms, error %).
-pub type Sample = (u64, f64, f64, f64);
+pub(crate) type Sample = (u64, f64, f64, f64);
 
 /// Buckets time-sorted samples `(t, p50, p95, error %)` into at most `max` equal spans of time.
-pub fn downsample(samples: &[Sample], max: usize) -> Vec<LatencyPoint> {
+pub(crate) fn downsample(samples: &[Sample], max: usize) -> Vec<LatencyPoint> {
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         return Vec::new();
     };
@@ -559,7 +563,7 @@ fn database(runs: &[&RunRecord]) -> Vec<DatabasePoint> {
 }
 
 /// `3d 4h`, `2h 5m`, `4m`: an age for people.
-pub fn age(secs: u64) -> String {
+pub(crate) fn age(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
     if d > 0 {
         format!("{d}d {h}h")

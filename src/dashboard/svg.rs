@@ -8,7 +8,7 @@ use super::html::esc;
 
 /// One line of a chart: its name in the legend, its CSS class, and its points (unix seconds,
 /// value).
-pub struct Series<'a> {
+pub(crate) struct Series<'a> {
     pub name: &'a str,
     pub class: &'a str,
     pub points: Vec<(u64, f64)>,
@@ -23,7 +23,13 @@ const BOTTOM: f64 = 36.0;
 
 /// A line chart. `id` must be unique on the page; `unit` labels the value axis (`ms`, `%`,
 /// `s`); `desc` is the text alternative a screen reader reads.
-pub fn line_chart(id: &str, title: &str, desc: &str, unit: &str, series: &[Series<'_>]) -> String {
+pub(crate) fn line_chart(
+    id: &str,
+    title: &str,
+    desc: &str,
+    unit: &str,
+    series: &[Series<'_>],
+) -> String {
     let all: Vec<(u64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
@@ -113,7 +119,7 @@ pub fn line_chart(id: &str, title: &str, desc: &str, unit: &str, series: &[Serie
 }
 
 /// The legend of a chart's series, as HTML.
-pub fn legend(series: &[Series<'_>]) -> String {
+pub(crate) fn legend(series: &[Series<'_>]) -> String {
     let mut out = String::from(r#"<ul class="legend">"#);
     for s in series {
         let _ = write!(

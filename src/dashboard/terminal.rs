@@ -6,21 +6,11 @@ use super::{Dashboard, age};
 use crate::report::ReleaseRef;
 
 fn release(r: Option<&ReleaseRef>) -> String {
-    match r {
-        Some(ReleaseRef {
-            version: Some(v),
-            image,
-        }) => format!("v{v} ({image})"),
-        Some(ReleaseRef {
-            version: None,
-            image,
-        }) => image.clone(),
-        None => "unknown".to_owned(),
-    }
+    crate::report::Release(r).to_string()
 }
 
 /// The summary's lines (without a trailing newline); every value is already redacted.
-pub fn summary(d: &Dashboard) -> String {
+pub(crate) fn summary(d: &Dashboard) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

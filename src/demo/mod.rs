@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use server::DemoServer;
+pub(crate) use server::DemoServer;
 
 use crate::platform::{
     AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
@@ -17,18 +17,18 @@ use crate::platform::{
 use crate::stop::Stop;
 
 /// The demo app's name, as Fly would know it.
-pub const APP: &str = "shipit-demo";
+pub(crate) const APP: &str = "shipit-demo";
 
 /// What the demo platform knows: releases and machines of one app.
 #[derive(Debug, Default)]
-pub struct World {
+pub(crate) struct World {
     pub releases: Vec<Release>,
     pub machines: Vec<Machine>,
 }
 
 impl World {
     /// The image the machines run now (what the server serves).
-    pub fn live_image(&self) -> Option<String> {
+    pub(crate) fn live_image(&self) -> Option<String> {
         self.machines
             .first()
             .map(|m| m.image.clone())
@@ -39,12 +39,12 @@ impl World {
 /// A Fly platform that lives in memory. Deploys stream flyctl-like lines and move the
 /// machines to the new image; images whose tag ends in `-broken` answer 500 on /health.
 #[derive(Clone, Default)]
-pub struct DemoPlatform {
+pub(crate) struct DemoPlatform {
     pub world: Arc<Mutex<World>>,
 }
 
 impl DemoPlatform {
-    pub fn new() -> DemoPlatform {
+    pub(crate) fn new() -> DemoPlatform {
         let machines = [("3d8d9e0f1a2b3c", "iad"), ("148ed193b95089", "ams")]
             .into_iter()
             .map(|(id, region)| Machine {

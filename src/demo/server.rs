@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use super::DemoPlatform;
 
-pub struct DemoServer {
+pub(crate) struct DemoServer {
     pub port: u16,
     /// Bodies of the notifications received on `/hooks`.
     pub hooks: Arc<Mutex<Vec<String>>>,
@@ -22,7 +22,7 @@ impl Drop for DemoServer {
 }
 
 impl DemoServer {
-    pub async fn start(platform: DemoPlatform) -> std::io::Result<DemoServer> {
+    pub(crate) async fn start(platform: DemoPlatform) -> std::io::Result<DemoServer> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let hooks = Arc::new(Mutex::new(Vec::new()));

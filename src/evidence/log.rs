@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::notify::message::{
-    human_duration, image_change, release_change, result_words, short_sha, verdict_mark,
-};
 use crate::report::{RunRecord, ServiceRecord, ServiceResult};
+use crate::report::{human_duration, image_change, release_change, short_sha};
 use crate::secret;
 
 /// What a new log starts with.
@@ -103,10 +101,7 @@ fn service(md: &mut String, s: &ServiceRecord) {
         let _ = write!(release, " (`{}`)", one_line(&images));
     }
     if let Some(live) = &s.live {
-        let v = live
-            .version
-            .map_or_else(|| live.image.clone(), |v| format!("v{v}"));
-        let _ = write!(release, "; live now: {v}");
+        let _ = write!(release, "; live now: {}", live.short());
     }
     let _ = writeln!(md, "- **Release:** {}", one_line(&release));
     if !s.gates.is_empty() {
@@ -117,7 +112,7 @@ fn service(md: &mut String, s: &ServiceRecord) {
                 format!(
                     "{} {} {} ({}: {})",
                     g.name,
-                    verdict_mark(g.verdict),
+                    g.verdict.mark(),
                     g.verdict.name(),
                     g.rule,
                     g.observed
@@ -169,7 +164,7 @@ pub fn health_status(s: &ServiceRecord) -> &'static str {
         ServiceResult::FailedBeforeChange => "unchanged (stopped before any change)",
         ServiceResult::NotStarted => "unchanged (not started: an earlier service failed)",
         ServiceResult::Cancelled => "unknown (cancelled)",
-        ServiceResult::Planned => result_words(s.result),
+        ServiceResult::Planned => s.result.words(),
     }
 }
 

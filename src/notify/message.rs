@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::event::Event;
-use crate::report::{ReleaseRef, RunKind, RunRecord, ServiceRecord, ServiceResult, Verdict};
+use crate::report::{
+    RunKind, RunRecord, ServiceRecord, Verdict, human_duration, image_change, release_change,
+    short_sha,
+};
 
 /// One notification: a finished (or starting) run and the event it is told as.
 #[derive(Debug, Clone, Copy)]
@@ -164,40 +167,14 @@ pub fn service_facts(s: &ServiceRecord, test: bool) -> Vec<(&'static str, String
     facts
 }
 
-/// `v41 → v42`; `v41 → v42 (rolled back to v41)` when what is live differs from what was deployed.
-pub fn release_change(from: Option<&ReleaseRef>, to: Option<&ReleaseRef>) -> String {
-    let v = |r: Option<&ReleaseRef>| match r {
-        Some(ReleaseRef {
-            version: Some(v), ..
-        }) => format!("v{v}"),
-        Some(_) => "an image".to_owned(),
-        None => "unknown".to_owned(),
-    };
-    match (from, to) {
-        (None, None) => "unchanged".to_owned(),
-        (Some(_), None) => format!("{} (unchanged)", v(from)),
-        _ => format!("{} → {}", v(from), v(to)),
-    }
-}
-
-/// `registry.fly.io/app:deployment-01 → registry.fly.io/app:deployment-02`, when known.
-pub fn image_change(from: Option<&ReleaseRef>, to: Option<&ReleaseRef>) -> Option<String> {
-    match (from, to) {
-        (Some(f), Some(t)) => Some(format!("{} → {}", f.image, t.image)),
-        (None, Some(t)) => Some(format!("? → {}", t.image)),
-        (Some(f), None) => Some(f.image.clone()),
-        (None, None) => None,
-    }
-}
-
 /// `rolled back · gates: health ✗, regression ✓`.
 pub fn verdict(s: &ServiceRecord) -> String {
-    let mut out = result_words(s.result).to_owned();
+    let mut out = s.result.words().to_owned();
     if !s.gates.is_empty() {
         let gates: Vec<String> = s
             .gates
             .iter()
-            .map(|g| format!("{} {}", g.name, verdict_mark(g.verdict)))
+            .map(|g| format!("{} {}", g.name, g.verdict.mark()))
             .collect();
         let _ = write!(out, " · gates: {}", gates.join(", "));
     }
@@ -229,52 +206,6 @@ pub fn reason(s: &ServiceRecord) -> Option<String> {
         .or_else(|| s.issues.first().cloned())
 }
 
-pub fn result_words(r: ServiceResult) -> &'static str {
-    match r {
-        ServiceResult::Succeeded => "succeeded",
-        ServiceResult::FailedBeforeChange => "failed before any change",
-        ServiceResult::RolledBack => "rolled back",
-        ServiceResult::RollbackFailed => "rollback failed",
-        ServiceResult::NotStarted => "not started",
-        ServiceResult::Cancelled => "cancelled",
-        ServiceResult::Unhealthy => "unhealthy",
-        ServiceResult::Planned => "planned",
-    }
-}
-
-pub fn verdict_mark(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "✓",
-        Verdict::Warn => "!",
-        Verdict::Fail => "✗",
-        Verdict::Skipped => "–",
-    }
-}
-
-/// `850ms`, `12.3s`, `2m 3s`, `1h 4m`.
-pub fn human_duration(ms: u64) -> String {
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    if ms < 60_000 {
-        let tenths = ms / 100;
-        return if tenths.is_multiple_of(10) {
-            format!("{}s", tenths / 10)
-        } else {
-            format!("{}.{}s", tenths / 10, tenths % 10)
-        };
-    }
-    let secs = ms / 1000;
-    if secs < 3600 {
-        return format!("{}m {}s", secs / 60, secs % 60);
-    }
-    format!("{}h {}m", secs / 3600, (secs % 3600) / 60)
-}
-
-pub fn short_sha(sha: &str) -> &str {
-    sha.get(..7).unwrap_or(sha)
-}
-
 /// Cuts `text` to at most `max` characters, ending with `…` when it was cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -290,33 +221,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_like_a_person_wrote_them() {
-        assert_eq!(human_duration(850), "850ms");
-        assert_eq!(human_duration(12_340), "12.3s");
-        assert_eq!(human_duration(5_000), "5s");
-        assert_eq!(human_duration(123_000), "2m 3s");
-        assert_eq!(human_duration(3_840_000), "1h 4m");
-    }
-
-    #[test]
     fn truncation_counts_characters_not_bytes() {
         assert_eq!(truncate("héllo", 5), "héllo");
         assert_eq!(truncate("héllo wörld", 6), "héllo…");
         assert_eq!(truncate("héllo wörld", 6).chars().count(), 6);
-    }
-
-    #[test]
-    fn release_changes() {
-        let r = |v: u64| ReleaseRef {
-            version: Some(v),
-            image: format!("img:{v}"),
-        };
-        assert_eq!(release_change(Some(&r(41)), Some(&r(42))), "v41 → v42");
-        assert_eq!(release_change(Some(&r(41)), None), "v41 (unchanged)");
-        assert_eq!(release_change(None, None), "unchanged");
-        assert_eq!(
-            image_change(Some(&r(41)), Some(&r(42))).unwrap(),
-            "img:41 → img:42"
-        );
     }
 }

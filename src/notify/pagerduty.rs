@@ -13,11 +13,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::message::{
-    Message, gate_problems, image_change, reason, release_change, result_words, truncate,
-};
+use super::message::{Message, gate_problems, reason, truncate};
 use crate::event::Event;
 use crate::report::{RunKind, ServiceRecord, ServiceResult};
+use crate::report::{image_change, release_change};
 
 /// `PagerDuty`'s limit on `payload.summary`.
 const SUMMARY_MAX: usize = 1024;
@@ -234,7 +233,7 @@ fn details(msg: &Message<'_>, s: &ServiceRecord) -> Map<String, Value> {
     d.insert("event".into(), json!(msg.event.name()));
     d.insert("environment".into(), json!(s.env));
     d.insert("service".into(), json!(s.service));
-    d.insert("result".into(), json!(result_words(s.result)));
+    d.insert("result".into(), json!(s.result.words()));
     d.insert(
         "release".into(),
         json!(release_change(s.from.as_ref(), s.to.as_ref())),

@@ -4,7 +4,7 @@
 use super::deps::Fut;
 use super::plan::PlanView;
 use super::release_text;
-use super::stage::{Cx, Next, Stage, sample};
+use super::stage::{Cx, Next, Stage};
 use crate::report::ReleaseRef;
 
 pub(super) struct BaselineStage;
@@ -16,8 +16,13 @@ impl Stage for BaselineStage {
 
     fn plan(&self, view: &PlanView<'_>) -> String {
         let svc = view.service();
+        let all_failing = if view.plan.force_unhealthy_baseline {
+            "only a warning (--force-unhealthy-baseline)"
+        } else {
+            "a refusal"
+        };
         format!(
-            "baseline: record what runs now and {} probes of {}; rollback target: {}",
+            "baseline: record what runs now and {} probes of {} (all failing: {all_failing}); rollback target: {}",
             svc.regression.probes,
             svc.health_url(),
             view.target_text()
@@ -43,8 +48,41 @@ async fn run(cx: &mut Cx<'_>) -> Next {
             version: base.version,
             image: image.clone(),
         });
-        let stats = sample(deps, svc).await;
-        if stats.error_rate > 0.0 {
+        let records = crate::probe::gate::sample(
+            deps.prober,
+            deps.clock,
+            &svc.health,
+            &svc.health_url(),
+            svc.regression.probes,
+            deps.stop,
+        )
+        .await;
+        let stats = crate::probe::stats::LatencyStats::from_records(&records);
+        if stats.count > 0 && stats.failures == stats.count && !deps.stop.is_stopped() {
+            // Down before shipit touched it: a deploy could only be judged against, and rolled
+            // back to, a release that does not work. Refused unless the operator says otherwise.
+            let last = records
+                .iter()
+                .rev()
+                .find_map(|r| r.error.clone().or_else(|| r.failed.first().cloned()))
+                .unwrap_or_default();
+            let what = format!(
+                "the live release {} already fails all {} baseline probes of {} (last: {last})",
+                release_text(cx.st.record.from.as_ref()),
+                stats.count,
+                svc.health_url()
+            );
+            if !plan.force_unhealthy_baseline {
+                return Next::Refuse(format!(
+                    "preflight refused: {what}: the app is already down; nothing was deployed\nhint: bring the live release back first (`shipit health {}` shows what it answers), or deploy anyway with --force-unhealthy-baseline",
+                    svc.app
+                ));
+            }
+            cx.warn(format!(
+                "{}: {what}; deploying anyway (--force-unhealthy-baseline)",
+                svc.label()
+            ));
+        } else if stats.error_rate > 0.0 {
             deps.printer.warn(&format!(
                 "{}: the live release already fails {} of {} probes",
                 svc.label(),

@@ -37,6 +37,10 @@ impl Stage for Deploy {
             call(cx, &req).await
         })
     }
+
+    fn changes_the_app(&self) -> bool {
+        true
+    }
 }
 
 /// One `flyctl deploy` call with the fleet watcher beside it: the argv and the action go into

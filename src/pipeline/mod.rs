@@ -66,6 +66,8 @@ pub async fn deploy_service(deps: &Deps<'_>, plan: &ServicePlan) -> ServiceRecor
         if deps.stop.is_stopped() {
             return cancel::cancelled(cx).await;
         }
+        deps.stop
+            .set_standing(&svc.app, standing(&cx.st.record, stage.changes_the_app()));
         deps.printer
             .step(&format!("{}: {}", svc.label(), stage.name()));
         let started = Instant::now();
@@ -148,19 +150,33 @@ pub async fn deploy_service(deps: &Deps<'_>, plan: &ServicePlan) -> ServiceRecor
     cx.st.record
 }
 
-/// A release as the log says it: `v42 (registry.fly.io/app:tag)`, or the image alone.
-pub(crate) fn release_text(r: Option<&ReleaseRef>) -> String {
-    match r {
-        Some(ReleaseRef {
-            version: Some(v),
-            image,
-        }) => format!("v{v} ({image})"),
-        Some(ReleaseRef {
-            version: None,
-            image,
-        }) => image.clone(),
-        None => "nothing".into(),
+/// Where a service stands if the run ended now with no time to look (a second Ctrl-C): before
+/// the deploy call nothing changed; from it on, the way back is the rollback command.
+fn standing(record: &ServiceRecord, changing: bool) -> String {
+    let app = &record.app;
+    if record.flyctl.is_empty() && !changing {
+        let live = match &record.from {
+            Some(from) => format!(", {} still live", release_text(Some(from))),
+            None => String::new(),
+        };
+        return format!("{app}: nothing was changed{live}");
     }
+    match &record.from {
+        Some(from) => format!(
+            "{app}: the deploy may have changed machines; to put {} back, run: {}",
+            release_text(Some(from)),
+            cancel::rollback_command(app, from)
+        ),
+        None => format!(
+            "{app}: the first deploy may have changed machines; there is no earlier release to go back to"
+        ),
+    }
+}
+
+/// A release as the log says it: `report::Release`, the one wording (`v42 (image)`, the image
+/// alone, or `unknown`).
+pub(crate) fn release_text(r: Option<&ReleaseRef>) -> String {
+    crate::report::Release(r).to_string()
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub struct ServicePlan {
     /// window's settings. flyctl never gets `--strategy canary` (its canary destroys its canary
     /// machine); every call of a canary deploy is `--strategy rolling` over chosen machines.
     pub canary: Option<CanarySpec>,
+    /// `--force-unhealthy-baseline`: a live release that fails every baseline probe does not
+    /// refuse the deploy.
+    pub force_unhealthy_baseline: bool,
 }
 
 impl ServicePlan {
@@ -78,6 +81,7 @@ impl ServicePlan {
             smoke,
             database: None,
             canary,
+            force_unhealthy_baseline: false,
         })
     }
 

@@ -45,8 +45,9 @@ pub(super) async fn after_failure(
 ) -> ServiceRecord {
     let svc = &plan.service;
     let refuse = |mut record: ServiceRecord, why: &str| {
+        // The failure itself was just printed by the loop; this line says why nothing undoes it.
         deps.printer
-            .error(&format!("{}: {reason}; {why}", svc.label()));
+            .error(&format!("{}: no rollback: {why}", svc.label()));
         deps.printer.error(&format!(
             "{}: a human must act now: what runs is {}",
             svc.label(),
@@ -269,6 +270,13 @@ async fn redeploy(
             .map(ToString::to_string)
             .unwrap_or_default(),
     });
+    if !call_ok && deps.stop.is_stopped() {
+        // Cancelled while flyctl put the target back: not a failed rollback. What runs is
+        // whatever the call had reached; the last line offers the rollback again.
+        super::cancel::mark_cancelled(deps, record);
+        record.live = super::cancel::live_look(deps, svc).await;
+        return;
+    }
     if !call_ok {
         let why = outcome
             .error
@@ -314,6 +322,18 @@ async fn redeploy(
             .or(target.version),
         image: target.image.clone(),
     };
+    if report.cancelled {
+        // Stopped before the gate had a verdict: the target is deployed but not proven, which
+        // is neither a rollback that worked nor one that failed (no `needs_human`).
+        super::cancel::mark_cancelled(deps, record);
+        deps.printer.warn(&format!(
+            "{}: cancelled during the {step_name} health gate: {} is deployed, its health not yet proven",
+            svc.label(),
+            release_text(Some(&live)),
+        ));
+        record.live = Some(live);
+        return;
+    }
     if report.opened {
         record.result = ServiceResult::RolledBack;
         record.actions.push(format!(
@@ -477,6 +497,15 @@ pub async fn rollback_service(
         svc.label(),
         release_text(Some(&to))
     ));
+    deps.stop.set_standing(
+        &svc.app,
+        format!(
+            "{}: the rollback to {} may be half done; to finish it, run: {}",
+            svc.app,
+            release_text(Some(&to)),
+            super::cancel::rollback_command(&svc.app, &to)
+        ),
+    );
     let req = rollback_request(svc, &to.image);
     redeploy(deps, svc, &req, &to, &mut record, "rollback").await;
     if record.result == ServiceResult::RolledBack {

@@ -19,6 +19,11 @@ pub(crate) trait Stage: Sync {
     /// The line `shipit plan` prints for this step.
     fn plan(&self, view: &PlanView<'_>) -> String;
     fn run<'a>(&'a self, cx: &'a mut Cx<'_>) -> Fut<'a, Next>;
+    /// Whether this stage changes the app (the deploy call): from its start on, a run that
+    /// ends at once leaves the rollback command as its last line, not "nothing was changed".
+    fn changes_the_app(&self) -> bool {
+        false
+    }
 }
 
 /// A gate: judges the new release and leaves one [`GateRecord`]. A failed gate rolls back.

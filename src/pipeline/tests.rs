@@ -459,8 +459,9 @@ impl Case {
             }),
             group: Box::new(|_| {}),
         };
-        let plan =
+        let mut plan =
             ServicePlan::new(svc, opts.image.as_deref(), opts.strategy, opts.rollback).unwrap();
+        plan.force_unhealthy_baseline = opts.force_unhealthy_baseline;
         deploy_service(&deps, &plan).await
     }
 }
@@ -470,6 +471,7 @@ struct DeployOptions {
     image: Option<String>,
     strategy: Option<crate::platform::Strategy>,
     rollback: bool,
+    force_unhealthy_baseline: bool,
 }
 
 fn opts() -> DeployOptions {
@@ -477,6 +479,7 @@ fn opts() -> DeployOptions {
         image: Some(NEW.into()),
         strategy: None,
         rollback: true,
+        force_unhealthy_baseline: false,
     }
 }
 
@@ -606,8 +609,31 @@ async fn a_failed_health_gate_rolls_back_and_verifies_the_baseline() {
 async fn an_unhealthy_baseline_after_rollback_needs_a_human() {
     let mut c = Case::new(Some(OLD), &[]);
     c.prober.broken = vec![NEW, OLD];
-    let r = c.run(&c.service(""), &opts()).await;
+    let forced = DeployOptions {
+        force_unhealthy_baseline: true,
+        ..opts()
+    };
+    let r = c.run(&c.service(""), &forced).await;
     assert_eq!(r.result, ServiceResult::RollbackFailed);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("--force-unhealthy-baseline")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[tokio::test]
+async fn a_baseline_failing_every_probe_refuses_before_the_deploy_call() {
+    let mut c = Case::new(Some(OLD), &[]);
+    c.prober.broken = vec![OLD];
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::FailedBeforeChange);
+    assert!(c.platform.deploy_images().is_empty());
+    let reason = r.reason.unwrap_or_default();
+    assert!(reason.contains("already down"), "{reason}");
+    assert!(reason.contains("--force-unhealthy-baseline"), "{reason}");
 }
 
 #[tokio::test]
@@ -678,6 +704,7 @@ async fn redeploying_the_running_image_is_not_a_half_updated_fleet() {
         image: Some(OLD.into()),
         strategy: None,
         rollback: true,
+        force_unhealthy_baseline: false,
     };
     let r = c.run(&c.service(""), &opts).await;
     assert_eq!(r.result, ServiceResult::Succeeded, "{:?}", r.reason);
@@ -724,11 +751,13 @@ async fn plan_and_pipeline_agree_on_the_stages_and_the_flyctl_calls() {
             image: None,
             strategy: Some(Strategy::Immediate),
             rollback: true,
+            force_unhealthy_baseline: false,
         },
         DeployOptions {
             image: Some(NEW.into()),
             strategy: Some(Strategy::Canary),
             rollback: false,
+            force_unhealthy_baseline: false,
         },
     ];
     for extra in configs {

@@ -261,13 +261,21 @@ fn runs_started_together_are_refused_with_the_holders_pid() {
     let mut state = p.state();
     state["deploys"] = json!([{"outcome": "hang"}]);
     p.fly_state(&state);
+    // Nothing answers the health URL, so the baseline fails every probe: forced past that
+    // refusal, since this test is about the lock.
     let children: Vec<_> = (0..8)
         .map(|_| {
-            p.shipit(&["deploy", "staging", "--image", "registry.fly.io/a:b"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            p.shipit(&[
+                "deploy",
+                "staging",
+                "--image",
+                "registry.fly.io/a:b",
+                "--force-unhealthy-baseline",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     // Every run but the holder is refused; the holder hangs in flyctl until it is cancelled.
@@ -678,7 +686,7 @@ fn every_flag_in_help_is_in_the_readme() {
             .flat_map(|l| {
                 l.split_whitespace()
                     .take_while(|w| w.starts_with('-'))
-                    .map(|w| w.trim_end_matches(',').to_owned())
+                    .map(|w| w.trim_end_matches([',', ')']).to_owned())
                     .collect::<Vec<_>>()
             })
             .collect::<Vec<_>>();
@@ -710,4 +718,43 @@ fn machines_that_report_no_image_take_the_rollback_target_from_the_releases() {
     p.fly_state(&state);
     p.run(&["plan", "staging"])
         .stdout_has("rollback target: v3 (registry.fly.io/hotdash-staging:deployment-v3)");
+}
+
+#[test]
+fn a_baseline_where_every_probe_fails_refuses_the_deploy_unless_forced() {
+    // Nothing answers the health URL: the live app is already down.
+    let p = project(", interval: 50ms, timeout: 200ms");
+    let r = p.run(&["deploy", "staging", "--image", "registry.fly.io/a:b"]);
+    r.code(1)
+        .stderr_has("already fails all")
+        .stderr_has("the app is already down; nothing was deployed")
+        .stderr_has("hint: ")
+        .stderr_has("--force-unhealthy-baseline");
+    assert!(p.deploy_calls().is_empty(), "{:?}", p.deploy_calls());
+    // Forced: deployed (and, since nothing ever answers, not recovered), with the warning kept.
+    let forced = p.run(&[
+        "deploy",
+        "staging",
+        "--image",
+        "registry.fly.io/a:b",
+        "--force-unhealthy-baseline",
+    ]);
+    forced
+        .code(4)
+        .stderr_has("deploying anyway (--force-unhealthy-baseline)");
+    assert!(!p.deploy_calls().is_empty());
+    // The flag goes through the settings layer and is shown there.
+    let shown = p.run(&[
+        "deploy",
+        "staging",
+        "--force-unhealthy-baseline",
+        "--show-settings",
+    ]);
+    shown.code(0);
+    let doc = shown.json();
+    assert_eq!(doc["settings"]["force_unhealthy_baseline"], true, "{doc}");
+    assert_eq!(
+        doc["resolved"][0]["force_unhealthy_baseline"], true,
+        "{doc}"
+    );
 }

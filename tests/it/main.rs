@@ -6,6 +6,7 @@
 mod baseline_cmd;
 mod canary_config;
 mod canary_pipeline;
+mod cancel_stages;
 mod check_cmd;
 mod conditions;
 mod config_errors;
@@ -23,6 +24,7 @@ mod fly_adapter;
 mod github_io;
 mod health_cmd;
 mod hostile;
+mod human_output;
 mod init_cmd;
 mod leak;
 mod notify;

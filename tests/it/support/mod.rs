@@ -7,6 +7,7 @@ pub mod chromium;
 pub mod fleet;
 pub mod postgres;
 pub mod server;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
