@@ -71,10 +71,12 @@ pub fn production_reason(config: &Config, env: &str) -> String {
     }
 }
 
-/// The command that puts the original image back through the full pipeline.
+/// The command that puts the original image back through the full pipeline. It is printed when
+/// the drill did not finish, so what runs then may fail every baseline probe (a rollback whose
+/// gate failed): `--force-unhealthy-baseline`, or the deploy would refuse to replace it.
 pub fn forward_command(env: &str, service: &str, original: &ReleaseRef) -> String {
     format!(
-        "shipit deploy {env} --app {service} --image {}",
+        "shipit deploy {env} --app {service} --image {} --force-unhealthy-baseline",
         original.image
     )
 }

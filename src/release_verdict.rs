@@ -71,7 +71,7 @@ impl Verdicts {
     /// Every image the record shows failing a gate or being rolled back, newest first, one
     /// entry per image.
     #[cfg(test)]
-    pub fn rejections(&self) -> Vec<Rejection> {
+    pub(crate) fn rejections(&self) -> Vec<Rejection> {
         let mut out: Vec<Rejection> = Vec::new();
         for (run_id, kind, s) in &self.entries {
             for r in rejections_of(run_id, *kind, s) {
