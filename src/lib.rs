@@ -21,6 +21,7 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub mod input;
+pub mod metrics;
 pub mod monitor;
 pub mod notify;
 pub mod parity;

@@ -137,6 +137,11 @@ impl DeploySettings {
                 .then(|| config.environment(&plan.service.env))
                 .flatten()
                 .and_then(|e| e.database.clone());
+            // `metrics:`: the regression gate also compares the 5xx share.
+            plan.metrics_5xx = config
+                .metrics
+                .as_ref()
+                .map(|_| config.monitor.max_5xx_ratio);
         }
         Ok(plans)
     }

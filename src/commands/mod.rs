@@ -157,6 +157,7 @@ pub(crate) fn pipeline_deps<'a>(
                 .parent()
                 .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
         }),
+        metrics: None,
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {

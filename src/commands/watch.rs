@@ -55,11 +55,15 @@ pub(crate) async fn run(
     let prober = HttpProber::new()?;
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);
+    let metrics = super::check::metrics_reader(&config)?;
     let deps = Deps {
         platform: &platform,
         prober: &prober,
         store: store.as_ref(),
         sender: &sender,
+        metrics: metrics
+            .as_ref()
+            .map(|m| m as &dyn crate::metrics::MetricsSource),
     };
     let p = &ctx.printer;
     let started_at = SystemTime::now();

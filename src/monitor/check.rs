@@ -67,6 +67,8 @@ pub struct Deps<'a, P, R, S> {
     pub prober: &'a R,
     pub store: &'a dyn Store,
     pub sender: &'a S,
+    /// Fly's Prometheus endpoint, when `metrics:` is configured.
+    pub metrics: Option<&'a dyn crate::metrics::MetricsSource>,
 }
 
 impl<P, R, S> Clone for Deps<'_, P, R, S> {
@@ -91,10 +93,11 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
         prober,
         store,
         sender,
+        metrics,
     } = *deps;
     let tasks: Vec<_> = services
         .iter()
-        .map(|s| observe(s, policy, now, platform, prober))
+        .map(|s| observe(s, policy, now, platform, prober, metrics))
         .collect();
     let mut observed: Vec<Option<(Observed, Option<crate::probe::stats::LatencyStats>)>> =
         vec![None; services.len()];
@@ -298,15 +301,26 @@ async fn observe<P: Platform, R: Prober>(
     now: SystemTime,
     platform: &P,
     prober: &R,
+    metrics: Option<&dyn crate::metrics::MetricsSource>,
 ) -> (Observed, Option<crate::probe::stats::LatencyStats>) {
     let status = platform.status(&s.app).await;
     let missing = matches!(&status, Err(e) if e.kind == ErrorKind::AppNotFound);
-    let (logs, probe) = if missing {
-        (None, None)
+    let (logs, probe, metrics) = if missing {
+        (None, None, None)
     } else {
         let spec = ProbeSpec::health(&s.health, &s.health_url());
-        let (logs, probe) = tokio::join!(platform.logs(&s.app, LOG_WAIT), prober.probe(&spec));
-        (Some(logs), Some(probe))
+        let read_metrics = async {
+            match metrics {
+                Some(m) => Some(crate::metrics::app_now(m, &s.app).await),
+                None => None,
+            }
+        };
+        let (logs, probe, metrics) = tokio::join!(
+            platform.logs(&s.app, LOG_WAIT),
+            prober.probe(&spec),
+            read_metrics
+        );
+        (Some(logs), Some(probe), metrics)
     };
     let scanner = s.logs.scanner();
     // The probe as a sample of one, judged like every probe (`ProbeRecord::judge`).
@@ -319,7 +333,7 @@ async fn observe<P: Platform, R: Prober>(
         status: status.as_ref(),
         logs: logs.as_ref().map(|l| l.as_ref().map(Vec::as_slice)),
         probe: probe.as_ref().map(|p| (p, s.health.expect.as_slice())),
-        metrics: None,
+        metrics,
         scanner: &scanner,
         policy,
         now,
@@ -455,6 +469,7 @@ mod tests {
             prober: &answers,
             store: &store,
             sender: &sender,
+            metrics: None,
         };
         let services: Vec<&Service> = config.services().collect();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_787_313_600);

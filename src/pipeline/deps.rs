@@ -45,6 +45,9 @@ pub struct Deps<'a> {
     pub group: GroupFn<'a>,
     /// The database stages' seam: the migration lint and `db verify` (`crate::db`).
     pub database: Box<dyn DatabaseSeam + 'a>,
+    /// Fly's Prometheus endpoint, when `metrics:` is configured (the regression gate's 5xx
+    /// comparison, the watch stage's metric findings).
+    pub metrics: Option<&'a dyn crate::metrics::MetricsSource>,
 }
 
 /// The platform operations the pipeline uses, object-safe. Every [`Platform`] is one.

@@ -33,6 +33,9 @@ pub struct ServicePlan {
     /// the deploy, `db verify` after it); set by `DeploySettings::service_plans`.
     #[serde(skip)]
     pub database: Option<crate::config::database::Database>,
+    /// With `metrics:` configured: the largest rise in the share of 5xx answers the regression
+    /// gate allows (`monitor.metrics.max_5xx_ratio`); set by `DeploySettings::service_plans`.
+    pub metrics_5xx: Option<f64>,
 }
 
 impl ServicePlan {
@@ -68,6 +71,7 @@ impl ServicePlan {
             rollback,
             smoke,
             database: None,
+            metrics_5xx: None,
         })
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::server::{Behaviour, Server};
-use crate::support::{Project, fly_app};
+use crate::support::{Project, Run, fly_app};
 
 const IMAGE: &str = "registry.fly.io/web-staging:deployment-01";
 
@@ -467,4 +467,126 @@ fn watch_checks_every_interval_for_the_window_and_alerts_once() {
     p.run(&["watch", "staging", "--for", "0s"])
         .code(1)
         .stderr_has("must be longer than 0s");
+}
+
+const METRICS_TOKEN: &str = "fm2_metrics-token-7f3c9a";
+
+/// A Prometheus API answer with one series.
+fn prom(value: &str) -> Behaviour {
+    Behaviour::json(&format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1787313600,"{value}"]}}]}}}}"#
+    ))
+}
+
+fn metrics_config(prom: &str) -> String {
+    format!(
+        "metrics: {{ prometheus: {{ url: \"{prom}/prometheus/acme/\", token: \"${{FLY_METRICS_TOKEN}}\" }} }}\n"
+    )
+}
+
+#[test]
+fn metrics_from_prometheus_are_findings_and_the_token_stays_secret() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    // web-staging: 4% of its answers are 5xx; api-staging: an instance at 95% of its memory.
+    let prometheus = Server::start([(
+        "/prometheus/acme/api/v1/query",
+        Behaviour::ByQuery {
+            cases: vec![
+                ("app=\"web-staging\",status=~\"5..\"".into(), prom("0.04")),
+                ("mem_available{app=\"api-staging\"}".into(), prom("0.95")),
+            ],
+            otherwise: Box::new(prom("0")),
+        },
+    )]);
+    let p = project(
+        &up.url(),
+        &up.url(),
+        &hook.url(),
+        None,
+        &metrics_config(&prometheus.url()),
+    );
+    let run = Run::from(
+        p.shipit(&["check", "staging", "--json"])
+            .env("FLY_METRICS_TOKEN", METRICS_TOKEN)
+            .output()
+            .unwrap(),
+    );
+    run.code(1);
+    let doc = run.json();
+    assert_documented_shape(&doc);
+    let f = finding(&doc, "web-staging", "metrics_5xx").expect("metrics_5xx");
+    assert_eq!(f["level"], "critical");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("4.00% of responses were 5xx"),
+        "{f}"
+    );
+    let m = finding(&doc, "api-staging", "memory").expect("memory");
+    assert_eq!(m["level"], "alert");
+    assert!(finding(&doc, "api-staging", "metrics_5xx").is_none());
+    let requests = prometheus.requests();
+    assert_eq!(requests.len(), 4, "two queries per app");
+    for r in &requests {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("FlyV1 {METRICS_TOKEN}").as_str())
+        );
+    }
+    assert!(!run.stdout.contains(METRICS_TOKEN) && !run.stderr.contains(METRICS_TOKEN));
+    assert!(!hook_events(&hook).is_empty());
+    for r in hook.requests() {
+        assert!(!String::from_utf8_lossy(&r.body).contains(METRICS_TOKEN));
+    }
+    for file in [".shipit/evidence.log", "feedback/deployment.md"] {
+        if p.file(file).exists() {
+            assert!(!p.read(file).contains(METRICS_TOKEN), "{file}");
+        }
+    }
+}
+
+#[test]
+fn a_metrics_endpoint_that_refuses_the_token_or_is_down_is_a_warning_on_each_app() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let prometheus = Server::start([(
+        "/prometheus/acme/api/v1/query",
+        Behaviour::Reply(crate::support::server::Reply::new(
+            401,
+            format!("{{\"error\":\"unauthorized token {METRICS_TOKEN}\"}}"),
+        )),
+    )]);
+    for url in [prometheus.url(), crate::support::server::refused_url()] {
+        let p = project(
+            &up.url(),
+            &up.url(),
+            &hook.url(),
+            None,
+            &metrics_config(&url),
+        );
+        let run = Run::from(
+            p.shipit(&["check", "staging", "--json"])
+                .env("FLY_METRICS_TOKEN", METRICS_TOKEN)
+                .output()
+                .unwrap(),
+        );
+        run.code(0);
+        let doc = run.json();
+        for app in ["web-staging", "api-staging"] {
+            let f = finding(&doc, app, "metrics_unreadable").expect("metrics_unreadable");
+            assert_eq!(f["level"], "warning");
+            let evidence = f["evidence"].to_string();
+            if url == prometheus.url() {
+                assert!(evidence.contains("refused the token (401)"), "{evidence}");
+            } else {
+                assert!(
+                    evidence.contains("cannot reach the metrics endpoint"),
+                    "{evidence}"
+                );
+            }
+        }
+        assert!(!run.stdout.contains(METRICS_TOKEN) && !run.stderr.contains(METRICS_TOKEN));
+    }
 }
