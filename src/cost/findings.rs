@@ -75,6 +75,21 @@ pub fn from_inventory(scope: &Scope<'_>, inv: &Inventory, prices: &Prices) -> Ve
     out
 }
 
+/// The findings metrics show (memory sized above its p95, machines beyond a region's load),
+/// most money first.
+pub fn from_metrics(
+    scope: &Scope<'_>,
+    inv: &Inventory,
+    memory: &[MemoryFigure],
+    loads: &[RegionLoad],
+    prices: &Prices,
+) -> Vec<Finding> {
+    let mut out = oversized_memory(scope, inv, memory, prices);
+    out.extend(excess_machines(scope, inv, loads, prices));
+    sort(&mut out);
+    out
+}
+
 /// Most money first, then by app and subject, so output is stable.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
@@ -350,6 +365,7 @@ mod tests {
             min_machines_running: 0,
             rootfs_gb: None,
             mounts: Vec::new(),
+            soft_limit: None,
         }
     }
 

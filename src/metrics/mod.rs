@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use crate::cost::findings::MemoryFigure;
+use crate::cost::findings::{MemoryFigure, RegionLoad};
 use crate::monitor::assess::Metrics;
 
 /// A boxed future borrowing from its caller.
@@ -150,6 +150,34 @@ pub async fn concurrency_p95(
         .filter(|s| s.value.is_finite())
         .filter_map(|s| Some((s.labels.get("region")?.clone(), s.value)))
         .collect())
+}
+
+/// The metric findings' inputs for one app of `cost`: each machine's memory p95 and each
+/// region's load beside the soft limit its started machines say (a region whose machines set
+/// no `concurrency.soft_limit` cannot be judged and is left out).
+pub async fn cost_figures(
+    src: &dyn MetricsSource,
+    app: &str,
+    inventory: &crate::platform::inventory::Inventory,
+) -> Result<(Vec<MemoryFigure>, Vec<RegionLoad>), String> {
+    let (memory, load) = tokio::join!(memory_p95(src, app), concurrency_p95(src, app));
+    let loads = load?
+        .into_iter()
+        .filter_map(|(region, p95)| {
+            let soft_limit = inventory
+                .machines
+                .iter()
+                .filter(|m| m.region == region)
+                .filter_map(|m| m.soft_limit)
+                .min()?;
+            Some(RegionLoad {
+                region,
+                p95_concurrency: p95,
+                soft_limit,
+            })
+        })
+        .collect();
+    Ok((memory?, loads))
 }
 
 /// Reads a Prometheus API answer (`{"status": "success", "data": {"resultType": "vector" |
