@@ -43,6 +43,7 @@ pub(crate) async fn run(
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);
     let metrics = metrics_reader(&config)?;
+    let prices = crate::cost::Prices::shipped().with_overrides(&config.cost.prices);
     let deps = Deps {
         platform: &platform,
         prober: &prober,
@@ -51,6 +52,10 @@ pub(crate) async fn run(
         metrics: metrics
             .as_ref()
             .map(|m| m as &dyn crate::metrics::MetricsSource),
+        cost: Some(check::CostScope {
+            prices: &prices,
+            always_on: &config.cost.always_on,
+        }),
     };
     let p = &ctx.printer;
     let mut reports = Vec::new();
@@ -234,7 +239,7 @@ pub(crate) async fn record(
             );
             if f.needs_action() {
                 rec.issues.push(line);
-            } else {
+            } else if f.level > crate::monitor::Level::Info {
                 rec.warnings.push(line);
             }
         }

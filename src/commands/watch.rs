@@ -64,6 +64,7 @@ pub(crate) async fn run(
         metrics: metrics
             .as_ref()
             .map(|m| m as &dyn crate::metrics::MetricsSource),
+        cost: None,
     };
     let p = &ctx.printer;
     let started_at = SystemTime::now();

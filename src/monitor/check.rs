@@ -13,6 +13,7 @@ use super::alerting::{AlertSender, Applied, apply};
 use super::assess::{Inputs, assess};
 use super::escalation::{self, Observed, Policy, Reported, Send, Status};
 use crate::config::Service;
+use crate::platform::inventory::InventorySource;
 use crate::platform::{ErrorKind, Platform};
 use crate::probe::{ProbeSpec, Prober};
 use crate::report::RunKind;
@@ -69,6 +70,16 @@ pub struct Deps<'a, P, R, S> {
     pub sender: &'a S,
     /// Fly's Prometheus endpoint, when `metrics:` is configured.
     pub metrics: Option<&'a dyn crate::metrics::MetricsSource>,
+    /// Report `cost`'s findings at info level (`check` does; `watch`'s frequent passes do not).
+    pub cost: Option<CostScope<'a>>,
+}
+
+/// What the cost findings need besides the inventory: the prices and the always-on
+/// environments (`cost:`).
+#[derive(Clone, Copy)]
+pub struct CostScope<'a> {
+    pub prices: &'a crate::cost::Prices,
+    pub always_on: &'a [String],
 }
 
 impl<P, R, S> Clone for Deps<'_, P, R, S> {
@@ -81,7 +92,7 @@ impl<P, R, S> Copy for Deps<'_, P, R, S> {}
 
 /// Observes the services, escalates and sends. A store that cannot be read is an error (check
 /// reads the record); a store write that fails is a warning.
-pub async fn run<P: Platform, R: Prober, S: AlertSender>(
+pub async fn run<P: Platform + InventorySource, R: Prober, S: AlertSender>(
     env: &str,
     services: &[&Service],
     policy: &Policy,
@@ -94,15 +105,24 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
         store,
         sender,
         metrics,
+        cost,
     } = *deps;
     let tasks: Vec<_> = services
         .iter()
-        .map(|s| observe(s, policy, now, platform, prober, metrics))
+        .map(|s| async move {
+            let (observed, latency) = observe(s, policy, now, platform, prober, metrics).await;
+            let savings = match cost {
+                Some(scope) if !observed.unknown.iter().any(|u| u == "*") => {
+                    cost_findings(s, scope, platform, metrics).await
+                }
+                _ => Vec::new(),
+            };
+            (observed, (latency, savings))
+        })
         .collect();
-    let mut observed: Vec<Option<(Observed, Option<crate::probe::stats::LatencyStats>)>> =
-        vec![None; services.len()];
+    let mut observed: Vec<Option<(Observed, Extras)>> = vec![None; services.len()];
     crate::smoke::bounded(tasks, CONCURRENCY, &mut observed).await;
-    let (observed, samples): (Vec<Observed>, Vec<_>) = observed.into_iter().flatten().unzip();
+    let (observed, samples): (Vec<Observed>, Vec<Extras>) = observed.into_iter().flatten().unzip();
 
     let last = store
         .runs(&RunQuery {
@@ -147,13 +167,14 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
     let apps = services
         .iter()
         .zip(samples)
-        .map(|(s, latency)| {
-            let findings: Vec<Reported> = plan
+        .map(|(s, (latency, savings))| {
+            let mut findings: Vec<Reported> = plan
                 .reported
                 .iter()
                 .filter(|r| r.app == s.app)
                 .cloned()
                 .collect();
+            findings.extend(savings);
             let level = findings
                 .iter()
                 .filter(|r| !matches!(r.status, Status::Clearing | Status::Resolved))
@@ -199,7 +220,11 @@ impl CheckReport {
                 app.env,
                 app.service,
                 app.app,
-                if app.findings.is_empty() {
+                if app
+                    .findings
+                    .iter()
+                    .all(|f| f.level == super::Level::Info && f.status == Status::Seen)
+                {
                     "clean".to_owned()
                 } else {
                     app.level.name().to_owned()
@@ -293,6 +318,59 @@ pub fn status_name(s: Status) -> &'static str {
         Status::Resolved => "resolved",
         Status::Seen => "seen",
     }
+}
+
+/// Per app, besides its observation: the health probe's latency sample and the cost findings.
+type Extras = (Option<crate::probe::stats::LatencyStats>, Vec<Reported>);
+
+/// `cost`'s findings for one app, at info level and never tracked: a way to pay less is not an
+/// alert. The rule is the finding's kind (`autostop_off`, `oversized_memory`...); an inventory
+/// or metrics that cannot be read leaves them out (`cost` itself says why).
+async fn cost_findings<P: InventorySource>(
+    s: &Service,
+    scope: CostScope<'_>,
+    platform: &P,
+    metrics: Option<&dyn crate::metrics::MetricsSource>,
+) -> Vec<Reported> {
+    use crate::cost::findings;
+    let Ok(inventory) = platform.inventory(&s.app).await else {
+        return Vec::new();
+    };
+    let where_ = findings::Scope {
+        env: &s.env,
+        app: &s.app,
+        always_on: scope.always_on.contains(&s.env),
+    };
+    let mut found = findings::from_inventory(&where_, &inventory, scope.prices);
+    if let Some(m) = metrics
+        && let Ok((memory, loads)) = crate::metrics::cost_figures(m, &s.app, &inventory).await
+    {
+        found.extend(findings::from_metrics(
+            &where_,
+            &inventory,
+            &memory,
+            &loads,
+            scope.prices,
+        ));
+        findings::sort(&mut found);
+    }
+    found
+        .into_iter()
+        .map(|f| Reported {
+            app: f.app,
+            rule: f.kind.name().to_owned(),
+            level: super::Level::Info,
+            observed: super::Level::Info,
+            status: Status::Seen,
+            summary: crate::secret::redact(&f.text).into_owned(),
+            evidence: vec![format!(
+                "could save {}/month",
+                crate::cost::dollars(f.monthly_saving)
+            )],
+            first_seen: None,
+            for_s: None,
+        })
+        .collect()
 }
 
 async fn observe<P: Platform, R: Prober>(
@@ -414,6 +492,37 @@ mod tests {
         }
     }
 
+    /// Every app's machines, billed as started shared-1x 256 MB with autostop off: in a staging
+    /// environment, each app with a machine is an `autostop_off` saving.
+    impl InventorySource for World {
+        async fn inventory(
+            &self,
+            app: &str,
+        ) -> Result<crate::platform::inventory::Inventory, PlatformError> {
+            let machines = self.status(app).await?.machines;
+            Ok(crate::platform::inventory::Inventory {
+                machines: machines
+                    .iter()
+                    .map(|m| crate::platform::inventory::SizedMachine {
+                        id: m.id.clone(),
+                        region: m.region.clone(),
+                        state: m.state.clone(),
+                        process_group: None,
+                        cpu_kind: "shared".into(),
+                        cpus: 1,
+                        memory_mb: 256,
+                        autostop: crate::platform::inventory::Autostop::Off,
+                        min_machines_running: 0,
+                        rootfs_gb: None,
+                        mounts: Vec::new(),
+                        soft_limit: None,
+                    })
+                    .collect(),
+                volumes: Vec::new(),
+            })
+        }
+    }
+
     /// Answers every probe with the latency and status set for its URL's host.
     struct Answers(RefCell<BTreeMap<String, (u16, u64)>>);
 
@@ -464,12 +573,17 @@ mod tests {
         )])));
         let store = MemoryStore::default();
         let sender = FakeSender::new();
+        let prices = crate::cost::Prices::shipped();
         let deps = Deps {
             platform: &world,
             prober: &answers,
             store: &store,
             sender: &sender,
             metrics: None,
+            cost: Some(CostScope {
+                prices: &prices,
+                always_on: &[],
+            }),
         };
         let services: Vec<&Service> = config.services().collect();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_787_313_600);
@@ -483,6 +597,27 @@ mod tests {
         let level =
             |r: &CheckReport, app: &str| r.apps.iter().find(|a| a.app == app).unwrap().level;
         assert_eq!(level(&first, "web-s"), crate::monitor::Level::Info);
+        let web = first.apps.iter().find(|a| a.app == "web-s").unwrap();
+        let cost: Vec<(&str, crate::monitor::Level, Status)> = web
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.level, f.status))
+            .collect();
+        assert_eq!(
+            cost,
+            [("autostop_off", crate::monitor::Level::Info, Status::Seen)],
+            "cost findings are information, never tracked"
+        );
+        assert!(
+            first
+                .apps
+                .iter()
+                .find(|a| a.app == "gone-s")
+                .unwrap()
+                .findings
+                .iter()
+                .all(|f| f.rule != "autostop_off")
+        );
         assert_eq!(
             level(&first, "slow-s"),
             crate::monitor::Level::Warning,

@@ -528,7 +528,11 @@ fn metrics_from_prometheus_are_findings_and_the_token_stays_secret() {
     assert_eq!(m["level"], "alert");
     assert!(finding(&doc, "api-staging", "metrics_5xx").is_none());
     let requests = prometheus.requests();
-    assert_eq!(requests.len(), 4, "two queries per app");
+    assert_eq!(
+        requests.len(),
+        8,
+        "per app: the 5xx share and memory now, memory and load over 7 days for cost"
+    );
     for r in &requests {
         assert_eq!(
             r.header("authorization"),
@@ -589,4 +593,48 @@ fn a_metrics_endpoint_that_refuses_the_token_or_is_down_is_a_warning_on_each_app
         }
         assert!(!run.stdout.contains(METRICS_TOKEN) && !run.stderr.contains(METRICS_TOKEN));
     }
+}
+
+#[test]
+fn cost_findings_are_information_in_the_check_table_and_json() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let p = project(&up.url(), &up.url(), &hook.url(), None, "");
+    let mut state = p.state();
+    state["apps"]["web-staging"]["machines"][0]["autostop"] = json!(false);
+    state["apps"]["web-staging"]["machines"][0]["min_machines_running"] = json!(0);
+    p.fly_state(&state);
+    let run = p.run(&["check", "staging", "--json"]);
+    run.code(0);
+    let doc = run.json();
+    assert_documented_shape(&doc);
+    let f = finding(&doc, "web-staging", "autostop_off")
+        .unwrap_or_else(|| panic!("no autostop_off: {doc}\n{:?}", p.fly_calls()));
+    assert_eq!(
+        (f["level"].as_str(), f["status"].as_str()),
+        (Some("info"), Some("seen"))
+    );
+    assert!(
+        f["summary"].as_str().unwrap().contains("autostop off"),
+        "{f}"
+    );
+    assert!(
+        f["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("could save $"),
+        "{f}"
+    );
+    assert_eq!(doc["environments"][0]["apps"][0]["level"], "info");
+    assert!(hook_events(&hook).is_empty(), "information is never sent");
+    let table = p.run(&["check", "staging"]);
+    table
+        .code(0)
+        .stdout_has("staging/web (web-staging): clean")
+        .stdout_has("autostop_off");
+    assert!(
+        p.fly_calls()
+            .iter()
+            .all(|c| !c.iter().any(|a| a == "deploy" || a == "scale"))
+    );
 }
