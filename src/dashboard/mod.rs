@@ -9,6 +9,7 @@
 //! **Invariant:** every string that reaches a page or the JSON has passed `secret::redact` (in
 //! [`build`]), and the HTML escapes it again on output.
 
+pub mod cost;
 pub mod html;
 pub mod svg;
 pub mod terminal;
@@ -58,6 +59,9 @@ pub struct Dashboard {
     pub database: Vec<DatabasePoint>,
     /// Images promoted from one environment to the next, newest first.
     pub promotions: Vec<Promotion>,
+    /// The newest cost estimate of each app and its savings findings; `null` without a `cost`
+    /// run in the record.
+    pub cost: Option<cost::CostSection>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,6 +238,7 @@ pub fn build(input: &Input<'_>) -> Dashboard {
         drills: drills(&runs),
         database: database(&runs),
         promotions,
+        cost: cost::build(&runs),
     }
 }
 
