@@ -105,6 +105,10 @@ pub struct WatchArgs {
     /// Time between the starts of two checks
     #[arg(long, value_name = "DUR", default_value = "1m")]
     pub interval: Dur,
+    /// Roll an app back (the pipeline's own rollback) when a finding on it reaches this level;
+    /// only when the watch follows a deploy of that app
+    #[arg(long = "rollback-on", value_name = "LEVEL", value_parser = ["critical"])]
+    pub rollback_on: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -520,6 +520,8 @@ pub struct WatchSettings {
     pub service: Option<String>,
     pub window: Duration,
     pub interval: Duration,
+    /// `--rollback-on critical`: the level at which a finding rolls its app back.
+    pub rollback_on: Option<crate::monitor::Level>,
 }
 
 impl From<cli::WatchArgs> for WatchSettings {
@@ -528,6 +530,7 @@ impl From<cli::WatchArgs> for WatchSettings {
             target,
             window,
             interval,
+            rollback_on,
         } = a;
         let cli::TargetArgs { target, app } = target;
         WatchSettings {
@@ -535,6 +538,9 @@ impl From<cli::WatchArgs> for WatchSettings {
             service: app,
             window: window.0,
             interval: interval.0,
+            rollback_on: rollback_on
+                .as_deref()
+                .and_then(crate::monitor::Level::parse),
         }
     }
 }

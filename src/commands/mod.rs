@@ -102,9 +102,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Parity(s) => parity::run(ctx, s).await,
         Settings::Promote(s) => promote::run(ctx, s).await,
         Settings::Check(s) => check::run(ctx, s.env.as_deref(), s.service.as_deref()).await,
-        Settings::Watch(s) => {
-            watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
-        }
+        Settings::Watch(s) => watch::run(ctx, &s).await,
     }
 }
 

@@ -638,3 +638,135 @@ fn cost_findings_are_information_in_the_check_table_and_json() {
             .all(|c| !c.iter().any(|a| a == "deploy" || a == "scale"))
     );
 }
+
+const PREVIOUS: &str = "registry.fly.io/web-staging:deployment-v2";
+
+/// One app, web-staging at v3 (`IMAGE`), whose health endpoint answers 503 for `IMAGE` and 200
+/// for any other image the double's fleet runs; a webhook at `hook`.
+fn watched(hook: &str) -> (Project, crate::support::fleet::FleetServer) {
+    let p = Project::new();
+    let mut app = fly_app("web-staging", 3, IMAGE, 1);
+    app["logs"] = json!([{"level": "info", "instance": "148ed193b95089", "message": "GET /health 200 - - 2.1 ms", "region": "iad", "timestamp": shipit::timefmt::now()}]);
+    p.fly_state(&json!({"apps": {"web-staging": app}}));
+    let fleet = crate::support::fleet::FleetServer::start(
+        p.file("flyctl-state.json"),
+        "web-staging",
+        |_, image| {
+            if image == IMAGE {
+                Behaviour::status(503)
+            } else {
+                Behaviour::ok("up")
+            }
+        },
+    );
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 100ms, timeout: 2s, healthy_after: 2, expect: ['[STATUS] == 200'] }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: web-staging, url: {} }}\nnotify:\n  - webhook: {{ url: \"{hook}/hook\" }}\n",
+        fleet.url()
+    ));
+    (p, fleet)
+}
+
+/// A successful deploy of web-staging from v2 to v3 in the record, finished `ago` earlier.
+fn deployed(p: &Project, ago: Duration) {
+    use shipit::report::{ReleaseRef, RunKind, RunRecord, ServiceRecord, ServiceResult};
+    let mut s = ServiceRecord::new(
+        "staging",
+        "web",
+        "web-staging",
+        "https://web-staging.fly.dev",
+    );
+    s.result = ServiceResult::Succeeded;
+    s.from = Some(ReleaseRef {
+        version: Some(2),
+        image: PREVIOUS.into(),
+    });
+    s.to = Some(ReleaseRef {
+        version: Some(3),
+        image: IMAGE.into(),
+    });
+    s.live = s.to.clone();
+    let at = std::time::SystemTime::now() - ago;
+    let record = RunRecord {
+        id: "20261202T040000Z-d1".into(),
+        kind: RunKind::Deploy,
+        env: Some("staging".into()),
+        started_at: shipit::timefmt::rfc3339(at - Duration::from_secs(60)),
+        finished_at: shipit::timefmt::rfc3339(at),
+        duration_ms: 60_000,
+        outcome: shipit::exit::Outcome::Success,
+        event: shipit::event::Event::Succeeded,
+        services: vec![s],
+        summary: "deploy staging: succeeded".into(),
+        run_url: None,
+        sha: None,
+        actor: None,
+    };
+    shipit::evidence::receipt::write(&p.file(".shipit/runs"), &record).expect("write a receipt");
+}
+
+#[test]
+fn watch_rolls_back_on_a_critical_finding_after_a_deploy() {
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let (p, _fleet) = watched(&hook.url());
+    deployed(&p, Duration::from_secs(30));
+    let run = p.run(&[
+        "watch",
+        "staging",
+        "--for",
+        "1m",
+        "--interval",
+        "500ms",
+        "--rollback-on",
+        "critical",
+        "--json",
+    ]);
+    run.code(3)
+        .stderr_has("a critical finding during the watch");
+    let doc = run.json();
+    assert_eq!(doc["kind"], "rollback");
+    assert_eq!(doc["outcome"], "rolled_back");
+    assert_eq!(doc["services"][0]["to"]["image"], PREVIOUS);
+    let deploys = p.deploy_calls();
+    assert_eq!(deploys.len(), 1, "{deploys:?}");
+    assert!(
+        deploys[0].windows(2).any(|w| w == ["--image", PREVIOUS]),
+        "the rollback deploys the release before the deploy: {:?}",
+        deploys[0]
+    );
+    let events: Vec<String> = hook
+        .requests()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter_map(|v| v["data"]["event"].as_str().map(str::to_owned))
+        .collect();
+    assert!(events.contains(&"alert".to_owned()), "{events:?}");
+    assert!(events.contains(&"rolled_back".to_owned()), "{events:?}");
+}
+
+#[test]
+fn watch_refuses_to_roll_back_what_it_does_not_follow() {
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let (p, _fleet) = watched(&hook.url());
+    let args = [
+        "watch",
+        "staging",
+        "--for",
+        "10m",
+        "--rollback-on",
+        "critical",
+    ];
+    p.run(&args)
+        .code(1)
+        .stderr_has("the record holds no deploy of staging/web");
+    deployed(&p, Duration::from_secs(2 * 3600));
+    p.run(&args)
+        .code(1)
+        .stderr_has("longer ago than the 10m window");
+    assert!(
+        p.fly_calls().is_empty(),
+        "refused before the window: {:?}",
+        p.fly_calls()
+    );
+    p.run(&["watch", "staging", "--for", "1s", "--rollback-on", "alert"])
+        .code(2);
+}
