@@ -258,7 +258,7 @@ pub async fn test_cycle(
     let mut total: Option<SendResult> = None;
     for step in [Send::Trigger, Send::Update, Send::Resolve] {
         if step == Send::Update {
-            state.level = "alert".to_owned();
+            "alert".clone_into(&mut state.level);
         }
         if step == Send::Resolve {
             state.clean_checks = 1;
