@@ -162,6 +162,10 @@ pub struct DeployArgs {
     /// With --require-promoted: the environment that must have proved the image
     #[arg(long, value_name = "ENV", requires = "require_promoted")]
     pub from: Option<String>,
+    /// After every gate passed, watch the release for DUR (a check's findings every health
+    /// interval; a critical one rolls back); replaces the config's `watch:`
+    #[arg(long = "watch", value_name = "DUR")]
+    pub watch: Option<Dur>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -223,6 +227,9 @@ pub struct PlanArgs {
     /// Plan with this Fly deploy strategy
     #[arg(long, value_name = "S", value_enum)]
     pub strategy: Option<Strategy>,
+    /// Plan a watch window of DUR after the gates, as `deploy --watch DUR`
+    #[arg(long = "watch", value_name = "DUR")]
+    pub watch: Option<Dur>,
 }
 
 #[derive(Debug, Subcommand)]

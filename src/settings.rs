@@ -119,6 +119,8 @@ pub struct DeploySettings {
     pub require_promoted: bool,
     /// `--from`: that environment (default: the one before `env` in shipit.yml).
     pub promoted_from: Option<String>,
+    /// `--watch DUR`: the watch window, over the config's `watch:`.
+    pub watch: Option<Duration>,
 }
 
 impl DeploySettings {
@@ -137,6 +139,11 @@ impl DeploySettings {
                 .then(|| config.environment(&plan.service.env))
                 .flatten()
                 .and_then(|e| e.database.clone());
+            // `--watch DUR` replaces the service's `watch:`; the window judges by `monitor:`.
+            if let Some(w) = self.watch {
+                plan.service.watch = w;
+            }
+            plan.monitor = config.monitor.clone();
             // `metrics:`: the regression gate also compares the 5xx share.
             plan.metrics_5xx = config
                 .metrics
@@ -159,6 +166,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock,
             require_promoted,
             from,
+            watch,
         } = a;
         DeploySettings {
             env,
@@ -170,6 +178,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             wait_lock: wait_lock.map(|d| d.0),
             require_promoted,
             promoted_from: from,
+            watch: watch.map(|d| d.0),
         }
     }
 }
@@ -181,6 +190,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             app,
             image,
             strategy,
+            watch,
         } = a;
         DeploySettings {
             env,
@@ -192,6 +202,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             wait_lock: None,
             require_promoted: false,
             promoted_from: None,
+            watch: watch.map(|d| d.0),
         }
     }
 }

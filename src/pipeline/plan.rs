@@ -36,6 +36,9 @@ pub struct ServicePlan {
     /// With `metrics:` configured: the largest rise in the share of 5xx answers the regression
     /// gate allows (`monitor.metrics.max_5xx_ratio`); set by `DeploySettings::service_plans`.
     pub metrics_5xx: Option<f64>,
+    /// `monitor:`: the levels and limits the watch window judges its findings by.
+    #[serde(skip)]
+    pub monitor: crate::monitor::escalation::Policy,
 }
 
 impl ServicePlan {
@@ -72,6 +75,7 @@ impl ServicePlan {
             smoke,
             database: None,
             metrics_5xx: None,
+            monitor: crate::monitor::escalation::Policy::default(),
         })
     }
 
