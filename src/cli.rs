@@ -129,6 +129,10 @@ pub struct WatchArgs {
     /// Time between the starts of two checks
     #[arg(long, value_name = "DUR", default_value = "1m")]
     pub interval: Dur,
+    /// Roll an app back (the pipeline's own rollback) when a finding on it reaches this level;
+    /// only when the watch follows a deploy of that app
+    #[arg(long = "rollback-on", value_name = "LEVEL", value_parser = ["critical"])]
+    pub rollback_on: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -190,6 +194,10 @@ pub struct DeployArgs {
     /// down; by default that refuses before any change)
     #[arg(long)]
     pub force_unhealthy_baseline: bool,
+    /// After every gate passed, watch the release for DUR (a check's findings every health
+    /// interval; a critical one rolls back); replaces the config's `watch:`
+    #[arg(long = "watch", value_name = "DUR")]
+    pub watch: Option<Dur>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -258,6 +266,9 @@ pub struct PlanArgs {
     /// flyctl deploy flags the deploy would pass through after `--`, as `shipit deploy` takes them
     #[arg(last = true, value_name = "FLYCTL_DEPLOY_FLAGS")]
     pub flyctl_args: Vec<String>,
+    /// Plan a watch window of DUR after the gates, as `deploy --watch DUR`
+    #[arg(long = "watch", value_name = "DUR")]
+    pub watch: Option<Dur>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub(crate) mod input;
+pub(crate) mod metrics;
 pub mod monitor;
 pub mod notify;
 pub(crate) mod parity;

@@ -127,6 +127,8 @@ pub(crate) struct DeploySettings {
     pub flyctl_args: Vec<String>,
     /// `--force-unhealthy-baseline`: deploy although every baseline probe fails.
     pub force_unhealthy_baseline: bool,
+    /// `--watch DUR`: the watch window, over the config's `watch:`.
+    pub watch: Option<Duration>,
 }
 
 impl DeploySettings {
@@ -158,6 +160,16 @@ impl DeploySettings {
                 .then(|| config.environment(&plan.service.env))
                 .flatten()
                 .and_then(|e| e.database.clone());
+            // `--watch DUR` replaces the service's `watch:`; the window judges by `monitor:`.
+            if let Some(w) = self.watch {
+                plan.service.watch = w;
+            }
+            plan.monitor = config.monitor.clone();
+            // `metrics:`: the regression gate also compares the 5xx share.
+            plan.metrics_5xx = config
+                .metrics
+                .as_ref()
+                .map(|_| config.monitor.max_5xx_ratio);
         }
         Ok(plans)
     }
@@ -177,6 +189,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             from,
             flyctl_args,
             force_unhealthy_baseline,
+            watch,
         } = a;
         DeploySettings {
             env,
@@ -190,6 +203,7 @@ impl From<cli::DeployArgs> for DeploySettings {
             promoted_from: from,
             flyctl_args,
             force_unhealthy_baseline,
+            watch: watch.map(|d| d.0),
         }
     }
 }
@@ -202,6 +216,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             image,
             strategy,
             flyctl_args,
+            watch,
         } = a;
         DeploySettings {
             env,
@@ -215,6 +230,7 @@ impl From<cli::PlanArgs> for DeploySettings {
             promoted_from: None,
             flyctl_args,
             force_unhealthy_baseline: false,
+            watch: watch.map(|d| d.0),
         }
     }
 }
@@ -549,6 +565,8 @@ pub(crate) struct WatchSettings {
     pub service: Option<String>,
     pub window: Duration,
     pub interval: Duration,
+    /// `--rollback-on critical`: the level at which a finding rolls its app back.
+    pub rollback_on: Option<crate::monitor::Level>,
 }
 
 impl From<cli::WatchArgs> for WatchSettings {
@@ -557,6 +575,7 @@ impl From<cli::WatchArgs> for WatchSettings {
             target,
             window,
             interval,
+            rollback_on,
         } = a;
         let cli::TargetArgs { target, app } = target;
         WatchSettings {
@@ -564,6 +583,9 @@ impl From<cli::WatchArgs> for WatchSettings {
             service: app,
             window: window.0,
             interval: interval.0,
+            rollback_on: rollback_on
+                .as_deref()
+                .and_then(crate::monitor::Level::parse),
         }
     }
 }

@@ -42,11 +42,20 @@ pub(crate) async fn run(
     let prober = HttpProber::new()?;
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);
+    let metrics = metrics_reader(&config)?;
+    let prices = crate::cost::Prices::shipped().with_overrides(&config.cost.prices);
     let deps = Deps {
         platform: &platform,
         prober: &prober,
         store: store.as_ref(),
         sender: &sender,
+        metrics: metrics
+            .as_ref()
+            .map(|m| m as &dyn crate::metrics::MetricsSource),
+        cost: Some(check::CostScope {
+            prices: &prices,
+            always_on: &config.cost.always_on,
+        }),
     };
     let p = &ctx.printer;
     let mut reports = Vec::new();
@@ -102,6 +111,17 @@ pub(crate) async fn run(
         p.success("check found nothing at alert level");
     }
     Ok(outcome)
+}
+
+/// The Prometheus reader of `metrics:`, when it is configured.
+pub(crate) fn metrics_reader(
+    config: &Config,
+) -> anyhow::Result<Option<crate::metrics::prometheus::Prometheus>> {
+    config
+        .metrics
+        .as_ref()
+        .map(crate::metrics::prometheus::Prometheus::new)
+        .transpose()
 }
 
 /// The environments and services to check, in the config's order.
@@ -219,7 +239,7 @@ pub(crate) async fn record(
             );
             if f.needs_action() {
                 rec.issues.push(line);
-            } else {
+            } else if f.level > crate::monitor::Level::Info {
                 rec.warnings.push(line);
             }
         }

@@ -32,11 +32,16 @@ pub(crate) async fn run(
     let p = &ctx.printer;
 
     let mut report = Report::new(&prices);
-    // The metric findings need the Prometheus reader of `metrics:`; without it they are named
-    // as missing rather than silently absent.
-    report.metrics = Some(
-        "memory and machine-count findings need metrics (`metrics:` is not configured)".to_owned(),
-    );
+    // The metric findings need the Prometheus reader of `metrics:`; without it (or for the apps
+    // it could not be read for) they are named as missing rather than silently absent.
+    let metrics = super::check::metrics_reader(&config)?;
+    if metrics.is_none() {
+        report.metrics = Some(
+            "memory and machine-count findings need metrics (`metrics:` is not configured)"
+                .to_owned(),
+        );
+    }
+    let mut unread: Vec<String> = Vec::new();
     let mut records = Vec::new();
     let mut cancelled = false;
     for s in &services {
@@ -59,7 +64,22 @@ pub(crate) async fn run(
                     app: &s.app,
                     always_on: config.cost.always_on.contains(&s.env),
                 };
-                let found = findings::from_inventory(&scope, &inventory, &prices);
+                let mut found = findings::from_inventory(&scope, &inventory, &prices);
+                if let Some(m) = &metrics {
+                    p.progress(&format!("{}: memory and load over 7 days", s.label()));
+                    match crate::metrics::cost_figures(m, &s.app, &inventory).await {
+                        Ok((memory, loads)) => {
+                            found.extend(findings::from_metrics(
+                                &scope, &inventory, &memory, &loads, &prices,
+                            ));
+                            findings::sort(&mut found);
+                        }
+                        Err(e) => {
+                            rec.warnings.push(format!("metrics not read: {e}"));
+                            unread.push(format!("{}: {e}", s.app));
+                        }
+                    }
+                }
                 rec.result = ServiceResult::Succeeded;
                 rec.gates.push(GateRecord {
                     name: "cost".to_owned(),
@@ -90,6 +110,12 @@ pub(crate) async fn run(
         records.push(rec);
     }
     p.finish_progress();
+    if !unread.is_empty() {
+        report.metrics = Some(format!(
+            "memory and machine-count findings are missing where metrics could not be read: {}",
+            unread.join("; ")
+        ));
+    }
     if p.json_mode() {
         p.json(&report);
     } else {

@@ -135,6 +135,12 @@ pub(crate) async fn deploy_services_as(
     }
     super::announce(ctx, config, Event::Started, &run).await;
     let the_record = crate::store::open(config);
+    // `metrics:`: the regression gate's 5xx comparison and the watch window read Prometheus.
+    let metrics = super::check::metrics_reader(config).unwrap_or_else(|e| {
+        ctx.printer
+            .warn(&format!("metrics will not be read: {e:#}"));
+        None
+    });
     let mut stopped_after: Option<usize> = None;
     let mut record_locks = Vec::with_capacity(plans.len());
     for (i, plan) in plans.iter().enumerate() {
@@ -171,6 +177,9 @@ pub(crate) async fn deploy_services_as(
         };
         record_locks.push(record_lock);
         let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
+        deps.metrics = metrics
+            .as_ref()
+            .map(|m| m as &dyn crate::metrics::MetricsSource);
         if let (Ok(store), false) = (&the_record, config.store.is_local()) {
             // The rollback target also goes to the record, after the local file.
             deps.state = Box::new(crate::store::RecordTarget {

@@ -178,6 +178,7 @@ fn forward_settings(svc: &Service, image: Option<&str>) -> DeploySettings {
         promoted_from: None,
         flyctl_args: Vec::new(),
         force_unhealthy_baseline: false,
+        watch: None,
     }
 }
 

@@ -105,9 +105,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Parity(s) => parity::run(ctx, s).await,
         Settings::Promote(s) => promote::run(ctx, s).await,
         Settings::Check(s) => check::run(ctx, s.env.as_deref(), s.service.as_deref()).await,
-        Settings::Watch(s) => {
-            watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
-        }
+        Settings::Watch(s) => watch::run(ctx, &s).await,
         Settings::Releases(s) => releases::run(ctx, &s.target, s.service.as_deref()).await,
         Settings::Drill(s) => drill::run(ctx, s).await,
     }
@@ -162,6 +160,7 @@ pub(crate) fn pipeline_deps<'a>(
                 .parent()
                 .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
         }),
+        metrics: None,
         fleet_poll: std::time::Duration::from_secs(2),
         output: Box::new(move |key, value| {
             if github && let Err(e) = crate::github::write_output(key, value) {

@@ -171,6 +171,7 @@ mod tests {
             min_machines_running: 0,
             rootfs_gb: None,
             mounts: Vec::new(),
+            soft_limit: None,
         }
     }
 

@@ -16,16 +16,20 @@ pub(crate) enum FindingKind {
     AutostopOff,
     StoppedWithVolume,
     UnattachedVolume,
-    #[allow(
-        dead_code,
-        reason = "a metric finding: tested on figures, wired into `shipit cost` once a Prometheus reader exists (README: `metrics:` is parsed but not read yet)"
-    )]
     OversizedMemory,
-    #[allow(
-        dead_code,
-        reason = "a metric finding: tested on figures, wired into `shipit cost` once a Prometheus reader exists (README: `metrics:` is parsed but not read yet)"
-    )]
     ExcessMachines,
+}
+
+impl FindingKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FindingKind::AutostopOff => "autostop_off",
+            FindingKind::StoppedWithVolume => "stopped_with_volume",
+            FindingKind::UnattachedVolume => "unattached_volume",
+            FindingKind::OversizedMemory => "oversized_memory",
+            FindingKind::ExcessMachines => "excess_machines",
+        }
+    }
 }
 
 /// One way to save, in an app of an environment.
@@ -67,6 +71,21 @@ pub(crate) fn from_inventory(scope: &Scope<'_>, inv: &Inventory, prices: &Prices
     out.extend(autostop_off(scope, inv, prices));
     out.extend(stopped_with_volumes(scope, inv, prices));
     out.extend(unattached_volumes(scope, inv, prices));
+    sort(&mut out);
+    out
+}
+
+/// The findings metrics show (memory sized above its p95, machines beyond a region's load),
+/// most money first.
+pub(crate) fn from_metrics(
+    scope: &Scope<'_>,
+    inv: &Inventory,
+    memory: &[MemoryFigure],
+    loads: &[RegionLoad],
+    prices: &Prices,
+) -> Vec<Finding> {
+    let mut out = oversized_memory(scope, inv, memory, prices);
+    out.extend(excess_machines(scope, inv, loads, prices));
     sort(&mut out);
     out
 }
@@ -362,6 +381,7 @@ mod tests {
             min_machines_running: 0,
             rootfs_gb: None,
             mounts: Vec::new(),
+            soft_limit: None,
         }
     }
 

@@ -199,6 +199,7 @@ fn index(d: &Dashboard) -> String {
     drills(&mut b, d);
     database(&mut b, d);
     promotions(&mut b, d);
+    super::cost::render(&mut b, d.cost.as_ref());
     page("Status", 0, &b)
 }
 

@@ -9,6 +9,7 @@
 //! **Invariant:** every string that reaches a page or the JSON has passed `secret::redact` (in
 //! [`build`]), and the HTML escapes it again on output.
 
+pub(crate) mod cost;
 pub(crate) mod html;
 mod run_page;
 pub(crate) mod svg;
@@ -59,6 +60,9 @@ pub(crate) struct Dashboard {
     pub database: Vec<DatabasePoint>,
     /// Images promoted from one environment to the next, newest first.
     pub promotions: Vec<Promotion>,
+    /// The newest cost estimate of each app and its savings findings; `null` without a `cost`
+    /// run in the record.
+    pub cost: Option<cost::CostSection>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -239,6 +243,7 @@ pub(crate) fn build(input: &Input<'_>) -> Dashboard {
         drills: drills(&runs),
         database: database(&runs),
         promotions,
+        cost: cost::build(&runs),
     }
 }
 

@@ -26,7 +26,7 @@ const ACTION: &str = include_str!("templates/action.yml");
 
 /// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
 /// and `release.yml` build shipit itself and are not generated.
-const WORKFLOWS: [(&str, &str); 6] = [
+const WORKFLOWS: [(&str, &str); 7] = [
     (
         "deploy-staging.yml",
         include_str!("templates/workflows/deploy-staging.yml"),
@@ -45,6 +45,7 @@ const WORKFLOWS: [(&str, &str); 6] = [
     ),
     ("report.yml", include_str!("templates/workflows/report.yml")),
     ("drill.yml", include_str!("templates/workflows/drill.yml")),
+    ("watch.yml", include_str!("templates/workflows/watch.yml")),
 ];
 
 /// The test job the deploy workflows get when the project has a test command; rendered in place

@@ -13,6 +13,7 @@ use super::alerting::{AlertSender, Applied, apply};
 use super::assess::{Inputs, assess};
 use super::escalation::{self, Observed, Policy, Reported, Send, Status};
 use crate::config::Service;
+use crate::platform::inventory::InventorySource;
 use crate::platform::{ErrorKind, Platform};
 use crate::probe::{ProbeSpec, Prober};
 use crate::report::RunKind;
@@ -67,6 +68,18 @@ pub struct Deps<'a, P, R, S> {
     pub prober: &'a R,
     pub store: &'a dyn Store,
     pub sender: &'a S,
+    /// Fly's Prometheus endpoint, when `metrics:` is configured.
+    pub metrics: Option<&'a dyn crate::metrics::MetricsSource>,
+    /// Report `cost`'s findings at info level (`check` does; `watch`'s frequent passes do not).
+    pub(crate) cost: Option<CostScope<'a>>,
+}
+
+/// What the cost findings need besides the inventory: the prices and the always-on
+/// environments (`cost:`).
+#[derive(Clone, Copy)]
+pub(crate) struct CostScope<'a> {
+    pub prices: &'a crate::cost::Prices,
+    pub always_on: &'a [String],
 }
 
 impl<P, R, S> Clone for Deps<'_, P, R, S> {
@@ -79,7 +92,7 @@ impl<P, R, S> Copy for Deps<'_, P, R, S> {}
 
 /// Observes the services, escalates and sends. A store that cannot be read is an error (check
 /// reads the record); a store write that fails is a warning.
-pub async fn run<P: Platform, R: Prober, S: AlertSender>(
+pub async fn run<P: Platform + InventorySource, R: Prober, S: AlertSender>(
     env: &str,
     services: &[&Service],
     policy: &Policy,
@@ -91,15 +104,25 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
         prober,
         store,
         sender,
+        metrics,
+        cost,
     } = *deps;
     let tasks: Vec<_> = services
         .iter()
-        .map(|s| observe(s, policy, now, platform, prober))
+        .map(|s| async move {
+            let (observed, latency) = observe(s, policy, now, platform, prober, metrics).await;
+            let savings = match cost {
+                Some(scope) if !observed.unknown.iter().any(|u| u == "*") => {
+                    cost_findings(s, scope, platform, metrics).await
+                }
+                _ => Vec::new(),
+            };
+            (observed, (latency, savings))
+        })
         .collect();
-    let mut observed: Vec<Option<(Observed, Option<crate::probe::stats::LatencyStats>)>> =
-        vec![None; services.len()];
+    let mut observed: Vec<Option<(Observed, Extras)>> = vec![None; services.len()];
     crate::smoke::bounded(tasks, CONCURRENCY, &mut observed).await;
-    let (observed, samples): (Vec<Observed>, Vec<_>) = observed.into_iter().flatten().unzip();
+    let (observed, samples): (Vec<Observed>, Vec<Extras>) = observed.into_iter().flatten().unzip();
 
     let last = store
         .runs(&RunQuery {
@@ -144,13 +167,14 @@ pub async fn run<P: Platform, R: Prober, S: AlertSender>(
     let apps = services
         .iter()
         .zip(samples)
-        .map(|(s, latency)| {
-            let findings: Vec<Reported> = plan
+        .map(|(s, (latency, savings))| {
+            let mut findings: Vec<Reported> = plan
                 .reported
                 .iter()
                 .filter(|r| r.app == s.app)
                 .cloned()
                 .collect();
+            findings.extend(savings);
             let level = findings
                 .iter()
                 .filter(|r| !matches!(r.status, Status::Clearing | Status::Resolved))
@@ -196,7 +220,11 @@ impl CheckReport {
                 app.env,
                 app.service,
                 app.app,
-                if app.findings.is_empty() {
+                if app
+                    .findings
+                    .iter()
+                    .all(|f| f.level == super::Level::Info && f.status == Status::Seen)
+                {
                     "clean".to_owned()
                 } else {
                     app.level.name().to_owned()
@@ -292,21 +320,85 @@ pub fn status_name(s: Status) -> &'static str {
     }
 }
 
+/// Per app, besides its observation: the health probe's latency sample and the cost findings.
+type Extras = (Option<crate::probe::stats::LatencyStats>, Vec<Reported>);
+
+/// `cost`'s findings for one app, at info level and never tracked: a way to pay less is not an
+/// alert. The rule is the finding's kind (`autostop_off`, `oversized_memory`...); an inventory
+/// or metrics that cannot be read leaves them out (`cost` itself says why).
+async fn cost_findings<P: InventorySource>(
+    s: &Service,
+    scope: CostScope<'_>,
+    platform: &P,
+    metrics: Option<&dyn crate::metrics::MetricsSource>,
+) -> Vec<Reported> {
+    use crate::cost::findings;
+    let Ok(inventory) = platform.inventory(&s.app).await else {
+        return Vec::new();
+    };
+    let where_ = findings::Scope {
+        env: &s.env,
+        app: &s.app,
+        always_on: scope.always_on.contains(&s.env),
+    };
+    let mut found = findings::from_inventory(&where_, &inventory, scope.prices);
+    if let Some(m) = metrics
+        && let Ok((memory, loads)) = crate::metrics::cost_figures(m, &s.app, &inventory).await
+    {
+        found.extend(findings::from_metrics(
+            &where_,
+            &inventory,
+            &memory,
+            &loads,
+            scope.prices,
+        ));
+        findings::sort(&mut found);
+    }
+    found
+        .into_iter()
+        .map(|f| Reported {
+            app: f.app,
+            rule: f.kind.name().to_owned(),
+            level: super::Level::Info,
+            observed: super::Level::Info,
+            status: Status::Seen,
+            summary: crate::secret::redact(&f.text).into_owned(),
+            evidence: vec![format!(
+                "could save {}/month",
+                crate::cost::dollars(f.monthly_saving)
+            )],
+            first_seen: None,
+            for_s: None,
+        })
+        .collect()
+}
+
 async fn observe<P: Platform, R: Prober>(
     s: &Service,
     policy: &Policy,
     now: SystemTime,
     platform: &P,
     prober: &R,
+    metrics: Option<&dyn crate::metrics::MetricsSource>,
 ) -> (Observed, Option<crate::probe::stats::LatencyStats>) {
     let status = platform.status(&s.app).await;
     let missing = matches!(&status, Err(e) if e.kind == ErrorKind::AppNotFound);
-    let (logs, probe) = if missing {
-        (None, None)
+    let (logs, probe, metrics) = if missing {
+        (None, None, None)
     } else {
         let spec = ProbeSpec::health(&s.health, &s.health_url());
-        let (logs, probe) = tokio::join!(platform.logs(&s.app, LOG_WAIT), prober.probe(&spec));
-        (Some(logs), Some(probe))
+        let read_metrics = async {
+            match metrics {
+                Some(m) => Some(crate::metrics::app_now(m, &s.app).await),
+                None => None,
+            }
+        };
+        let (logs, probe, metrics) = tokio::join!(
+            platform.logs(&s.app, LOG_WAIT),
+            prober.probe(&spec),
+            read_metrics
+        );
+        (Some(logs), Some(probe), metrics)
     };
     let scanner = s.logs.scanner();
     // The probe as a sample of one, judged like every probe (`ProbeRecord::judge`).
@@ -319,7 +411,7 @@ async fn observe<P: Platform, R: Prober>(
         status: status.as_ref(),
         logs: logs.as_ref().map(|l| l.as_ref().map(Vec::as_slice)),
         probe: probe.as_ref().map(|p| (p, s.health.expect.as_slice())),
-        metrics: None,
+        metrics,
         scanner: &scanner,
         policy,
         now,
@@ -328,201 +420,5 @@ async fn observe<P: Platform, R: Prober>(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-    use std::path::Path;
-    use std::time::UNIX_EPOCH;
-
-    use super::*;
-    use crate::monitor::testing::{FakeSender, MemoryStore};
-    use crate::platform::{
-        AppStatus, Check, DeployOutcome, DeployRequest, LogEntry, Machine, OutputLine,
-        PlatformError, Release, SecretInfo,
-    };
-    use crate::probe::ProbeResult;
-    use crate::stop::Stop;
-
-    /// One app per name: its machines and logs; a name it does not know is a missing app.
-    struct World {
-        apps: BTreeMap<String, (Vec<Machine>, Vec<LogEntry>)>,
-    }
-
-    impl Platform for World {
-        fn name(&self) -> &'static str {
-            "world"
-        }
-        fn has_token(&self) -> bool {
-            true
-        }
-        async fn version(&self) -> Result<String, PlatformError> {
-            Ok("0".into())
-        }
-        async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
-            let (machines, _) = self.apps.get(app).ok_or_else(|| PlatformError {
-                kind: ErrorKind::AppNotFound,
-                command: format!("flyctl status --json --app {app}"),
-                message: format!("Could not find App \"{app}\""),
-            })?;
-            Ok(AppStatus {
-                app: app.into(),
-                version: 1,
-                status: "deployed".into(),
-                hostname: String::new(),
-                machines: machines.clone(),
-            })
-        }
-        async fn releases(&self, _: &str) -> Result<Vec<Release>, PlatformError> {
-            Ok(Vec::new())
-        }
-        async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-            Ok(self.status(app).await?.machines)
-        }
-        async fn checks(&self, _: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-            Ok(BTreeMap::new())
-        }
-        async fn secrets(&self, _: &str) -> Result<Vec<SecretInfo>, PlatformError> {
-            Ok(Vec::new())
-        }
-        async fn logs(&self, app: &str, _: Duration) -> Result<Vec<LogEntry>, PlatformError> {
-            Ok(self.apps.get(app).map(|a| a.1.clone()).unwrap_or_default())
-        }
-        fn deploy_argv(&self, req: &DeployRequest) -> Vec<String> {
-            crate::platform::flyctl_deploy_argv(req)
-        }
-        async fn deploy(
-            &self,
-            req: &DeployRequest,
-            _: &mut dyn FnMut(OutputLine<'_>),
-            _: &Stop,
-        ) -> DeployOutcome {
-            unreachable!("check never deploys: {req:?}")
-        }
-    }
-
-    /// Answers every probe with the latency and status set for its URL's host.
-    struct Answers(RefCell<BTreeMap<String, (u16, u64)>>);
-
-    impl Prober for Answers {
-        async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
-            let host = spec.url.split('/').nth(2).unwrap_or_default().to_owned();
-            let (status, ms) = self.0.borrow().get(&host).copied().unwrap_or((200, 10));
-            ProbeResult {
-                connected: true,
-                status: Some(status),
-                latency: Duration::from_millis(ms),
-                ..ProbeResult::default()
-            }
-        }
-    }
-
-    fn machine() -> Machine {
-        Machine {
-            id: "148ed193b95089".into(),
-            name: "m".into(),
-            state: "started".into(),
-            region: "iad".into(),
-            image: "img".into(),
-            release_version: Some(1),
-            process_group: None,
-            host_status: "ok".into(),
-            checks: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_slow_app_crosses_fifteen_minutes_across_two_runs_and_a_missing_app_is_critical() {
-        let config = crate::config::parse(
-            Path::new("/nonexistent/shipit.yml"),
-            "version: 1\napps: { web: {}, slow: {}, gone: {} }\nenvironments:\n  staging:\n    web: { app: web-s, url: http://web.test }\n    slow: { app: slow-s, url: http://slow.test }\n    gone: { app: gone-s, url: http://gone.test }\n",
-        )
-        .unwrap();
-        let world = World {
-            apps: BTreeMap::from([
-                ("web-s".to_owned(), (vec![machine()], Vec::new())),
-                ("slow-s".to_owned(), (vec![machine()], Vec::new())),
-            ]),
-        };
-        let answers = Answers(RefCell::new(BTreeMap::from([(
-            "slow.test".to_owned(),
-            (200, 6000),
-        )])));
-        let store = MemoryStore::default();
-        let sender = FakeSender::new();
-        let deps = Deps {
-            platform: &world,
-            prober: &answers,
-            store: &store,
-            sender: &sender,
-        };
-        let services: Vec<&Service> = config.services().collect();
-        let t0 = UNIX_EPOCH + Duration::from_secs(1_787_313_600);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let first = rt
-            .block_on(run("staging", &services, &config.monitor, t0, &deps))
-            .unwrap();
-        let level =
-            |r: &CheckReport, app: &str| r.apps.iter().find(|a| a.app == app).unwrap().level;
-        assert_eq!(level(&first, "web-s"), crate::monitor::Level::Info);
-        assert_eq!(
-            level(&first, "slow-s"),
-            crate::monitor::Level::Warning,
-            "slow, but not for 15 minutes yet"
-        );
-        assert_eq!(level(&first, "gone-s"), crate::monitor::Level::Critical);
-        assert_eq!(
-            sender.log(),
-            ["trigger staging/gone-s/app_missing critical"]
-        );
-        let second = rt
-            .block_on(run(
-                "staging",
-                &services,
-                &config.monitor,
-                t0 + Duration::from_secs(16 * 60),
-                &deps,
-            ))
-            .unwrap();
-        assert_eq!(level(&second, "slow-s"), crate::monitor::Level::Alert);
-        assert!(second.needs_action);
-        assert_eq!(sender.log().len(), 2, "{:?}", sender.log());
-        assert_eq!(sender.log()[1], "trigger staging/slow-s/slow alert");
-        let table = second.table().join("\n");
-        assert!(table.contains("staging/web (web-s): clean"), "{table}");
-        assert!(table.contains("slow "), "{table}");
-        assert!(
-            second
-                .summary_markdown()
-                .contains("| slow-s | alert | `slow` | open |")
-                || second
-                    .summary_markdown()
-                    .contains("| slow-s | alert | `slow` | firing |"),
-            "{}",
-            second.summary_markdown()
-        );
-        // Healed: two clean passes resolve it.
-        answers.0.borrow_mut().clear();
-        for minutes in [20, 24] {
-            rt.block_on(run(
-                "staging",
-                &services,
-                &config.monitor,
-                t0 + Duration::from_secs(minutes * 60),
-                &deps,
-            ))
-            .unwrap();
-        }
-        assert!(
-            sender
-                .log()
-                .contains(&"resolve staging/slow-s/slow alert".to_owned()),
-            "{:?}",
-            sender.log()
-        );
-        assert_eq!(store.alert("staging", "slow-s", "slow"), None);
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

@@ -230,6 +230,67 @@ async fn steps(
     }
 }
 
+/// `shipit notify test` for an issue channel: the whole life of a test alert, so the token's
+/// `issues: write` and the repository are proved: open an issue (`staging/shipit-notify-test/
+/// notify_test`), comment on it as a change of level, and resolve it (a comment, then closed).
+/// Delivered when all three steps were.
+pub async fn test_cycle(
+    client: &reqwest::Client,
+    target: Result<Target, String>,
+    env: &str,
+    run_url: Option<String>,
+) -> SendResult {
+    let key = AlertKey {
+        env: env.to_owned(),
+        app: "shipit-notify-test".to_owned(),
+        rule: "notify_test".to_owned(),
+    };
+    let at = crate::timefmt::now();
+    let mut state = crate::store::AlertState {
+        level: "warning".to_owned(),
+        open: true,
+        first_seen: at.clone(),
+        last_seen: at.clone(),
+        summary: "a test alert from `shipit notify test`; shipit closes this issue at once"
+            .to_owned(),
+        ..crate::store::AlertState::default()
+    };
+    let mut total: Option<SendResult> = None;
+    for step in [Send::Trigger, Send::Update, Send::Resolve] {
+        if step == Send::Update {
+            "alert".clone_into(&mut state.level);
+        }
+        if step == Send::Resolve {
+            state.clean_checks = 1;
+        }
+        let m = AlertMessage {
+            send: step,
+            key: &key,
+            state: &state,
+            run_url: run_url.clone(),
+            at: at.clone(),
+        };
+        let (result, number) = send(client, target.clone(), &m).await;
+        state.issue = number.or(state.issue);
+        let failed = !result.delivered;
+        total = Some(match total {
+            None => result,
+            Some(mut t) => {
+                t.requests += result.requests;
+                t.elapsed_ms += result.elapsed_ms;
+                t.status = result.status.or(t.status);
+                t.delivered &= result.delivered;
+                t.error = t.error.or(result.error);
+                t
+            }
+        });
+        if failed {
+            break;
+        }
+    }
+    total.expect("three steps ran")
+}
+
 /// The open issue titled for `key`, among the open `shipit-alert` issues.
 async fn find(
     client: &reqwest::Client,

@@ -117,8 +117,34 @@ pub async fn send_all(
 /// Sends one test message to every channel, whatever its `on:` list, and returns each result
 /// without printing anything: `shipit notify test` reports them itself.
 pub async fn send_test(channels: &[Channel], record: &RunRecord) -> Vec<SendResult> {
-    let all: Vec<&Channel> = channels.iter().collect();
-    deliver(&all, &Message::test(record)).await
+    let all: Vec<&Channel> = channels
+        .iter()
+        .filter(|c| !matches!(c.kind, ChannelKind::GithubIssue { .. }))
+        .collect();
+    let mut results = deliver(&all, &Message::test(record)).await;
+    // An issue channel takes alerts only: its test is a test alert's whole life.
+    for c in channels {
+        if let ChannelKind::GithubIssue {
+            repository,
+            api_url,
+            token,
+        } = &c.kind
+        {
+            let target = github_issue::Target::resolve(
+                repository.as_deref(),
+                api_url.as_ref().map(crate::config::Text::as_str),
+                token.as_ref().map(crate::config::Text::as_str),
+            );
+            let env = record.env.as_deref().unwrap_or("test");
+            results.push(match client() {
+                Ok(client) => {
+                    github_issue::test_cycle(&client, target, env, record.run_url.clone()).await
+                }
+                Err(e) => failed(c.name(), target_label(c), &e, std::time::Instant::now()),
+            });
+        }
+    }
+    results
 }
 
 /// A record for test messages: the first environment's services, nothing deployed.

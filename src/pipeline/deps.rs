@@ -45,6 +45,9 @@ pub struct Deps<'a> {
     pub group: GroupFn<'a>,
     /// The database stages' seam: the migration lint and `db verify` (`crate::db`).
     pub database: Box<dyn DatabaseSeam + 'a>,
+    /// Fly's Prometheus endpoint, when `metrics:` is configured (the regression gate's 5xx
+    /// comparison, the watch stage's metric findings).
+    pub metrics: Option<&'a dyn crate::metrics::MetricsSource>,
 }
 
 /// The platform operations the pipeline uses, object-safe. Every [`Platform`] is one.
@@ -53,6 +56,12 @@ pub trait PlatformSeam {
     fn has_token(&self) -> bool;
     fn status<'a>(&'a self, app: &'a str) -> Fut<'a, Result<AppStatus, PlatformError>>;
     fn releases<'a>(&'a self, app: &'a str) -> Fut<'a, Result<Vec<Release>, PlatformError>>;
+    /// Recent logs (`logs --no-tail`), for the watch window's findings.
+    fn logs<'a>(
+        &'a self,
+        app: &'a str,
+        wait: Duration,
+    ) -> Fut<'a, Result<Vec<crate::platform::LogEntry>, PlatformError>>;
     fn deploy<'a>(
         &'a self,
         req: &'a DeployRequest,
@@ -73,6 +82,13 @@ impl<P: Platform> PlatformSeam for P {
     }
     fn releases<'a>(&'a self, app: &'a str) -> Fut<'a, Result<Vec<Release>, PlatformError>> {
         Box::pin(Platform::releases(self, app))
+    }
+    fn logs<'a>(
+        &'a self,
+        app: &'a str,
+        wait: Duration,
+    ) -> Fut<'a, Result<Vec<crate::platform::LogEntry>, PlatformError>> {
+        Box::pin(Platform::logs(self, app, wait))
     }
     fn deploy<'a>(
         &'a self,

@@ -42,6 +42,12 @@ pub struct ServicePlan {
     /// `--force-unhealthy-baseline`: a live release that fails every baseline probe does not
     /// refuse the deploy.
     pub force_unhealthy_baseline: bool,
+    /// With `metrics:` configured: the largest rise in the share of 5xx answers the regression
+    /// gate allows (`monitor.metrics.max_5xx_ratio`); set by `DeploySettings::service_plans`.
+    pub metrics_5xx: Option<f64>,
+    /// `monitor:`: the levels and limits the watch window judges its findings by.
+    #[serde(skip)]
+    pub monitor: crate::monitor::escalation::Policy,
 }
 
 impl ServicePlan {
@@ -82,6 +88,8 @@ impl ServicePlan {
             database: None,
             canary,
             force_unhealthy_baseline: false,
+            metrics_5xx: None,
+            monitor: crate::monitor::escalation::Policy::default(),
         })
     }
 

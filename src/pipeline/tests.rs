@@ -394,6 +394,8 @@ struct Case {
     printer: Printer,
     stop: Stop,
     outputs: Rc<RefCell<Vec<(String, String, usize)>>>,
+    /// `metrics:` configured (a 1% limit on the 5xx rise), answered by this fake.
+    metrics: Option<crate::metrics::testing::FakeMetrics>,
 }
 
 impl Case {
@@ -419,6 +421,7 @@ impl Case {
             printer: Printer::capturing(),
             stop: Stop::new(),
             outputs: Rc::default(),
+            metrics: None,
         }
     }
 
@@ -449,6 +452,10 @@ impl Case {
             database: Box::new(crate::pipeline::LiveDatabase {
                 config_dir: self.dir.path().to_path_buf(),
             }),
+            metrics: self
+                .metrics
+                .as_ref()
+                .map(|m| m as &dyn crate::metrics::MetricsSource),
             fleet_poll: Duration::from_secs(2),
             output: Box::new(move |k, v| {
                 outputs.borrow_mut().push((
@@ -462,6 +469,7 @@ impl Case {
         let mut plan =
             ServicePlan::new(svc, opts.image.as_deref(), opts.strategy, opts.rollback).unwrap();
         plan.force_unhealthy_baseline = opts.force_unhealthy_baseline;
+        plan.metrics_5xx = self.metrics.as_ref().map(|_| 0.01);
         deploy_service(&deps, &plan).await
     }
 }
@@ -644,6 +652,73 @@ async fn a_healthy_but_slower_release_fails_the_regression_gate() {
     assert_eq!(r.result, ServiceResult::RolledBack);
     assert!(steps(&r).contains(&"regression gate"));
     assert!(r.reason.unwrap().contains("regression"));
+}
+
+#[tokio::test]
+async fn with_metrics_the_regression_gate_compares_the_5xx_share_with_the_baselines() {
+    use crate::metrics::testing::FakeMetrics;
+    let regression = |r: &ServiceRecord| {
+        r.gates
+            .iter()
+            .find(|g| g.name == "regression")
+            .cloned()
+            .unwrap()
+    };
+    // 0.5% before the deploy, 4% since: more than 1% above the baseline's share.
+    let mut c = Case::new(Some(OLD), &[]);
+    let m = FakeMetrics::default();
+    m.answer("[300s]", 0.005);
+    m.answer("[60s]", 0.04);
+    c.metrics = Some(m);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", r.gates);
+    let g = regression(&r);
+    assert_eq!(g.verdict, crate::report::Verdict::Fail);
+    assert!(
+        g.rule
+            .contains("5xx share <= baseline's + 1.00% (Prometheus)"),
+        "{}",
+        g.rule
+    );
+    assert!(
+        g.observed
+            .contains("5xx share 0.50% before, 4.00% since the deploy"),
+        "{}",
+        g.observed
+    );
+    assert!(r.reason.unwrap().contains("regression gate failed"));
+    let asked = c.metrics.as_ref().unwrap().asked.borrow().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(q, at)| q.contains("[300s]") && at.is_some()),
+        "the baseline's share is read at the deploy call: {asked:?}"
+    );
+    // 1.2% before, 1.5% since: within the allowance.
+    let mut c = Case::new(Some(OLD), &[]);
+    let m = FakeMetrics::default();
+    m.answer("[300s]", 0.012);
+    m.answer("[60s]", 0.015);
+    c.metrics = Some(m);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded);
+    assert_eq!(regression(&r).verdict, crate::report::Verdict::Pass);
+    // An endpoint that refuses: a warning, and the deploy goes on.
+    let mut c = Case::new(Some(OLD), &[]);
+    let m = FakeMetrics::default();
+    m.fail(
+        "fly_app_http_responses_count",
+        "the metrics endpoint refused the token (401)",
+    );
+    c.metrics = Some(m);
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::Succeeded);
+    assert_eq!(regression(&r).verdict, crate::report::Verdict::Warn);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("refused the token")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[tokio::test]

@@ -1,11 +1,24 @@
-//! The watch window: after every gate passed, the health URL is probed every `interval` for
-//! `watch`; `unhealthy_after` failures in a row still roll back. Off when `watch` is 0.
+//! The watch window (`watch:` in shipit.yml, or `deploy --watch DUR`): after every gate passed,
+//! the monitoring window of `shipit watch` on the new release, every health `interval`. Each
+//! pass is one check of the app (`monitor::assess`: machines, Fly checks, machine events, the
+//! logs since the deploy call, the health probe, with `metrics:` the 5xx share and memory),
+//! judged by `monitor:`. A critical finding fails the window and rolls back like any failed
+//! gate, except that the health probe (`down`, `health_failing`) must fail `unhealthy_after`
+//! times in a row, as before, so one lost probe is not a rollback and a failing condition still
+//! is. Other findings are kept as warnings. Off when `watch` is 0.
+
+use std::time::{Duration, SystemTime};
 
 use super::deps::Fut;
 use super::plan::PlanView;
 use super::stage::{Cx, Next, Stage};
 use crate::duration;
+use crate::monitor::Level;
+use crate::monitor::assess::{Inputs, assess};
 use crate::report::Verdict;
+
+/// How long one pass waits for `flyctl logs --no-tail` (it never returns on an empty buffer).
+const LOG_WAIT: Duration = crate::monitor::check::LOG_WAIT;
 
 pub(super) struct Watch;
 
@@ -19,7 +32,11 @@ impl Stage for Watch {
         if watch.is_zero() {
             "watch: off".into()
         } else {
-            format!("watch: {}", duration::format(watch))
+            format!(
+                "watch: {}, a check every {}; a critical finding rolls back",
+                duration::format(watch),
+                duration::format(view.service().health.interval)
+            )
         }
     }
 
@@ -35,72 +52,105 @@ async fn run(cx: &mut Cx<'_>) -> Next {
     if svc.watch.is_zero() {
         return Next::Continue;
     }
-    let url = svc.health_url();
-    let spec = crate::probe::ProbeSpec {
-        url: url.clone(),
-        method: "GET".into(),
-        headers: svc
-            .health
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
-            .collect(),
-        body: None,
-        timeout: svc.health.timeout,
-        machine_id: None,
-    };
+    let spec = crate::probe::ProbeSpec::health(&svc.health, &svc.health_url());
+    let scanner = svc.logs.scanner();
+    // Logs and machine events count from the deploy call on: what the old release logged is not
+    // the new release's finding.
+    let deploy_called = cx
+        .st
+        .record
+        .steps
+        .iter()
+        .find(|s| s.name == "deploy")
+        .and_then(|s| crate::timefmt::parse_rfc3339(&s.started_at));
     let start = deps.clock.now_offset();
-    let (mut probes, mut failures_in_row, mut failures) = (0u32, 0u32, 0u32);
+    let (mut passes, mut down_in_row) = (0u32, 0u32);
+    let mut seen: Vec<String> = Vec::new();
     let rule = format!(
-        "healthy for {}: fewer than {} failures in a row, probing every {}",
+        "{} of checks every {}: no critical finding, health not failing {} times in a row",
         duration::format(svc.watch),
-        svc.health.unhealthy_after,
-        duration::format(svc.health.interval)
+        duration::format(svc.health.interval),
+        svc.health.unhealthy_after
     );
     while deps.clock.now_offset().saturating_sub(start) < svc.watch {
-        let result = deps.prober.probe_boxed(&spec).await;
-        probes += 1;
-        let failed: Vec<String> = svc
-            .health
-            .expect
-            .iter()
-            .filter_map(|c| {
-                let o = c.evaluate(&result);
-                (!o.pass).then_some(o.display)
-            })
-            .collect();
-        if failed.is_empty() {
-            failures_in_row = 0;
-        } else {
-            failures_in_row += 1;
-            failures += 1;
-            deps.printer.warn(&format!(
-                "{} watch probe {probes}: {}",
-                svc.label(),
-                failed.join(", ")
+        let now = SystemTime::now();
+        let mut policy = plan.monitor.clone();
+        policy.logs_window = deploy_called
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_secs(1));
+        let (status, logs, probe, metrics) = tokio::join!(
+            deps.platform.status(&svc.app),
+            deps.platform.logs(&svc.app, LOG_WAIT),
+            deps.prober.probe_boxed(&spec),
+            async {
+                match deps.metrics {
+                    Some(m) => Some(crate::metrics::app_now(m, &svc.app).await),
+                    None => None,
+                }
+            }
+        );
+        passes += 1;
+        let observed = assess(&Inputs {
+            app: &svc.app,
+            status: status.as_ref(),
+            logs: Some(logs.as_ref().map(Vec::as_slice)),
+            probe: Some((&probe, svc.health.expect.as_slice())),
+            metrics,
+            scanner: &scanner,
+            policy: &policy,
+            now,
+        });
+        let probe_rule = |r: &str| r == "down" || r == "health_failing";
+        let failing = observed.findings.iter().any(|f| probe_rule(&f.rule));
+        down_in_row = if failing { down_in_row + 1 } else { 0 };
+        let critical = observed.findings.iter().find(|f| {
+            if probe_rule(&f.rule) {
+                down_in_row >= svc.health.unhealthy_after
+            } else {
+                f.level == Level::Critical
+            }
+        });
+        if let Some(f) = critical {
+            let observed_text = format!(
+                "{} after {passes} check(s): {}{}",
+                f.rule,
+                f.summary,
+                f.evidence
+                    .first()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            );
+            cx.record_gate("watch", &rule, &observed_text, Verdict::Fail);
+            cx.st.record.decision = Some(format!(
+                "roll back: a critical finding during the watch window: {observed_text}"
+            ));
+            return Next::Fail(format!(
+                "a critical finding during the watch window: {observed_text}"
             ));
         }
-        if failures_in_row >= svc.health.unhealthy_after {
-            let observed = format!(
-                "{failures_in_row} failures in a row after {probes} probes: {}",
-                failed.join(", ")
-            );
-            cx.record_gate("watch", &rule, &observed, Verdict::Fail);
-            cx.st.record.decision = Some(format!(
-                "roll back: failed during the watch window: {observed}"
-            ));
-            return Next::Fail(format!("failed during the watch window: {observed}"));
+        for f in &observed.findings {
+            let line = format!("{} {}: {}", f.level, f.rule, f.summary);
+            if !seen.contains(&line) {
+                deps.printer.warn(&format!("{} watch: {line}", svc.label()));
+                seen.push(line);
+            }
         }
         tokio::select! {
             () = deps.stop.stopped() => return Next::Cancelled,
             () = deps.clock.sleep_boxed(svc.health.interval) => {}
         }
     }
-    cx.record_gate(
-        "watch",
-        &rule,
-        &format!("{probes} probes, {failures} failed"),
-        Verdict::Pass,
+    let verdict = if seen.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Warn
+    };
+    let observed_text = format!("{passes} check(s), {} other finding(s)", seen.len());
+    cx.record_gate("watch", &rule, &observed_text, verdict);
+    cx.st.record.warnings.extend(
+        seen.into_iter()
+            .map(|l| format!("{} watch: {l}", svc.label())),
     );
     Next::Continue
 }

@@ -847,6 +847,14 @@ struct ServiceJson {
     autostop: Option<serde_json::Value>,
     #[serde(default)]
     min_machines_running: Option<u32>,
+    #[serde(default)]
+    concurrency: Option<ConcurrencyJson>,
+}
+
+#[derive(Deserialize)]
+struct ConcurrencyJson {
+    #[serde(default)]
+    soft_limit: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -929,6 +937,11 @@ impl From<SizedMachineJson> for super::inventory::SizedMachine {
                 .filter_map(|s| s.min_machines_running)
                 .max()
                 .unwrap_or(0),
+            soft_limit: services
+                .iter()
+                .filter_map(|s| s.concurrency.as_ref()?.soft_limit)
+                .filter(|l| *l > 0)
+                .min(),
             rootfs_gb: config.rootfs.and_then(|r| r.size_gb),
             mounts: config
                 .mounts
@@ -1141,7 +1154,7 @@ mod tests {
                 "guest": {"cpu_kind": "performance", "cpus": 2, "memory_mb": 4096},
                 "metadata": {"fly_process_group": "app"},
                 "mounts": [{"encrypted": true, "path": "/data", "size_gb": 10, "volume": "vol_1", "name": "data"}],
-                "services": [{"autostop": false, "min_machines_running": 1}, {"autostop": "suspend"}],
+                "services": [{"autostop": false, "min_machines_running": 1, "concurrency": {"type": "requests", "soft_limit": 20, "hard_limit": 25}}, {"autostop": "suspend", "concurrency": {"type": "connections", "soft_limit": 50}}],
                 "rootfs": {"size_gb": 3}}},
             {"id": "b", "state": "started", "region": "ams", "config": {
                 "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 256}}}
@@ -1154,6 +1167,12 @@ mod tests {
         assert_eq!(machines[0].min_machines_running, 1);
         assert_eq!(machines[0].mounts, ["vol_1"]);
         assert_eq!(machines[0].rootfs_gb, Some(3));
+        assert_eq!(
+            machines[0].soft_limit,
+            Some(20),
+            "the smallest of its services"
+        );
+        assert_eq!(machines[1].soft_limit, None);
         assert_eq!(machines[0].billing(), Billing::RootfsOnly);
         assert_eq!(
             machines[1].autostop,
@@ -1164,14 +1183,16 @@ mod tests {
         assert_eq!(
             autostop_of(&[ServiceJson {
                 autostop: Some(serde_json::json!(true)),
-                min_machines_running: None
+                min_machines_running: None,
+                concurrency: None
             }]),
             Autostop::Stop
         );
         assert_eq!(
             autostop_of(&[ServiceJson {
                 autostop: Some(serde_json::json!(false)),
-                min_machines_running: None
+                min_machines_running: None,
+                concurrency: None
             }]),
             Autostop::Off
         );

@@ -40,6 +40,9 @@ pub struct SizedMachine {
     pub rootfs_gb: Option<u32>,
     /// Volume ids from `config.mounts[]`.
     pub mounts: Vec<String>,
+    /// The smallest `concurrency.soft_limit` of its services: how many requests one machine is
+    /// meant to take (the excess-machines finding's divisor). `None` when no service says.
+    pub soft_limit: Option<u32>,
 }
 
 /// How a machine in a state is billed (`reference/canary-and-cost.md` §C3, §D1): transient

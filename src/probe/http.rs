@@ -114,7 +114,7 @@ fn time_left(not_after: i64) -> Duration {
 
 /// The innermost cause of a reqwest error, which is the useful part ("connection refused"),
 /// without the URL (which may hold a secret).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut inner: &dyn std::error::Error = e;
     while let Some(source) = inner.source() {
         inner = source;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::server::{Behaviour, Server};
-use crate::support::{Project, fly_app};
+use crate::support::{Project, Run, fly_app};
 
 const IMAGE: &str = "registry.fly.io/web-staging:deployment-01";
 
@@ -467,4 +467,306 @@ fn watch_checks_every_interval_for_the_window_and_alerts_once() {
     p.run(&["watch", "staging", "--for", "0s"])
         .code(1)
         .stderr_has("must be longer than 0s");
+}
+
+const METRICS_TOKEN: &str = "fm2_metrics-token-7f3c9a";
+
+/// A Prometheus API answer with one series.
+fn prom(value: &str) -> Behaviour {
+    Behaviour::json(&format!(
+        r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1787313600,"{value}"]}}]}}}}"#
+    ))
+}
+
+fn metrics_config(prom: &str) -> String {
+    format!(
+        "metrics: {{ prometheus: {{ url: \"{prom}/prometheus/acme/\", token: \"${{FLY_METRICS_TOKEN}}\" }} }}\n"
+    )
+}
+
+#[test]
+fn metrics_from_prometheus_are_findings_and_the_token_stays_secret() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    // web-staging: 4% of its answers are 5xx; api-staging: an instance at 95% of its memory.
+    let prometheus = Server::start([(
+        "/prometheus/acme/api/v1/query",
+        Behaviour::ByQuery {
+            cases: vec![
+                ("app=\"web-staging\",status=~\"5..\"".into(), prom("0.04")),
+                ("mem_available{app=\"api-staging\"}".into(), prom("0.95")),
+            ],
+            otherwise: Box::new(prom("0")),
+        },
+    )]);
+    let p = project(
+        &up.url(),
+        &up.url(),
+        &hook.url(),
+        None,
+        &metrics_config(&prometheus.url()),
+    );
+    let run = Run::from(
+        p.shipit(&["check", "staging", "--json"])
+            .env("FLY_METRICS_TOKEN", METRICS_TOKEN)
+            .output()
+            .unwrap(),
+    );
+    run.code(1);
+    let doc = run.json();
+    assert_documented_shape(&doc);
+    let f = finding(&doc, "web-staging", "metrics_5xx").expect("metrics_5xx");
+    assert_eq!(f["level"], "critical");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("4.00% of responses were 5xx"),
+        "{f}"
+    );
+    let m = finding(&doc, "api-staging", "memory").expect("memory");
+    assert_eq!(m["level"], "alert");
+    assert!(finding(&doc, "api-staging", "metrics_5xx").is_none());
+    let requests = prometheus.requests();
+    assert_eq!(
+        requests.len(),
+        8,
+        "per app: the 5xx share and memory now, memory and load over 7 days for cost"
+    );
+    for r in &requests {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("FlyV1 {METRICS_TOKEN}").as_str())
+        );
+    }
+    assert!(!run.stdout.contains(METRICS_TOKEN) && !run.stderr.contains(METRICS_TOKEN));
+    assert!(!hook_events(&hook).is_empty());
+    for r in hook.requests() {
+        assert!(!String::from_utf8_lossy(&r.body).contains(METRICS_TOKEN));
+    }
+    for file in [".shipit/evidence.log", "feedback/deployment.md"] {
+        if p.file(file).exists() {
+            assert!(!p.read(file).contains(METRICS_TOKEN), "{file}");
+        }
+    }
+}
+
+#[test]
+fn a_metrics_endpoint_that_refuses_the_token_or_is_down_is_a_warning_on_each_app() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let prometheus = Server::start([(
+        "/prometheus/acme/api/v1/query",
+        Behaviour::Reply(crate::support::server::Reply::new(
+            401,
+            format!("{{\"error\":\"unauthorized token {METRICS_TOKEN}\"}}"),
+        )),
+    )]);
+    for url in [prometheus.url(), crate::support::server::refused_url()] {
+        let p = project(
+            &up.url(),
+            &up.url(),
+            &hook.url(),
+            None,
+            &metrics_config(&url),
+        );
+        let run = Run::from(
+            p.shipit(&["check", "staging", "--json"])
+                .env("FLY_METRICS_TOKEN", METRICS_TOKEN)
+                .output()
+                .unwrap(),
+        );
+        run.code(0);
+        let doc = run.json();
+        for app in ["web-staging", "api-staging"] {
+            let f = finding(&doc, app, "metrics_unreadable").expect("metrics_unreadable");
+            assert_eq!(f["level"], "warning");
+            let evidence = f["evidence"].to_string();
+            if url == prometheus.url() {
+                assert!(evidence.contains("refused the token (401)"), "{evidence}");
+            } else {
+                assert!(
+                    evidence.contains("cannot reach the metrics endpoint"),
+                    "{evidence}"
+                );
+            }
+        }
+        assert!(!run.stdout.contains(METRICS_TOKEN) && !run.stderr.contains(METRICS_TOKEN));
+    }
+}
+
+#[test]
+fn cost_findings_are_information_in_the_check_table_and_json() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let p = project(&up.url(), &up.url(), &hook.url(), None, "");
+    let mut state = p.state();
+    state["apps"]["web-staging"]["machines"][0]["autostop"] = json!(false);
+    state["apps"]["web-staging"]["machines"][0]["min_machines_running"] = json!(0);
+    p.fly_state(&state);
+    let run = p.run(&["check", "staging", "--json"]);
+    run.code(0);
+    let doc = run.json();
+    assert_documented_shape(&doc);
+    let f = finding(&doc, "web-staging", "autostop_off")
+        .unwrap_or_else(|| panic!("no autostop_off: {doc}\n{:?}", p.fly_calls()));
+    assert_eq!(
+        (f["level"].as_str(), f["status"].as_str()),
+        (Some("info"), Some("seen"))
+    );
+    assert!(
+        f["summary"].as_str().unwrap().contains("autostop off"),
+        "{f}"
+    );
+    assert!(
+        f["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("could save $"),
+        "{f}"
+    );
+    assert_eq!(doc["environments"][0]["apps"][0]["level"], "info");
+    assert!(hook_events(&hook).is_empty(), "information is never sent");
+    let table = p.run(&["check", "staging"]);
+    table
+        .code(0)
+        .stdout_has("staging/web (web-staging): clean")
+        .stdout_has("autostop_off");
+    assert!(
+        p.fly_calls()
+            .iter()
+            .all(|c| !c.iter().any(|a| a == "deploy" || a == "scale"))
+    );
+}
+
+const PREVIOUS: &str = "registry.fly.io/web-staging:deployment-v2";
+
+/// One app, web-staging at v3 (`IMAGE`), whose health endpoint answers 503 for `IMAGE` and 200
+/// for any other image the double's fleet runs; a webhook at `hook`.
+fn watched(hook: &str) -> (Project, crate::support::fleet::FleetServer) {
+    let p = Project::new();
+    let mut app = fly_app("web-staging", 3, IMAGE, 1);
+    app["logs"] = json!([{"level": "info", "instance": "148ed193b95089", "message": "GET /health 200 - - 2.1 ms", "region": "iad", "timestamp": shipit::timefmt::now()}]);
+    p.fly_state(&json!({"apps": {"web-staging": app}}));
+    let fleet = crate::support::fleet::FleetServer::start(
+        p.file("flyctl-state.json"),
+        "web-staging",
+        |_, image| {
+            if image == IMAGE {
+                Behaviour::status(503)
+            } else {
+                Behaviour::ok("up")
+            }
+        },
+    );
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 100ms, timeout: 2s, healthy_after: 2, expect: ['[STATUS] == 200'] }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: web-staging, url: {} }}\nnotify:\n  - webhook: {{ url: \"{hook}/hook\" }}\n",
+        fleet.url()
+    ));
+    (p, fleet)
+}
+
+/// A successful deploy of web-staging from v2 to v3 in the record, finished `ago` earlier.
+fn deployed(p: &Project, ago: Duration) {
+    use shipit::report::{ReleaseRef, RunKind, RunRecord, ServiceRecord, ServiceResult};
+    let mut s = ServiceRecord::new(
+        "staging",
+        "web",
+        "web-staging",
+        "https://web-staging.fly.dev",
+    );
+    s.result = ServiceResult::Succeeded;
+    s.from = Some(ReleaseRef {
+        version: Some(2),
+        image: PREVIOUS.into(),
+    });
+    s.to = Some(ReleaseRef {
+        version: Some(3),
+        image: IMAGE.into(),
+    });
+    s.live = s.to.clone();
+    let at = std::time::SystemTime::now() - ago;
+    let record = RunRecord {
+        id: "20261202T040000Z-d1".into(),
+        kind: RunKind::Deploy,
+        env: Some("staging".into()),
+        started_at: shipit::timefmt::rfc3339(at - Duration::from_secs(60)),
+        finished_at: shipit::timefmt::rfc3339(at),
+        duration_ms: 60_000,
+        outcome: shipit::exit::Outcome::Success,
+        event: shipit::event::Event::Succeeded,
+        services: vec![s],
+        summary: "deploy staging: succeeded".into(),
+        run_url: None,
+        sha: None,
+        actor: None,
+    };
+    shipit::evidence::receipt::write(&p.file(".shipit/runs"), &record).expect("write a receipt");
+}
+
+#[test]
+fn watch_rolls_back_on_a_critical_finding_after_a_deploy() {
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let (p, _fleet) = watched(&hook.url());
+    deployed(&p, Duration::from_secs(30));
+    let run = p.run(&[
+        "watch",
+        "staging",
+        "--for",
+        "1m",
+        "--interval",
+        "500ms",
+        "--rollback-on",
+        "critical",
+        "--json",
+    ]);
+    run.code(3)
+        .stderr_has("a critical finding during the watch");
+    let doc = run.json();
+    assert_eq!(doc["kind"], "rollback");
+    assert_eq!(doc["outcome"], "rolled_back");
+    assert_eq!(doc["services"][0]["to"]["image"], PREVIOUS);
+    let deploys = p.deploy_calls();
+    assert_eq!(deploys.len(), 1, "{deploys:?}");
+    assert!(
+        deploys[0].windows(2).any(|w| w == ["--image", PREVIOUS]),
+        "the rollback deploys the release before the deploy: {:?}",
+        deploys[0]
+    );
+    let events: Vec<String> = hook
+        .requests()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter_map(|v| v["data"]["event"].as_str().map(str::to_owned))
+        .collect();
+    assert!(events.contains(&"alert".to_owned()), "{events:?}");
+    assert!(events.contains(&"rolled_back".to_owned()), "{events:?}");
+}
+
+#[test]
+fn watch_refuses_to_roll_back_what_it_does_not_follow() {
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let (p, _fleet) = watched(&hook.url());
+    let args = [
+        "watch",
+        "staging",
+        "--for",
+        "10m",
+        "--rollback-on",
+        "critical",
+    ];
+    p.run(&args)
+        .code(1)
+        .stderr_has("the record holds no deploy of staging/web");
+    deployed(&p, Duration::from_secs(2 * 3600));
+    p.run(&args)
+        .code(1)
+        .stderr_has("longer ago than the 10m window");
+    assert!(
+        p.fly_calls().is_empty(),
+        "refused before the window: {:?}",
+        p.fly_calls()
+    );
+    p.run(&["watch", "staging", "--for", "1s", "--rollback-on", "alert"])
+        .code(2);
 }

@@ -256,3 +256,115 @@ fn bad_cost_settings_name_the_key() {
     .code(1)
     .stderr_has("is not a Fly region code");
 }
+
+/// A Prometheus vector with one series per (label value, value).
+fn series(label: &str, values: &[(&str, f64)]) -> crate::support::server::Behaviour {
+    let result: Vec<Value> = values
+        .iter()
+        .map(|(l, v)| json!({"metric": {label: l}, "value": [1_787_313_600, v.to_string()]}))
+        .collect();
+    crate::support::server::Behaviour::json(
+        &json!({"status": "success", "data": {"resultType": "vector", "result": result}})
+            .to_string(),
+    )
+}
+
+#[test]
+fn with_metrics_memory_above_its_p95_and_machines_beyond_the_load_are_findings() {
+    use crate::support::server::{Behaviour, Server};
+    let token = "fm2_cost-metrics-token-31d0";
+    // staging/web: one machine used at most 200 MB of its 1 GB; iad served a p95 of 5
+    // concurrent requests where each machine takes 25.
+    let prometheus = Server::start([(
+        "/prometheus/acme/api/v1/query",
+        Behaviour::ByQuery {
+            cases: vec![
+                (
+                    "mem_available{app=\"web-staging\"}".into(),
+                    series("instance", &[("e784079b449483", 200.0 * 1024.0 * 1024.0)]),
+                ),
+                (
+                    "fly_app_concurrency{app=\"web-staging\"}".into(),
+                    series("region", &[("iad", 5.0)]),
+                ),
+            ],
+            otherwise: Box::new(series("instance", &[])),
+        },
+    )]);
+    let project = project(&format!(
+        "{CONFIG}metrics: {{ prometheus: {{ url: \"{}/prometheus/acme/\", token: \"${{FLY_METRICS_TOKEN}}\" }} }}\n",
+        prometheus.url()
+    ));
+    let mut state = project.state();
+    for m in state["apps"]["web-staging"]["machines"]
+        .as_array_mut()
+        .unwrap()
+    {
+        m["concurrency"] = json!({"type": "requests", "soft_limit": 25, "hard_limit": 30});
+    }
+    project.fly_state(&state);
+    let run = crate::support::Run::from(
+        project
+            .shipit(&["cost", "staging", "--json"])
+            .env("FLY_METRICS_TOKEN", token)
+            .output()
+            .unwrap(),
+    );
+    run.code(0);
+    let doc = run.json();
+    let kinds: Vec<(String, String, f64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["app"] == "web-staging")
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_owned(),
+                f["subject"].as_str().unwrap().to_owned(),
+                f["monthly_saving"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("excess_machines".to_owned(), "iad".to_owned(), 5.55)),
+        "one machine of 5.70 less its rootfs: {kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(
+            "oversized_memory".to_owned(),
+            "e784079b449483".to_owned(),
+            2.5
+        )),
+        "1 GB → 512 MB at the per-second prices: {kinds:?}"
+    );
+    assert_eq!(doc["metrics"], Value::Null, "{doc}");
+    for r in prometheus.requests() {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("FlyV1 {token}").as_str())
+        );
+    }
+    assert!(!run.stdout.contains(token) && !run.stderr.contains(token));
+
+    // An endpoint that cannot be reached: the other findings stand and `metrics` says why the
+    // metric ones are missing.
+    let project = self::project(&format!(
+        "{CONFIG}metrics: {{ prometheus: {{ url: \"{}/\" }} }}\n",
+        crate::support::server::refused_url()
+    ));
+    let run = project.run(&["cost", "staging", "--json"]);
+    run.code(0);
+    let doc = run.json();
+    let why = doc["metrics"].as_str().unwrap();
+    assert!(
+        why.contains("web-staging: cannot reach the metrics endpoint"),
+        "{why}"
+    );
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "autostop_off")
+    );
+}

@@ -159,7 +159,8 @@ fn a_drill_whose_rollback_gate_fails_exits_4_and_ends_with_the_forward_command()
     let run = p.run(&["drill", "staging"]);
     run.code(4)
         .stderr_has("did NOT finish: a human must act now");
-    let forward = format!("shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline");
+    let forward =
+        format!("shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline");
     let last = run.stderr.lines().last().unwrap();
     assert!(
         last.ends_with(&forward),
@@ -200,7 +201,8 @@ fn a_drill_whose_forward_step_fails_exits_4_with_the_forward_command() {
     });
     let run = p.run(&["drill", "staging", "--json"]);
     run.code(4);
-    let forward = format!("shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline");
+    let forward =
+        format!("shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline");
     let last = run.stderr.lines().last().unwrap();
     assert!(
         last.ends_with(&forward),
@@ -303,7 +305,9 @@ fn a_cancelled_drill_exits_130_with_what_is_live_and_the_forward_command() {
     let lines: Vec<&str> = run.stderr.lines().collect();
     let last = lines.last().unwrap();
     assert!(
-        last.ends_with(&format!("shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline")),
+        last.ends_with(&format!(
+            "shipit deploy staging --app web --image {LIVE} --force-unhealthy-baseline"
+        )),
         "last line: {last}\n{}",
         run.stderr
     );

@@ -39,6 +39,7 @@ fn init_writes_a_project_that_loads() {
         ".github/workflows/deploy-production.yml",
         ".github/workflows/rollback.yml",
         ".github/workflows/health-check.yml",
+        ".github/workflows/watch.yml",
         ".github/actions/setup-shipit/action.yml",
     ] {
         assert!(

@@ -1042,3 +1042,88 @@ fn send_all_pages_pagerduty_on_the_events_url_when_the_way_back_failed() {
     assert_eq!(body["dedup_key"], "shipit:hotdash-production:production");
     assert_eq!(body["payload"]["severity"], "critical");
 }
+
+#[test]
+fn notify_test_opens_comments_on_and_closes_a_test_issue_for_an_issue_channel() {
+    use crate::support::server::{Behaviour, Server};
+    let github = Server::start([
+        (
+            "/repos/acme/shop/issues",
+            Behaviour::seq([Behaviour::json("[]"), Behaviour::json(r#"{"number": 12}"#)]),
+        ),
+        ("/repos/acme/shop/issues/12/comments", Behaviour::json("{}")),
+        (
+            "/repos/acme/shop/issues/12",
+            Behaviour::json(r#"{"number": 12, "state": "closed"}"#),
+        ),
+    ]);
+    let project = Project::new();
+    project.config(&format!(
+        "version: 1\napps: {{ web: {{}} }}\nenvironments:\n  staging:\n    web: {{ app: hotdash-staging, url: https://hotdash-staging.fly.dev }}\nnotify:\n  - github_issue: {{ repository: acme/shop, api_url: \"{}\" }}\n",
+        github.url()
+    ));
+    let token = "ghs_notify_test_token_77";
+    let run = crate::support::Run::from(
+        project
+            .shipit(&["notify", "test", "--json"])
+            .env("GITHUB_TOKEN", token)
+            .output()
+            .unwrap(),
+    );
+    run.code(0);
+    let doc = run.json();
+    assert_eq!(doc["delivered"], true, "{doc}");
+    let channel = &doc["channels"][0];
+    assert_eq!(channel["channel"], "github_issue");
+    assert_eq!(channel["requests"], 5, "{channel}");
+    let calls: Vec<String> = github
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target.split('?').next().unwrap()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "GET /repos/acme/shop/issues",
+            "POST /repos/acme/shop/issues",
+            "POST /repos/acme/shop/issues/12/comments",
+            "POST /repos/acme/shop/issues/12/comments",
+            "PATCH /repos/acme/shop/issues/12",
+        ],
+        "a test issue opened, commented on, resolved and closed"
+    );
+    let created: Value = serde_json::from_slice(&github.requests()[1].body).unwrap();
+    assert_eq!(
+        created["title"],
+        "alert(shipit): staging/shipit-notify-test/notify_test"
+    );
+    for r in github.requests() {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
+    }
+    assert!(!run.stdout.contains(token) && !run.stderr.contains(token));
+
+    // A GitHub that refuses the token: the channel fails and so does the command.
+    let refusing = Server::start([(
+        "/repos/acme/shop/issues",
+        Behaviour::Reply(crate::support::server::Reply::new(
+            401,
+            r#"{"message":"Bad credentials"}"#,
+        )),
+    )]);
+    project.config(&format!(
+        "version: 1\napps: {{ web: {{}} }}\nenvironments:\n  staging:\n    web: {{ app: hotdash-staging, url: https://hotdash-staging.fly.dev }}\nnotify:\n  - github_issue: {{ repository: acme/shop, api_url: \"{}\" }}\n",
+        refusing.url()
+    ));
+    let run = crate::support::Run::from(
+        project
+            .shipit(&["notify", "test"])
+            .env("GITHUB_TOKEN", token)
+            .output()
+            .unwrap(),
+    );
+    run.code(1).stdout_has("FAIL  github_issue (acme/shop)");
+    assert!(!run.stdout.contains(token) && !run.stderr.contains(token));
+}

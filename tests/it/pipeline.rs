@@ -717,3 +717,56 @@ fn on_partial_takes_rollback_or_keep_under_an_environment_or_defaults_only() {
     p.run(&["config", "check"]).code(0);
     assert!(p.deploy_calls().is_empty());
 }
+
+/// APP's log buffer holds one line, stamped a minute from now: written after the deploy call.
+fn logs_after_the_deploy(p: &Project, message: &str) {
+    let mut state = p.state();
+    let later = std::time::SystemTime::now() + Duration::from_secs(60);
+    state["apps"][APP]["logs"] = json!([{"level": "info", "instance": "148ed193b95089", "region": "iad",
+        "message": message, "timestamp": shipit::timefmt::rfc3339(later)}]);
+    p.fly_state(&state);
+}
+
+#[test]
+fn deploy_watch_runs_the_checks_and_a_critical_finding_rolls_back() {
+    let (p, _f) = project(json!([]), healthy, "");
+    logs_after_the_deploy(&p, "Completed 500 Internal Server Error in 12ms");
+    p.run(&["deploy", "staging", "--image", NEW, "--watch", "2s"])
+        .code(3)
+        .stderr_has("a critical finding during the watch window: http_5xx");
+    let deploys = p.deploy_calls();
+    assert_eq!(deploys.len(), 2, "the deploy and its rollback: {deploys:?}");
+    assert!(
+        deploys[1].windows(2).any(|w| w == ["--image", GOOD]),
+        "{:?}",
+        deploys[1]
+    );
+    assert!(fleet_images(&p).iter().all(|i| i == GOOD));
+    let r = receipt(&p);
+    let watch = r["services"][0]["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "watch")
+        .cloned()
+        .expect("the watch gate");
+    assert_eq!(watch["verdict"], "fail", "{watch}");
+
+    // Clean logs and a healthy endpoint: the window passes, and `plan --watch` says it.
+    let (p, _f) = project(json!([]), healthy, "");
+    logs_after_the_deploy(&p, "GET /health 200 - - 2.1 ms");
+    p.run(&["deploy", "staging", "--image", NEW, "--watch", "300ms"])
+        .code(0);
+    let r = receipt(&p);
+    let watch = r["services"][0]["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "watch")
+        .cloned()
+        .expect("the watch gate");
+    assert_eq!(watch["verdict"], "pass", "{watch}");
+    p.run(&["plan", "staging", "--watch", "5m"])
+        .code(0)
+        .stdout_has("watch: 5m, a check every 50ms; a critical finding rolls back");
+}

@@ -122,6 +122,33 @@ fn fixture(p: &Project, checks: u64) {
             )],
         ),
     ];
+    // A cost run before the deploys: what staging's two apps cost and one way to save.
+    all.push(record(
+        "20261201T090000Z-k1",
+        RunKind::Cost,
+        T0 - 3_600,
+        Outcome::Success,
+        [
+            ("web", "hotdash-staging", "$11.39/month", vec![
+                "hotdash-staging (staging) runs 2 machines around the clock with autostop off: with `auto_stop_machines = \"stop\"` in its fly.toml they stop when idle, saving up to $11.09/month".to_owned(),
+            ]),
+            ("agent", "hotdash-agent-service", "$7.65/month", Vec::new()),
+        ]
+        .into_iter()
+        .map(|(name, app, observed, details)| {
+            let mut s = ServiceRecord::new("staging", name, app, &format!("https://{app}.fly.dev"));
+            s.result = ServiceResult::Succeeded;
+            s.gates.push(shipit::report::GateRecord {
+                name: "cost".into(),
+                rule: "Fly prices read 2026-08-21".into(),
+                observed: observed.into(),
+                verdict: shipit::report::Verdict::Warn,
+                details,
+            });
+            s
+        })
+        .collect(),
+    ));
     for i in 0..checks {
         let mut s = service(
             "staging",
@@ -256,6 +283,12 @@ fn the_page_renders_in_chromium_from_file_with_no_request_and_its_charts_and_scr
     );
     let promotions = section(&load.dom, r#"id="promotions""#, "</table>");
     assert!(promotions.contains("20261201T100000Z-a1"), "{promotions}");
+    let cost = section(&load.dom, r#"<table class="cost""#, "</ul>");
+    assert_eq!(cost.matches(r#"class="cost-row""#).count(), 2, "{cost}");
+    assert!(
+        cost.contains("$19.04") && cost.contains("$11.39") && cost.contains("autostop off"),
+        "{cost}"
+    );
     let prod = section(&load.dom, r#"data-env="production""#, "</table>");
     assert!(prod.contains("v12"), "{prod}");
     // 30 samples: p50 and p95 markers, one per sample each.
@@ -330,6 +363,10 @@ fn json_is_one_document_with_what_the_page_shows() {
     assert_eq!(doc["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(doc["alerts"][0]["rule"], "http_5xx");
     assert_eq!(doc["promotions"][0]["proved_by"], "20261201T100000Z-a1");
+    assert_eq!(doc["cost"]["total"], 19.04);
+    assert_eq!(doc["cost"]["environments"][0]["env"], "staging");
+    assert_eq!(doc["cost"]["findings"][0]["monthly_saving"], 11.09);
+    assert_eq!(doc["cost"]["possible_saving"], 11.09);
     for key in [
         "generated_at",
         "store",
@@ -338,6 +375,7 @@ fn json_is_one_document_with_what_the_page_shows() {
         "drills",
         "database",
         "promotions",
+        "cost",
     ] {
         assert!(doc.get(key).is_some(), "{key} missing");
     }

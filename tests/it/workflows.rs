@@ -120,6 +120,7 @@ fn sample(var: &str) -> &'static str {
         "SERVICE" => "web",
         "TARGET_ENV" => "production",
         "VERSION" => "41",
+        "DURATION" => "1h",
         other => {
             panic!("no sample value for ${other}: add one to `sample` in tests/it/workflows.rs")
         }
@@ -498,7 +499,12 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
                         level == "write"
                     }
                     // The scheduled check's `github_issue` notifier, and only there.
-                    "issues" if file.name.ends_with("health-check.yml") => level == "write",
+                    "issues"
+                        if file.name.ends_with("health-check.yml")
+                            || file.name.ends_with("watch.yml") =>
+                    {
+                        level == "write"
+                    }
                     _ => false,
                 };
                 assert!(

@@ -38,6 +38,7 @@
 //!                  "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 512},
 //!                  (or flat: "cpu_kind": "shared", "cpus": 1, "memory_mb": 512),
 //!                  "min_machines_running": 1, "autostart": true,
+//!                  "concurrency": {"type": "requests", "soft_limit": 20, "hard_limit": 25},
 //!                  "mounts": [{"volume": "vol_..", "path": "/data", "size_gb": 10, "name": "data"}]}],
 //!    "volumes": [{"id": "vol_..", "name": "data", "state": "created", "size_gb": 10, "region": "iad",
 //!                 "zone": "..", "encrypted": true, "attached_machine_id": "..", "created_at": "..",

@@ -212,21 +212,24 @@ fn machine_config(v: &View<'_>, m: &Machine) -> J {
                 "min_machines_running".to_owned(),
                 J::Int(m.min_machines_running.unwrap_or(1)),
             ),
-            (
-                "ports".to_owned(),
-                J::Arr(vec![
-                    obj([
-                        ("port", J::Int(80)),
-                        ("handlers", J::Arr(vec![J::from("http")])),
-                        ("force_https", J::Bool(true)),
-                    ]),
-                    obj([
-                        ("port", J::Int(443)),
-                        ("handlers", J::Arr(vec![J::from("http"), J::from("tls")])),
-                    ]),
-                ]),
-            ),
         ];
+        if let Some(c) = &m.concurrency {
+            service.push(("concurrency".to_owned(), J::from_value(c)));
+        }
+        service.extend([(
+            "ports".to_owned(),
+            J::Arr(vec![
+                obj([
+                    ("port", J::Int(80)),
+                    ("handlers", J::Arr(vec![J::from("http")])),
+                    ("force_https", J::Bool(true)),
+                ]),
+                obj([
+                    ("port", J::Int(443)),
+                    ("handlers", J::Arr(vec![J::from("http"), J::from("tls")])),
+                ]),
+            ]),
+        )]);
         if m.checks.iter().any(|c| c.name.starts_with("servicecheck-")) {
             service.push(("checks".to_owned(), J::Arr(vec![obj(http_check_fields())])));
         }

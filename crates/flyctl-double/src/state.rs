@@ -205,6 +205,10 @@ pub struct Machine {
     /// `config.services[].min_machines_running` (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_machines_running: Option<i64>,
+    /// `config.services[].concurrency` (`{"type": "requests", "soft_limit": 20, "hard_limit":
+    /// 25}`), rendered as-is; absent when fly.toml sets none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Value>,
     /// `config.services[].autostart` (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autostart: Option<bool>,

@@ -79,6 +79,12 @@ pub enum Behaviour {
         cases: Vec<(String, Behaviour)>,
         otherwise: Box<Behaviour>,
     },
+    /// By the request's query string, percent-decoded: the first case whose text it contains,
+    /// else `otherwise` (a fake Prometheus answers each PromQL query this way).
+    ByQuery {
+        cases: Vec<(String, Behaviour)>,
+        otherwise: Box<Behaviour>,
+    },
     /// `before` until `after` has passed since this behaviour was set, then `then`.
     Switch {
         after: Duration,
@@ -141,6 +147,14 @@ impl Behaviour {
                 cases
                     .iter()
                     .find(|(v, _)| Some(v.as_str()) == value)
+                    .map_or(otherwise.as_ref(), |(_, b)| b)
+                    .resolve(n, elapsed, request)
+            }
+            Behaviour::ByQuery { cases, otherwise } => {
+                let query = decode(request.target.split_once('?').map_or("", |(_, q)| q));
+                cases
+                    .iter()
+                    .find(|(part, _)| query.contains(part.as_str()))
                     .map_or(otherwise.as_ref(), |(_, b)| b)
                     .resolve(n, elapsed, request)
             }
@@ -309,6 +323,34 @@ impl Drop for Server {
     }
 }
 
+/// A query string with `%XX` and `+` decoded.
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => out.push(b),
+                    Err(_) => out.extend_from_slice(&bytes[i..i + 3]),
+                }
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A URL on which connections are refused: a port that was free a moment ago.
 pub fn refused_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -407,7 +449,8 @@ fn act(state: &State, w: &mut TcpStream, behaviour: &Behaviour) -> bool {
         Behaviour::Seq(_)
         | Behaviour::Cycle(_)
         | Behaviour::Switch { .. }
-        | Behaviour::ByHeader { .. } => {
+        | Behaviour::ByHeader { .. }
+        | Behaviour::ByQuery { .. } => {
             unreachable!("composite behaviours are resolved before acting")
         }
     }
