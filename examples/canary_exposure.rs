@@ -286,6 +286,7 @@ fn deploy(fleet: usize, strategy: &str) -> (f64, String, Option<f64>) {
         // The fleet watcher's sleeps would run on the simulated clock on top of the deploy's
         // own time (a simulated deploy returns at once); with no poll interval they cost none.
         fleet_poll: Duration::ZERO,
+        metrics: None,
         output: Box::new(|_, _| {}),
         group: Box::new(|_| {}),
     };
