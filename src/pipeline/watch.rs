@@ -79,17 +79,24 @@ async fn run(cx: &mut Cx<'_>) -> Next {
             .and_then(|t| now.duration_since(t).ok())
             .unwrap_or(Duration::ZERO)
             .max(Duration::from_secs(1));
-        let (status, logs, probe, metrics) = tokio::join!(
-            deps.platform.status(&svc.app),
-            deps.platform.logs(&svc.app, LOG_WAIT),
-            deps.prober.probe_boxed(&spec),
-            async {
-                match deps.metrics {
-                    Some(m) => Some(crate::metrics::app_now(m, &svc.app).await),
-                    None => None,
+        // A pass waits for flyctl's logs (up to LOG_WAIT): a stop ends the window at once.
+        let pass = async {
+            tokio::join!(
+                deps.platform.status(&svc.app),
+                deps.platform.logs(&svc.app, LOG_WAIT),
+                deps.prober.probe_boxed(&spec),
+                async {
+                    match deps.metrics {
+                        Some(m) => Some(crate::metrics::app_now(m, &svc.app).await),
+                        None => None,
+                    }
                 }
-            }
-        );
+            )
+        };
+        let (status, logs, probe, metrics) = tokio::select! {
+            () = deps.stop.stopped() => return Next::Cancelled,
+            answers = pass => answers,
+        };
         passes += 1;
         let observed = assess(&Inputs {
             app: &svc.app,
