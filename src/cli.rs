@@ -93,6 +93,31 @@ pub enum Command {
     Check(CheckArgs),
     /// A monitoring window: `check` every interval, alerts and resolves sent as they happen
     Watch(WatchArgs),
+    /// The record (`store:` in shipit.yml)
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the runs, evidence, alert states and promotions kept in local files into the store
+    /// shipit.yml names (idempotent: a second run copies nothing)
+    Migrate(StoreMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreMigrateArgs {
+    /// Where the record was kept until now
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub from: MigrateSource,
+}
+
+/// A store `shipit store migrate` can copy from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrateSource {
+    /// The files under .shipit/ and the evidence log (`store: local`)
+    Local,
 }
 
 #[derive(Debug, Args, Clone)]

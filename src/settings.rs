@@ -43,6 +43,7 @@ pub enum Settings {
     Promote(PromoteOptions),
     Check(CheckSettings),
     Watch(WatchSettings),
+    StoreMigrate(StoreMigrateSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -70,6 +71,7 @@ impl From<cli::Command> for Settings {
             Command::Promote(a) => Settings::Promote(a.into()),
             Command::Check(a) => Settings::Check(a.into()),
             Command::Watch(a) => Settings::Watch(a.into()),
+            Command::Store(cli::StoreCommand::Migrate(a)) => Settings::StoreMigrate(a.into()),
         }
     }
 }
@@ -531,5 +533,18 @@ impl From<cli::WatchArgs> for WatchSettings {
             window: window.0,
             interval: interval.0,
         }
+    }
+}
+
+/// `shipit store migrate --from local`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreMigrateSettings {
+    pub from: cli::MigrateSource,
+}
+
+impl From<cli::StoreMigrateArgs> for StoreMigrateSettings {
+    fn from(a: cli::StoreMigrateArgs) -> Self {
+        let cli::StoreMigrateArgs { from } = a;
+        StoreMigrateSettings { from }
     }
 }

@@ -23,6 +23,7 @@ pub(crate) mod rollback;
 pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
+pub(crate) mod store;
 pub(crate) mod watch;
 
 use std::path::PathBuf;
@@ -105,6 +106,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Watch(s) => {
             watch::run(ctx, &s.target, s.service.as_deref(), s.window, s.interval).await
         }
+        Settings::StoreMigrate(s) => store::migrate(ctx, s.from).await,
     }
 }
 

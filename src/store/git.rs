@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::{
-    AlertKey, AlertState, Cas, LockHolder, Locked, Promotion, RunList, RunQuery, Store,
+    AlertKey, AlertState, Cas, Import, LockHolder, Locked, Promotion, RunList, RunQuery, Store,
     StoreFuture, Versioned,
 };
 use crate::evidence::{log, receipt};
@@ -436,6 +436,21 @@ impl GitStore {
     }
 }
 
+/// Where a promotion is kept: named by its time first, so a listing is in time order.
+fn promotion_path(promotion: &Promotion) -> String {
+    format!(
+        "promotions/{}-{}-{}.json",
+        super::local::file_part(&promotion.at.replace(':', "")),
+        super::local::file_part(&promotion.run_id),
+        crate::notify::random_hex(4)
+    )
+}
+
+fn promotion_bytes(promotion: &Promotion) -> anyhow::Result<Vec<u8>> {
+    let value = crate::notify::redacted(serde_json::to_value(promotion)?);
+    Ok((serde_json::to_string_pretty(&value)? + "\n").into_bytes())
+}
+
 fn alert_path(key: &AlertKey) -> String {
     use super::local::file_part;
     format!(
@@ -639,14 +654,8 @@ impl Store for GitStore {
 
     fn add_promotion<'a>(&'a self, promotion: &'a Promotion) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let value = crate::notify::redacted(serde_json::to_value(promotion)?);
-            let bytes = (serde_json::to_string_pretty(&value)? + "\n").into_bytes();
-            let path = format!(
-                "promotions/{}-{}-{}.json",
-                super::local::file_part(&promotion.at.replace(':', "")),
-                super::local::file_part(&promotion.run_id),
-                crate::notify::random_hex(4)
-            );
+            let bytes = promotion_bytes(promotion)?;
+            let path = promotion_path(promotion);
             self.write(|_| {
                 Ok(Plan::Commit(
                     vec![Change::Put {
@@ -691,7 +700,10 @@ impl Store for GitStore {
                 .map(str::to_owned)
                 .collect();
             let mut sorted: Vec<&String> = paths.iter().collect();
-            sorted.sort_by_key(|p| order.iter().position(|o| o == *p).unwrap_or(usize::MAX));
+            // Newest commit first; inside one commit (a migration's batch) newest name first,
+            // since names start with the promotion's time.
+            let position = |p: &String| order.iter().position(|o| o == p).unwrap_or(usize::MAX);
+            sorted.sort_by(|a, b| position(a).cmp(&position(b)).then_with(|| b.cmp(a)));
             let sorted: Vec<String> = sorted.into_iter().cloned().collect();
             let mut out = Vec::new();
             for (path, bytes) in sorted.iter().zip(self.read_files(&tip, &sorted)?) {
@@ -713,5 +725,69 @@ impl Store for GitStore {
         _wait: Option<Duration>,
     ) -> StoreFuture<'a, Locked> {
         Box::pin(async { Ok(Locked::Unsupported) })
+    }
+
+    /// The whole batch in one commit (one push): receipts not on the branch yet, their entries
+    /// appended to the log in one piece, and the promotions.
+    fn import<'a>(&'a self, batch: &'a Import) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut runs = Vec::with_capacity(batch.runs.len());
+            for run in &batch.runs {
+                let path = receipt::path(Path::new("runs"), &run.record.id)
+                    .display()
+                    .to_string();
+                let entry = crate::secret::redact(&run.entry).into_owned();
+                runs.push((path, receipt::to_json(&run.record)?.into_bytes(), entry));
+            }
+            let mut promotions = Vec::with_capacity(batch.promotions.len());
+            for p in &batch.promotions {
+                promotions.push((promotion_path(p), promotion_bytes(p)?));
+            }
+            self.write(|base| {
+                let present: std::collections::HashSet<String> = match base {
+                    Some(b) => self.list(b, "runs")?.into_iter().collect(),
+                    None => std::collections::HashSet::new(),
+                };
+                let mut changes = Vec::new();
+                let mut entries = String::new();
+                for (path, bytes, entry) in &runs {
+                    if present.contains(path) {
+                        continue;
+                    }
+                    changes.push(Change::Put {
+                        path: path.clone(),
+                        bytes: bytes.clone(),
+                        create_only: false,
+                    });
+                    entries.push_str(entry);
+                }
+                let copied = changes.len();
+                if !entries.is_empty() {
+                    changes.push(Change::Append {
+                        path: LOG_PATH.to_owned(),
+                        text: entries,
+                        header: log::HEADER,
+                    });
+                }
+                for (path, bytes) in &promotions {
+                    changes.push(Change::Put {
+                        path: path.clone(),
+                        bytes: bytes.clone(),
+                        create_only: true,
+                    });
+                }
+                if changes.is_empty() {
+                    return Ok(Plan::Nothing);
+                }
+                Ok(Plan::Commit(
+                    changes,
+                    format!(
+                        "shipit: store migrate ({copied} runs, {} promotions)",
+                        promotions.len()
+                    ),
+                ))
+            })
+            .with_context(|| self.context())
+        })
     }
 }
