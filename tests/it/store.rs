@@ -1022,3 +1022,68 @@ fn a_deploy_with_its_store_down_still_rolls_back_and_says_the_record_was_not_upd
         .code(1)
         .stderr_has("postgres (127.0.0.1:");
 }
+
+/// `sslmode=require` against a server with a self-signed certificate that takes TCP clients over
+/// TLS only: the record works, and the server's own `pg_stat_ssl` shows the connection
+/// encrypted. `sslmode=disable` against it is refused with an error that says why and what to
+/// write instead, without the password.
+#[test]
+fn postgres_record_over_tls_with_sslmode_require_and_plain_refused() {
+    let pg = Postgres::start_tls();
+    let require = pg
+        .url("postgres")
+        .replace("sslmode=disable", "sslmode=require");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shipit.yml");
+    std::fs::write(
+        &config,
+        "version: 1\nstore: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }\n",
+    )
+    .unwrap();
+    let shipit = |url: &str, args: &[&str]| {
+        Command::new(crate::support::shipit_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("SHIPIT_STORE_URL", url)
+            .output()
+            .unwrap()
+    };
+
+    // In-process, so the connection is still open when the server is asked about it.
+    let s = store::postgres::PostgresStore::new(&require).unwrap();
+    let tls = block_on(async {
+        s.append_run(&run(1, 0, 3)).await.unwrap();
+        pg.tls_connections()
+    });
+    assert_eq!(tls.len(), 1, "one client connection, over TLS: {tls:?}");
+    assert!(tls[0].starts_with("TLSv1."), "{tls:?}");
+
+    let out = shipit(&require, &["history", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["runs"][0]["id"], "20261127T100100Z-c1r0");
+
+    let plain = pg.url("postgres");
+    let out = shipit(&plain, &["history"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to the record at 127.0.0.1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no encryption") && err.contains("accepts this client only over TLS"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: set sslmode=require in the URL"),
+        "{err}"
+    );
+    assert!(!err.contains(crate::support::postgres::PASSWORD), "{err}");
+    drop(s);
+}
