@@ -294,6 +294,18 @@ pub struct InitArgs {
     /// Write no test job (the workflows say where to add one)
     #[arg(long)]
     pub no_test: bool,
+    /// Where the record is kept: `local` files, a `git` branch of this repository (the
+    /// recording jobs get `contents: write`), or `postgres` (its URL from a secret)
+    #[arg(long, value_enum, value_name = "STORE", default_value = "local")]
+    pub store: InitStore,
+}
+
+/// The record `shipit init` sets up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitStore {
+    Local,
+    Git,
+    Postgres,
 }
 
 #[derive(Debug, Args)]

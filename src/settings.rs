@@ -314,6 +314,8 @@ pub struct InitSettings {
     pub test: Option<String>,
     /// `--no-test`: no test job, and no question.
     pub no_test: bool,
+    /// `--store`: the record shipit.yml and the workflows are written for.
+    pub store: crate::init::StoreChoice,
 }
 
 impl From<cli::InitArgs> for InitSettings {
@@ -324,6 +326,7 @@ impl From<cli::InitArgs> for InitSettings {
             name,
             test,
             no_test,
+            store,
         } = a;
         InitSettings {
             dir,
@@ -331,6 +334,11 @@ impl From<cli::InitArgs> for InitSettings {
             force,
             test,
             no_test,
+            store: match store {
+                cli::InitStore::Local => crate::init::StoreChoice::Local,
+                cli::InitStore::Git => crate::init::StoreChoice::Git,
+                cli::InitStore::Postgres => crate::init::StoreChoice::Postgres,
+            },
         }
     }
 }

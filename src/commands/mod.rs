@@ -93,7 +93,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::ConfigCheck => config_check::run(ctx),
         Settings::Init(s) => {
             let test = init::TestChoice::from_flags(s.test.clone(), s.no_test);
-            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test)
+            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test, s.store)
         }
         Settings::Demo(s) => demo::run(ctx, s.dir.as_deref(), s.force).await,
         Settings::Report(s) => report::run(ctx, &s).await,

@@ -190,6 +190,70 @@ pub fn check_name(name: &str) -> Result<(), String> {
 pub struct ProjectOptions {
     /// The project's test command: the deploy workflows get a test job their deploy job needs.
     pub test: Option<String>,
+    /// Where the record is kept (`store:` in shipit.yml, and what the workflows' recording jobs
+    /// may do).
+    pub store: StoreChoice,
+}
+
+/// The record `shipit init --store` writes shipit.yml and the workflows for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreChoice {
+    #[default]
+    Local,
+    Git,
+    Postgres,
+}
+
+impl StoreChoice {
+    /// shipit.yml's `store:` block.
+    fn config_block(self) -> &'static str {
+        match self {
+            StoreChoice::Local => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions).
+# `local` is files in this folder, which a GitHub runner throws away when its job ends: for the
+# workflows, pick `git` (a branch of this repository; `shipit init --store git`) or `postgres`.
+store: local
+# store: { git: { branch: shipit-records } }
+# store: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }"
+            }
+            StoreChoice::Git => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions):
+# the orphan branch shipit-records of this repository, never the branch that deploys. The
+# workflows' recording jobs push to it with their own token (`contents: write` on those jobs).
+store: { git: { branch: shipit-records } }"
+            }
+            StoreChoice::Postgres => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions):
+# schema `shipit` of a PostgreSQL database (e.g. your Supabase project), created by shipit. The
+# URL is a secret: the workflows pass the repository or environment secret SHIPIT_STORE_URL
+# (add `?sslmode=require` for a server across the internet).
+store: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }"
+            }
+        }
+    }
+
+    /// The `contents:` permission of a workflow job that records a run, with why.
+    fn recording_contents(self) -> &'static str {
+        match self {
+            StoreChoice::Git => {
+                "\
+# This job writes the record: with `store: git` shipit commits the run to the shipit-records
+# branch and pushes it with this job's GITHUB_TOKEN (sent as a header on that push only, never
+# saved in .git/config). Only the jobs that record a run get `write`.
+contents: write"
+            }
+            StoreChoice::Local | StoreChoice::Postgres => {
+                "\
+# With `store: git` in shipit.yml this job writes the record (a commit pushed to the
+# shipit-records branch): make this `contents: write`, here and only in the jobs that record.
+contents: read"
+            }
+        }
+    }
 }
 
 /// Checks a test command before it is written into a workflow's `run:` script.
@@ -221,7 +285,13 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
     let flavor = Flavor::Project;
     let mut files = vec![File {
         path: "shipit.yml".into(),
-        contents: render(SHIPIT_YML, &[("NAME", name.to_owned())]),
+        contents: render(
+            SHIPIT_YML,
+            &[
+                ("NAME", name.to_owned()),
+                ("STORE", options.store.config_block().to_owned()),
+            ],
+        ),
     }];
     for (env, min_machines) in [("staging", "1"), ("production", "2")] {
         let app = format!("{name}-{env}");
@@ -239,7 +309,11 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
         path: PathBuf::from("smoke/web.yml"),
         contents: SMOKE_WEB.to_owned(),
     });
-    files.extend(workflow_files(flavor, options.test.as_deref()));
+    files.extend(workflow_files(
+        flavor,
+        options.test.as_deref(),
+        options.store,
+    ));
     files.push(File {
         path: Path::new(PROJECT_ACTION_DIR).join("action.yml"),
         contents: action_file(flavor),
@@ -252,7 +326,7 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
 pub fn repository_files() -> Vec<File> {
     let flavor = Flavor::ShipitRepository;
     // shipit's own tests run in ci.yml; its dogfood deploys have no test job of their own.
-    let mut files = workflow_files(flavor, None);
+    let mut files = workflow_files(flavor, None, StoreChoice::Local);
     files.push(File {
         path: "action.yml".into(),
         contents: action_file(flavor),
@@ -260,8 +334,9 @@ pub fn repository_files() -> Vec<File> {
     files
 }
 
-fn workflow_files(flavor: Flavor, test: Option<&str>) -> Vec<File> {
-    let vars = flavor.github_vars();
+fn workflow_files(flavor: Flavor, test: Option<&str>, store: StoreChoice) -> Vec<File> {
+    let mut vars = flavor.github_vars();
+    vars.push(("RECORD_CONTENTS", store.recording_contents().to_owned()));
     WORKFLOWS
         .iter()
         .map(|(file, template)| {

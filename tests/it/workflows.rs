@@ -67,11 +67,25 @@ fn all_files() -> Vec<ActionsFile> {
     // With a test command the deploy workflows gain a test job, held to the same rules.
     let with_tests = shipit::init::ProjectOptions {
         test: Some("npm ci\nnpm test".to_owned()),
+        ..shipit::init::ProjectOptions::default()
     };
     for file in shipit::init::project_files_with("hotdash", &with_tests).expect("project files") {
         if file.path.starts_with(".github/workflows/deploy-") {
             files.push(ActionsFile {
                 name: format!("init --test: {}", file.path.display()),
+                text: file.contents,
+            });
+        }
+    }
+    // With `store: git` the jobs that record a run may write contents, and only they.
+    let with_git = shipit::init::ProjectOptions {
+        store: shipit::init::StoreChoice::Git,
+        ..shipit::init::ProjectOptions::default()
+    };
+    for file in shipit::init::project_files_with("hotdash", &with_git).expect("project files") {
+        if file.path.starts_with(".github/workflows") {
+            files.push(ActionsFile {
+                name: format!("init --store git: {}", file.path.display()),
                 text: file.contents,
             });
         }
@@ -320,26 +334,27 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
             }
         }
     }
-    // Both copies (this repository's and init's) of: deploy staging + production, three rollback
-    // forms (the environment; one service, with and without a version), and the health check.
+    // The three copies (this repository's, init's and init --store git's) of: deploy staging +
+    // production, three rollback forms (the environment; one service, with and without a
+    // version), and the health check.
     assert_eq!(
         seen.get("deploy"),
-        Some(&2),
+        Some(&3),
         "deploy commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("promote"),
-        Some(&2),
+        Some(&3),
         "promote commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("rollback"),
-        Some(&6),
+        Some(&9),
         "rollback commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("check"),
-        Some(&2),
+        Some(&3),
         "check commands found: {seen:?}"
     );
 }
@@ -482,6 +497,8 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
             for (scope, level) in perms {
                 let allowed = match scope.as_str() {
                     "contents" if name == "publish" => level == "write",
+                    // `store: git`: the jobs that record a run push to the records branch.
+                    "contents" if records_a_run(job) => level == "write" || level == "read",
                     "contents" => level == "read",
                     // Publishing the dashboard: report.yml's publish job, and the jobs that call
                     // report.yml (a called workflow gets at most its caller's permissions).
@@ -517,6 +534,89 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
                 }
             }
         }
+    }
+}
+
+/// Whether a job runs a shipit command that writes the record (a deploy, promotion, rollback or
+/// scheduled check).
+fn records_a_run(job: &Value) -> bool {
+    step_scripts(job).iter().any(|script| {
+        shipit_commands(script).iter().any(|(args, _)| {
+            args.first()
+                .is_some_and(|c| ["deploy", "promote", "rollback", "check"].contains(&c.as_str()))
+        })
+    })
+}
+
+/// With `store: git` (`shipit init --store git`), exactly the jobs that record a run have
+/// `contents: write`, each with the comment that says why and how its token is used, and every
+/// shipit step that touches the record gets the job's token; with `store: local` none writes.
+#[test]
+fn with_store_git_exactly_the_recording_jobs_may_push_and_say_why() {
+    for (store, writes) in [
+        (shipit::init::StoreChoice::Git, true),
+        (shipit::init::StoreChoice::Local, false),
+        (shipit::init::StoreChoice::Postgres, false),
+    ] {
+        let options = shipit::init::ProjectOptions {
+            store,
+            ..shipit::init::ProjectOptions::default()
+        };
+        let mut recording = 0;
+        for file in shipit::init::project_files_with("hotdash", &options).unwrap() {
+            if !file.path.starts_with(".github/workflows") {
+                continue;
+            }
+            let yaml: Value = serde_saphyr::from_str(&file.contents).unwrap();
+            for (name, job) in yaml["jobs"].as_object().unwrap() {
+                let at = format!("{store:?} {} job {name}", file.path.display());
+                let contents = job.pointer("/permissions/contents").and_then(Value::as_str);
+                if records_a_run(job) {
+                    recording += 1;
+                    let expected = if writes { "write" } else { "read" };
+                    assert_eq!(contents, Some(expected), "{at}");
+                    for step in job["steps"].as_array().unwrap() {
+                        if step.get("run").is_some_and(|r| {
+                            r.as_str().is_some_and(|r| !shipit_commands(r).is_empty())
+                        }) {
+                            assert_eq!(
+                                step.pointer("/env/GITHUB_TOKEN").and_then(Value::as_str),
+                                Some("${{ github.token }}"),
+                                "{at}: the token reaches shipit"
+                            );
+                            assert_eq!(
+                                step.pointer("/env/SHIPIT_STORE_URL")
+                                    .and_then(Value::as_str),
+                                Some("${{ secrets.SHIPIT_STORE_URL }}"),
+                                "{at}: the postgres URL reaches shipit"
+                            );
+                        }
+                    }
+                } else {
+                    assert_ne!(contents, Some("write"), "{at}: it records nothing");
+                }
+            }
+            let why = "This job writes the record: with `store: git` shipit commits the run";
+            let how = "make this `contents: write`, here and only in the jobs that record";
+            let recorders = yaml["jobs"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|j| records_a_run(j))
+                .count();
+            assert_eq!(
+                file.contents
+                    .matches(if writes { why } else { how })
+                    .count(),
+                recorders,
+                "{store:?} {}: one comment per recording job",
+                file.path.display()
+            );
+        }
+        assert_eq!(
+            recording, 4,
+            "deploy staging, deploy production, rollback, health"
+        );
     }
 }
 
@@ -574,7 +674,11 @@ fn production_deploys_go_through_the_production_environment() {
         .iter()
         .filter(|f| f.name.ends_with("deploy-production.yml"))
         .collect();
-    assert_eq!(production.len(), 2, "this repository's copy and init's");
+    assert_eq!(
+        production.len(),
+        3,
+        "this repository's copy, init's and init --store git's"
+    );
     for file in production {
         let yaml = file.yaml();
         let job = &yaml["jobs"]["deploy"];
