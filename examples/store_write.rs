@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
     for i in 0..n {
         let mut record = template.clone();
         record.id = format!("20990101T000000Z-write{i:05}");
-        record.started_at = "2099-01-01T00:00:00Z".to_owned();
+        "2099-01-01T00:00:00Z".clone_into(&mut record.started_at);
         let config = std::path::Path::new(config);
         let started = Instant::now();
         runtime.block_on(async {
