@@ -23,6 +23,8 @@ const FLY_TOML: &str = include_str!("templates/fly.toml");
 const SMOKE_WEB: &str = include_str!("templates/smoke-web.yml");
 /// The composite action that installs shipit and flyctl on a runner.
 const ACTION: &str = include_str!("templates/action.yml");
+/// The script the action runs (download, checksum, or build from source).
+pub const INSTALL_SCRIPT: &str = include_str!("templates/install-shipit.sh");
 
 /// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
 /// and `release.yml` build shipit itself and are not generated.
@@ -59,6 +61,8 @@ const DEPLOY_NEEDS: &str = "\
 # The tests must pass first: a push whose tests fail never deploys.
 needs: test";
 
+/// Where shipit's own repository keeps the action's script (the action is the repository root).
+pub const REPOSITORY_INSTALL_SCRIPT: &str = "scripts/install-shipit.sh";
 /// Where a project's copy of the install action lives; its workflows `uses:` this path.
 pub const PROJECT_ACTION_DIR: &str = ".github/actions/setup-shipit";
 /// The runbook `shipit init` writes after the other files (it is rendered from the written
@@ -71,7 +75,17 @@ pub const WORKFLOWS_DIR: &str = ".github/workflows";
 /// workflow sets `SHIPIT_RELEASE_REPOSITORY` when it compiles shipit, so a released binary writes
 /// a project action that downloads from the right place; a local build does not know it.
 pub fn release_repository() -> Option<&'static str> {
-    option_env!("SHIPIT_RELEASE_REPOSITORY").filter(|r| is_repository_slug(r))
+    option_env!("SHIPIT_RELEASE_REPOSITORY")
+        .filter(|r| is_repository_slug(r))
+        .or_else(cargo_repository)
+}
+
+/// `owner/name` of the GitHub repository Cargo.toml's `repository` names, when it names one.
+fn cargo_repository() -> Option<&'static str> {
+    option_env!("CARGO_PKG_REPOSITORY")
+        .and_then(|url| url.strip_prefix("https://github.com/"))
+        .map(|slug| slug.trim_end_matches('/').trim_end_matches(".git"))
+        .filter(|r| is_repository_slug(r))
 }
 
 fn is_repository_slug(s: &str) -> bool {
@@ -105,6 +119,7 @@ impl Flavor {
                 ("SHIPIT_VERSION", env!("CARGO_PKG_VERSION").to_owned()),
                 ("JOB_IF", String::new()),
                 ("SHIPIT_REPOSITORY", release_repository().unwrap_or_default().to_owned()),
+                ("INSTALL_SCRIPT", "install-shipit.sh".to_owned()),
             ],
             Flavor::ShipitRepository => vec![
                 // The action is the repository's root, which `$/` cannot name (actionlint
@@ -123,6 +138,7 @@ impl Flavor {
                 ),
                 // Empty: the action finds the repository it was fetched from by itself.
                 ("SHIPIT_REPOSITORY", String::new()),
+                ("INSTALL_SCRIPT", REPOSITORY_INSTALL_SCRIPT.to_owned()),
             ],
         }
     }
@@ -318,6 +334,10 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
         path: Path::new(PROJECT_ACTION_DIR).join("action.yml"),
         contents: action_file(flavor),
     });
+    files.push(File {
+        path: Path::new(PROJECT_ACTION_DIR).join("install-shipit.sh"),
+        contents: INSTALL_SCRIPT.to_owned(),
+    });
     Ok(files)
 }
 
@@ -330,6 +350,10 @@ pub fn repository_files() -> Vec<File> {
     files.push(File {
         path: "action.yml".into(),
         contents: action_file(flavor),
+    });
+    files.push(File {
+        path: REPOSITORY_INSTALL_SCRIPT.into(),
+        contents: INSTALL_SCRIPT.to_owned(),
     });
     files
 }
