@@ -237,13 +237,20 @@ impl GitStore {
 
     /// Reads files at `rev` in one `cat-file --batch`: `None` for a missing one.
     fn read_files(&self, rev: &str, paths: &[String]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let names: Vec<String> = paths.iter().map(|p| format!("{rev}:{p}")).collect();
+        self.read_objects(&names)
+    }
+
+    /// Reads objects by name (`REV:PATH` or a blob id) in one `cat-file --batch`. A folder of
+    /// 10,000 receipts is read by blob id: `REV:PATH` makes git search the folder's tree once per
+    /// file, which grows with the square of the folder.
+    fn read_objects(&self, names: &[String]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let paths = names;
         if paths.is_empty() {
             return Ok(Vec::new());
         }
         let mut input = String::new();
         for p in paths {
-            input.push_str(rev);
-            input.push(':');
             input.push_str(p);
             input.push('\n');
         }
@@ -271,6 +278,26 @@ impl GitStore {
             rest = &rest[size + 1..];
         }
         Ok(files)
+    }
+
+    /// The files under `folder/` at `rev` with their blob ids.
+    fn list_blobs(&self, rev: &str, folder: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let out = self.git_ok(
+            &["ls-tree", "-r", "-z", rev, "--", &format!("{folder}/")],
+            None,
+            &[],
+        )?;
+        // `<mode> SP <type> SP <object> TAB <path>`, NUL-terminated.
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| {
+                let e = String::from_utf8_lossy(e);
+                let (head, path) = e.split_once('\t')?;
+                let oid = head.split(' ').nth(2)?;
+                Some((path.to_owned(), oid.to_owned()))
+            })
+            .collect())
     }
 
     /// The files under `folder/` at `rev` (paths from the branch root).
@@ -505,12 +532,12 @@ impl Store for GitStore {
             let Some(tip) = self.tip().with_context(|| self.context())? else {
                 return Ok(list);
             };
-            let paths: Vec<String> = self
-                .list(&tip, "runs")?
+            let (paths, blobs): (Vec<String>, Vec<String>) = self
+                .list_blobs(&tip, "runs")?
                 .into_iter()
-                .filter(|p| Path::new(p).extension().is_some_and(|e| e == "json"))
-                .collect();
-            let files = self.read_files(&tip, &paths)?;
+                .filter(|(p, _)| Path::new(p).extension().is_some_and(|e| e == "json"))
+                .unzip();
+            let files = self.read_objects(&blobs)?;
             let mut runs = Vec::new();
             for (path, bytes) in paths.into_iter().zip(files) {
                 match bytes.map(|b| serde_json::from_slice::<RunRecord>(&b)) {
