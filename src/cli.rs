@@ -97,6 +97,9 @@ pub enum Command {
     Releases(TargetArgs),
     /// Rollback drill: roll back to the previous good release, gate it, restore forward; timed
     Drill(DrillArgs),
+    /// The record (`store:` in shipit.yml)
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -117,6 +120,28 @@ pub struct DrillArgs {
     /// Wait this long for another shipit run in this checkout to release the app's lock
     #[arg(long, value_name = "DUR")]
     pub wait_lock: Option<Dur>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the runs, evidence, alert states and promotions kept in local files into the store
+    /// shipit.yml names (idempotent: a second run copies nothing)
+    Migrate(StoreMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreMigrateArgs {
+    /// Where the record was kept until now
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub from: MigrateSource,
+}
+
+/// A store `shipit store migrate` can copy from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrateSource {
+    /// The files under .shipit/ and the evidence log (`store: local`)
+    Local,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -322,6 +347,18 @@ pub struct InitArgs {
     /// Write no test job (the workflows say where to add one)
     #[arg(long)]
     pub no_test: bool,
+    /// Where the record is kept: `local` files, a `git` branch of this repository (the
+    /// recording jobs get `contents: write`), or `postgres` (its URL from a secret)
+    #[arg(long, value_enum, value_name = "STORE", default_value = "local")]
+    pub store: InitStore,
+}
+
+/// The record `shipit init` sets up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitStore {
+    Local,
+    Git,
+    Postgres,
 }
 
 #[derive(Debug, Args)]

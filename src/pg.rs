@@ -161,7 +161,22 @@ pub async fn connect(target: &Target, what: &str) -> anyhow::Result<tokio_postgr
                 CONNECT_TIMEOUT.as_secs()
             )
         })?
-        .map_err(|e| describe(&e))
+        .map_err(|e| {
+            let refused_plain = target.tls == Tls::Disable
+                && e.as_db_error().is_some_and(|db| {
+                    db.code() == &tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                        && db.message().contains("no encryption")
+                });
+            let e = describe(&e);
+            if refused_plain {
+                // The server's pg_hba.conf has only `hostssl` lines for this client.
+                anyhow::anyhow!(
+                    "{e}: the server accepts this client only over TLS\nhint: set sslmode=require in the URL instead of sslmode=disable"
+                )
+            } else {
+                e
+            }
+        })
         .with_context(|| format!("cannot connect to {what} at {shown}"))?;
     Ok(client)
 }

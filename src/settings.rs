@@ -45,6 +45,7 @@ pub(crate) enum Settings {
     Watch(WatchSettings),
     Releases(TargetSettings),
     Drill(DrillSettings),
+    StoreMigrate(StoreMigrateSettings),
 }
 
 impl From<cli::Command> for Settings {
@@ -74,6 +75,7 @@ impl From<cli::Command> for Settings {
             Command::Watch(a) => Settings::Watch(a.into()),
             Command::Releases(a) => Settings::Releases(a.into()),
             Command::Drill(a) => Settings::Drill(a.into()),
+            Command::Store(cli::StoreCommand::Migrate(a)) => Settings::StoreMigrate(a.into()),
         }
     }
 }
@@ -362,6 +364,8 @@ pub(crate) struct InitSettings {
     pub test: Option<String>,
     /// `--no-test`: no test job, and no question.
     pub no_test: bool,
+    /// `--store`: the record shipit.yml and the workflows are written for.
+    pub store: crate::init::StoreChoice,
 }
 
 impl From<cli::InitArgs> for InitSettings {
@@ -372,6 +376,7 @@ impl From<cli::InitArgs> for InitSettings {
             name,
             test,
             no_test,
+            store,
         } = a;
         InitSettings {
             dir,
@@ -379,6 +384,11 @@ impl From<cli::InitArgs> for InitSettings {
             force,
             test,
             no_test,
+            store: match store {
+                cli::InitStore::Local => crate::init::StoreChoice::Local,
+                cli::InitStore::Git => crate::init::StoreChoice::Git,
+                cli::InitStore::Postgres => crate::init::StoreChoice::Postgres,
+            },
         }
     }
 }
@@ -617,5 +627,18 @@ impl From<cli::DrillArgs> for DrillSettings {
             allow_production,
             wait_lock: wait_lock.map(|d| d.0),
         }
+    }
+}
+
+/// `shipit store migrate --from local`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StoreMigrateSettings {
+    pub from: cli::MigrateSource,
+}
+
+impl From<cli::StoreMigrateArgs> for StoreMigrateSettings {
+    fn from(a: cli::StoreMigrateArgs) -> Self {
+        let cli::StoreMigrateArgs { from } = a;
+        StoreMigrateSettings { from }
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn run(
     name: &str,
     force: bool,
     test: TestChoice,
+    store: init::StoreChoice,
 ) -> anyhow::Result<Outcome> {
     let dir = dir.unwrap_or_else(|| Path::new("."));
     init::check_name(name).map_err(|e| {
@@ -42,7 +43,7 @@ pub(crate) fn run(
         )
     })?;
     let test = test_command(ctx, dir, test)?;
-    let options = ProjectOptions { test };
+    let options = ProjectOptions { test, store };
     let files = init::project_files_with(name, &options).map_err(|e| {
         anyhow::anyhow!(
             "{e}\nhint: pass the command the tests run with, e.g. --test \"npm test\", or --no-test"

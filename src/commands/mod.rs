@@ -25,6 +25,7 @@ pub(crate) mod rollback;
 pub(crate) mod runbook;
 pub(crate) mod smoke;
 pub(crate) mod status;
+pub(crate) mod store;
 pub(crate) mod watch;
 
 use std::path::PathBuf;
@@ -95,7 +96,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::ConfigCheck => config_check::run(ctx),
         Settings::Init(s) => {
             let test = init::TestChoice::from_flags(s.test.clone(), s.no_test);
-            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test)
+            init::run(ctx, s.dir.as_deref(), &s.name, s.force, test, s.store)
         }
         Settings::Demo(s) => demo::run(ctx, s.dir.as_deref(), s.force).await,
         Settings::Report(s) => report::run(ctx, &s).await,
@@ -108,6 +109,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Watch(s) => watch::run(ctx, &s).await,
         Settings::Releases(s) => releases::run(ctx, &s.target, s.service.as_deref()).await,
         Settings::Drill(s) => drill::run(ctx, s).await,
+        Settings::StoreMigrate(s) => store::migrate(ctx, s.from).await,
     }
 }
 

@@ -23,6 +23,8 @@ const FLY_TOML: &str = include_str!("templates/fly.toml");
 const SMOKE_WEB: &str = include_str!("templates/smoke-web.yml");
 /// The composite action that installs shipit and flyctl on a runner.
 const ACTION: &str = include_str!("templates/action.yml");
+/// The script the action runs (download, checksum, or build from source).
+pub const INSTALL_SCRIPT: &str = include_str!("templates/install-shipit.sh");
 
 /// The workflows a project gets, by file name under `.github/workflows/`. shipit's own `ci.yml`
 /// and `release.yml` build shipit itself and are not generated.
@@ -61,6 +63,8 @@ const DEPLOY_NEEDS: &str = "\
 # The tests must pass first: a push whose tests fail never deploys.
 needs: test";
 
+/// Where shipit's own repository keeps the action's script (the action is the repository root).
+pub const REPOSITORY_INSTALL_SCRIPT: &str = "scripts/install-shipit.sh";
 /// Where a project's copy of the install action lives; its workflows `uses:` this path.
 pub const PROJECT_ACTION_DIR: &str = ".github/actions/setup-shipit";
 /// The runbook `shipit init` writes after the other files (it is rendered from the written
@@ -73,7 +77,17 @@ pub const WORKFLOWS_DIR: &str = ".github/workflows";
 /// workflow sets `SHIPIT_RELEASE_REPOSITORY` when it compiles shipit, so a released binary writes
 /// a project action that downloads from the right place; a local build does not know it.
 pub fn release_repository() -> Option<&'static str> {
-    option_env!("SHIPIT_RELEASE_REPOSITORY").filter(|r| is_repository_slug(r))
+    option_env!("SHIPIT_RELEASE_REPOSITORY")
+        .filter(|r| is_repository_slug(r))
+        .or_else(cargo_repository)
+}
+
+/// `owner/name` of the GitHub repository Cargo.toml's `repository` names, when it names one.
+fn cargo_repository() -> Option<&'static str> {
+    option_env!("CARGO_PKG_REPOSITORY")
+        .and_then(|url| url.strip_prefix("https://github.com/"))
+        .map(|slug| slug.trim_end_matches('/').trim_end_matches(".git"))
+        .filter(|r| is_repository_slug(r))
 }
 
 fn is_repository_slug(s: &str) -> bool {
@@ -107,6 +121,7 @@ impl Flavor {
                 ("SHIPIT_VERSION", env!("CARGO_PKG_VERSION").to_owned()),
                 ("JOB_IF", String::new()),
                 ("SHIPIT_REPOSITORY", release_repository().unwrap_or_default().to_owned()),
+                ("INSTALL_SCRIPT", "install-shipit.sh".to_owned()),
             ],
             Flavor::ShipitRepository => vec![
                 // The action is the repository's root, which `$/` cannot name (actionlint
@@ -125,6 +140,7 @@ impl Flavor {
                 ),
                 // Empty: the action finds the repository it was fetched from by itself.
                 ("SHIPIT_REPOSITORY", String::new()),
+                ("INSTALL_SCRIPT", REPOSITORY_INSTALL_SCRIPT.to_owned()),
             ],
         }
     }
@@ -192,6 +208,70 @@ pub fn check_name(name: &str) -> Result<(), String> {
 pub struct ProjectOptions {
     /// The project's test command: the deploy workflows get a test job their deploy job needs.
     pub test: Option<String>,
+    /// Where the record is kept (`store:` in shipit.yml, and what the workflows' recording jobs
+    /// may do).
+    pub store: StoreChoice,
+}
+
+/// The record `shipit init --store` writes shipit.yml and the workflows for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreChoice {
+    #[default]
+    Local,
+    Git,
+    Postgres,
+}
+
+impl StoreChoice {
+    /// shipit.yml's `store:` block.
+    fn config_block(self) -> &'static str {
+        match self {
+            StoreChoice::Local => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions).
+# `local` is files in this folder, which a GitHub runner throws away when its job ends: for the
+# workflows, pick `git` (a branch of this repository; `shipit init --store git`) or `postgres`.
+store: local
+# store: { git: { branch: shipit-records } }
+# store: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }"
+            }
+            StoreChoice::Git => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions):
+# the orphan branch shipit-records of this repository, never the branch that deploys. The
+# workflows' recording jobs push to it with their own token (`contents: write` on those jobs).
+store: { git: { branch: shipit-records } }"
+            }
+            StoreChoice::Postgres => {
+                "\
+# Where the record of every run is kept (receipts, the evidence log, alert state, promotions):
+# schema `shipit` of a PostgreSQL database (e.g. your Supabase project), created by shipit. The
+# URL is a secret: the workflows pass the repository or environment secret SHIPIT_STORE_URL
+# (add `?sslmode=require` for a server across the internet).
+store: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }"
+            }
+        }
+    }
+
+    /// The `contents:` permission of a workflow job that records a run, with why.
+    fn recording_contents(self) -> &'static str {
+        match self {
+            StoreChoice::Git => {
+                "\
+# This job writes the record: with `store: git` shipit commits the run to the shipit-records
+# branch and pushes it with this job's GITHUB_TOKEN (sent as a header on that push only, never
+# saved in .git/config). Only the jobs that record a run get `write`.
+contents: write"
+            }
+            StoreChoice::Local | StoreChoice::Postgres => {
+                "\
+# With `store: git` in shipit.yml this job writes the record (a commit pushed to the
+# shipit-records branch): make this `contents: write`, here and only in the jobs that record.
+contents: read"
+            }
+        }
+    }
 }
 
 /// Checks a test command before it is written into a workflow's `run:` script.
@@ -223,7 +303,13 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
     let flavor = Flavor::Project;
     let mut files = vec![File {
         path: "shipit.yml".into(),
-        contents: render(SHIPIT_YML, &[("NAME", name.to_owned())]),
+        contents: render(
+            SHIPIT_YML,
+            &[
+                ("NAME", name.to_owned()),
+                ("STORE", options.store.config_block().to_owned()),
+            ],
+        ),
     }];
     for (env, min_machines) in [("staging", "1"), ("production", "2")] {
         let app = format!("{name}-{env}");
@@ -241,10 +327,18 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
         path: PathBuf::from("smoke/web.yml"),
         contents: SMOKE_WEB.to_owned(),
     });
-    files.extend(workflow_files(flavor, options.test.as_deref()));
+    files.extend(workflow_files(
+        flavor,
+        options.test.as_deref(),
+        options.store,
+    ));
     files.push(File {
         path: Path::new(PROJECT_ACTION_DIR).join("action.yml"),
         contents: action_file(flavor),
+    });
+    files.push(File {
+        path: Path::new(PROJECT_ACTION_DIR).join("install-shipit.sh"),
+        contents: INSTALL_SCRIPT.to_owned(),
     });
     Ok(files)
 }
@@ -254,16 +348,21 @@ pub fn project_files_with(name: &str, options: &ProjectOptions) -> Result<Vec<Fi
 pub fn repository_files() -> Vec<File> {
     let flavor = Flavor::ShipitRepository;
     // shipit's own tests run in ci.yml; its dogfood deploys have no test job of their own.
-    let mut files = workflow_files(flavor, None);
+    let mut files = workflow_files(flavor, None, StoreChoice::Local);
     files.push(File {
         path: "action.yml".into(),
         contents: action_file(flavor),
     });
+    files.push(File {
+        path: REPOSITORY_INSTALL_SCRIPT.into(),
+        contents: INSTALL_SCRIPT.to_owned(),
+    });
     files
 }
 
-fn workflow_files(flavor: Flavor, test: Option<&str>) -> Vec<File> {
-    let vars = flavor.github_vars();
+fn workflow_files(flavor: Flavor, test: Option<&str>, store: StoreChoice) -> Vec<File> {
+    let mut vars = flavor.github_vars();
+    vars.push(("RECORD_CONTENTS", store.recording_contents().to_owned()));
     WORKFLOWS
         .iter()
         .map(|(file, template)| {

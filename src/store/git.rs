@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::{
-    AlertKey, AlertState, Cas, LockHolder, Locked, Promotion, RunList, RunQuery, Store,
+    AlertKey, AlertState, Cas, Import, LockHolder, Locked, Promotion, RunList, RunQuery, Store,
     StoreFuture, Versioned,
 };
 use crate::evidence::{log, receipt};
@@ -237,13 +237,20 @@ impl GitStore {
 
     /// Reads files at `rev` in one `cat-file --batch`: `None` for a missing one.
     fn read_files(&self, rev: &str, paths: &[String]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let names: Vec<String> = paths.iter().map(|p| format!("{rev}:{p}")).collect();
+        self.read_objects(&names)
+    }
+
+    /// Reads objects by name (`REV:PATH` or a blob id) in one `cat-file --batch`. A folder of
+    /// 10,000 receipts is read by blob id: `REV:PATH` makes git search the folder's tree once per
+    /// file, which grows with the square of the folder.
+    fn read_objects(&self, names: &[String]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        let paths = names;
         if paths.is_empty() {
             return Ok(Vec::new());
         }
         let mut input = String::new();
         for p in paths {
-            input.push_str(rev);
-            input.push(':');
             input.push_str(p);
             input.push('\n');
         }
@@ -271,6 +278,26 @@ impl GitStore {
             rest = &rest[size + 1..];
         }
         Ok(files)
+    }
+
+    /// The files under `folder/` at `rev` with their blob ids.
+    fn list_blobs(&self, rev: &str, folder: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let out = self.git_ok(
+            &["ls-tree", "-r", "-z", rev, "--", &format!("{folder}/")],
+            None,
+            &[],
+        )?;
+        // `<mode> SP <type> SP <object> TAB <path>`, NUL-terminated.
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| {
+                let e = String::from_utf8_lossy(e);
+                let (head, path) = e.split_once('\t')?;
+                let oid = head.split(' ').nth(2)?;
+                Some((path.to_owned(), oid.to_owned()))
+            })
+            .collect())
     }
 
     /// The files under `folder/` at `rev` (paths from the branch root).
@@ -436,6 +463,21 @@ impl GitStore {
     }
 }
 
+/// Where a promotion is kept: named by its time first, so a listing is in time order.
+fn promotion_path(promotion: &Promotion) -> String {
+    format!(
+        "promotions/{}-{}-{}.json",
+        super::local::file_part(&promotion.at.replace(':', "")),
+        super::local::file_part(&promotion.run_id),
+        crate::notify::random_hex(4)
+    )
+}
+
+fn promotion_bytes(promotion: &Promotion) -> anyhow::Result<Vec<u8>> {
+    let value = crate::notify::redacted(serde_json::to_value(promotion)?);
+    Ok((serde_json::to_string_pretty(&value)? + "\n").into_bytes())
+}
+
 fn alert_path(key: &AlertKey) -> String {
     use super::local::file_part;
     format!(
@@ -490,12 +532,12 @@ impl Store for GitStore {
             let Some(tip) = self.tip().with_context(|| self.context())? else {
                 return Ok(list);
             };
-            let paths: Vec<String> = self
-                .list(&tip, "runs")?
+            let (paths, blobs): (Vec<String>, Vec<String>) = self
+                .list_blobs(&tip, "runs")?
                 .into_iter()
-                .filter(|p| Path::new(p).extension().is_some_and(|e| e == "json"))
-                .collect();
-            let files = self.read_files(&tip, &paths)?;
+                .filter(|(p, _)| Path::new(p).extension().is_some_and(|e| e == "json"))
+                .unzip();
+            let files = self.read_objects(&blobs)?;
             let mut runs = Vec::new();
             for (path, bytes) in paths.into_iter().zip(files) {
                 match bytes.map(|b| serde_json::from_slice::<RunRecord>(&b)) {
@@ -639,14 +681,8 @@ impl Store for GitStore {
 
     fn add_promotion<'a>(&'a self, promotion: &'a Promotion) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let value = crate::notify::redacted(serde_json::to_value(promotion)?);
-            let bytes = (serde_json::to_string_pretty(&value)? + "\n").into_bytes();
-            let path = format!(
-                "promotions/{}-{}-{}.json",
-                super::local::file_part(&promotion.at.replace(':', "")),
-                super::local::file_part(&promotion.run_id),
-                crate::notify::random_hex(4)
-            );
+            let bytes = promotion_bytes(promotion)?;
+            let path = promotion_path(promotion);
             self.write(|_| {
                 Ok(Plan::Commit(
                     vec![Change::Put {
@@ -691,7 +727,10 @@ impl Store for GitStore {
                 .map(str::to_owned)
                 .collect();
             let mut sorted: Vec<&String> = paths.iter().collect();
-            sorted.sort_by_key(|p| order.iter().position(|o| o == *p).unwrap_or(usize::MAX));
+            // Newest commit first; inside one commit (a migration's batch) newest name first,
+            // since names start with the promotion's time.
+            let position = |p: &String| order.iter().position(|o| o == p).unwrap_or(usize::MAX);
+            sorted.sort_by(|a, b| position(a).cmp(&position(b)).then_with(|| b.cmp(a)));
             let sorted: Vec<String> = sorted.into_iter().cloned().collect();
             let mut out = Vec::new();
             for (path, bytes) in sorted.iter().zip(self.read_files(&tip, &sorted)?) {
@@ -713,5 +752,69 @@ impl Store for GitStore {
         _wait: Option<Duration>,
     ) -> StoreFuture<'a, Locked> {
         Box::pin(async { Ok(Locked::Unsupported) })
+    }
+
+    /// The whole batch in one commit (one push): receipts not on the branch yet, their entries
+    /// appended to the log in one piece, and the promotions.
+    fn import<'a>(&'a self, batch: &'a Import) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut runs = Vec::with_capacity(batch.runs.len());
+            for run in &batch.runs {
+                let path = receipt::path(Path::new("runs"), &run.record.id)
+                    .display()
+                    .to_string();
+                let entry = crate::secret::redact(&run.entry).into_owned();
+                runs.push((path, receipt::to_json(&run.record)?.into_bytes(), entry));
+            }
+            let mut promotions = Vec::with_capacity(batch.promotions.len());
+            for p in &batch.promotions {
+                promotions.push((promotion_path(p), promotion_bytes(p)?));
+            }
+            self.write(|base| {
+                let present: std::collections::HashSet<String> = match base {
+                    Some(b) => self.list(b, "runs")?.into_iter().collect(),
+                    None => std::collections::HashSet::new(),
+                };
+                let mut changes = Vec::new();
+                let mut entries = String::new();
+                for (path, bytes, entry) in &runs {
+                    if present.contains(path) {
+                        continue;
+                    }
+                    changes.push(Change::Put {
+                        path: path.clone(),
+                        bytes: bytes.clone(),
+                        create_only: false,
+                    });
+                    entries.push_str(entry);
+                }
+                let copied = changes.len();
+                if !entries.is_empty() {
+                    changes.push(Change::Append {
+                        path: LOG_PATH.to_owned(),
+                        text: entries,
+                        header: log::HEADER,
+                    });
+                }
+                for (path, bytes) in &promotions {
+                    changes.push(Change::Put {
+                        path: path.clone(),
+                        bytes: bytes.clone(),
+                        create_only: true,
+                    });
+                }
+                if changes.is_empty() {
+                    return Ok(Plan::Nothing);
+                }
+                Ok(Plan::Commit(
+                    changes,
+                    format!(
+                        "shipit: store migrate ({copied} runs, {} promotions)",
+                        promotions.len()
+                    ),
+                ))
+            })
+            .with_context(|| self.context())
+        })
     }
 }

@@ -213,16 +213,35 @@ impl LocalStore {
         };
         Ok(parse_promotions(&text, env, service))
     }
+
+    /// Every promotion of every environment, in the order they were recorded (oldest first).
+    pub fn all_promotions(&self) -> anyhow::Result<Vec<Promotion>> {
+        let path = self.promotions_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Ok(whole_lines(&text)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Promotion>(l).ok())
+            .collect())
+    }
+}
+
+/// The part of a JSON-lines text made of whole lines: a line without its newline was never
+/// finished.
+fn whole_lines(text: &str) -> &str {
+    match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    }
 }
 
 /// Promotions of `env` (and `service`) in a JSON-lines text, newest first. Only whole lines
 /// count: a line without its newline was never finished.
 pub(crate) fn parse_promotions(text: &str, env: &str, service: Option<&str>) -> Vec<Promotion> {
-    let whole = match text.rfind('\n') {
-        Some(end) => &text[..=end],
-        None => "",
-    };
-    let mut out: Vec<Promotion> = whole
+    let mut out: Vec<Promotion> = whole_lines(text)
         .lines()
         .filter_map(|l| serde_json::from_str::<Promotion>(l).ok())
         .filter(|p| p.env == env && service.is_none_or(|s| p.service == s))

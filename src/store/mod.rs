@@ -17,6 +17,7 @@ pub mod git;
 pub mod local;
 #[cfg(test)]
 pub(crate) mod memory;
+pub mod migrate;
 pub mod postgres;
 
 use std::future::Future;
@@ -230,6 +231,38 @@ pub trait Store {
         holder: &'a LockHolder,
         wait: Option<Duration>,
     ) -> StoreFuture<'a, Locked>;
+
+    /// Copies runs and promotions recorded elsewhere (`shipit store migrate`), oldest first.
+    /// Each run keeps the evidence entry it was written with; a run already here is left alone.
+    /// By default one [`Store::append_run`] (which writes the entry afresh) and one
+    /// [`Store::add_promotion`] each; a backend where every write is expensive (`git`: a push)
+    /// writes the whole batch at once.
+    fn import<'a>(&'a self, batch: &'a Import) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            for run in &batch.runs {
+                self.append_run(&run.record).await?;
+            }
+            for promotion in &batch.promotions {
+                self.add_promotion(promotion).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What `shipit store migrate` copies in one go: runs (each with its evidence entry as written)
+/// and promotions, oldest first.
+#[derive(Debug, Default)]
+pub struct Import {
+    pub runs: Vec<ImportedRun>,
+    pub promotions: Vec<Promotion>,
+}
+
+/// A run from another store, with its evidence entry as that store holds it (markers included).
+#[derive(Debug)]
+pub struct ImportedRun {
+    pub record: RunRecord,
+    pub entry: String,
 }
 
 /// One alert key's stored document, the same in the local and git backends: its version, its

@@ -24,8 +24,8 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use super::{
-    AlertKey, AlertState, Cas, LockGuard, LockHolder, Locked, Promotion, RunList, RunQuery, Store,
-    StoreFuture, Versioned,
+    AlertKey, AlertState, Cas, Import, LockGuard, LockHolder, Locked, Promotion, RunList, RunQuery,
+    Store, StoreFuture, Versioned,
 };
 use crate::evidence::{log, receipt};
 use crate::pg;
@@ -614,6 +614,68 @@ impl Store for PostgresStore {
                 let known = row.and_then(|r| serde_json::from_str(r.get::<_, &str>(0)).ok());
                 return Ok(Locked::Busy(known));
             }
+        })
+    }
+
+    /// The whole batch in one transaction: each run with its entry as written (a run already
+    /// here is left alone, its entry too), then the promotions in order.
+    fn import<'a>(&'a self, batch: &'a Import) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut runs = Vec::with_capacity(batch.runs.len());
+            for run in &batch.runs {
+                let r = &run.record;
+                let (names, envs) = names_of(r);
+                runs.push((
+                    r,
+                    receipt::to_json(r)?,
+                    crate::secret::redact(&run.entry).into_owned(),
+                    r.kind.name().to_owned(),
+                    names,
+                    envs,
+                ));
+            }
+            let mut promotions = Vec::with_capacity(batch.promotions.len());
+            for p in &batch.promotions {
+                let text =
+                    serde_json::to_string(&crate::notify::redacted(serde_json::to_value(p)?))?;
+                promotions.push((p, text));
+            }
+            self.with_client(async |c| {
+                let tx = c.transaction().await?;
+                for (r, text, entry, kind, names, envs) in &runs {
+                    let inserted = tx
+                        .execute_typed(
+                            "INSERT INTO shipit.runs (id, started_at, kind, env, names, envs, receipt)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                            &[
+                                (&r.id, Type::TEXT),
+                                (&r.started_at, Type::TEXT),
+                                (kind, Type::TEXT),
+                                (&r.env, Type::TEXT),
+                                (names, Type::TEXT_ARRAY),
+                                (envs, Type::TEXT_ARRAY),
+                                (text, Type::TEXT),
+                            ],
+                        )
+                        .await?;
+                    if inserted == 1 {
+                        tx.execute_typed(
+                            "INSERT INTO shipit.evidence (run_id, entry) VALUES ($1, $2)",
+                            &[(&r.id, Type::TEXT), (entry, Type::TEXT)],
+                        )
+                        .await?;
+                    }
+                }
+                for (p, text) in &promotions {
+                    tx.execute_typed(
+                        "INSERT INTO shipit.promotions (env, service, promotion) VALUES ($1, $2, $3)",
+                        &[(&p.env, Type::TEXT), (&p.service, Type::TEXT), (text, Type::TEXT)],
+                    )
+                    .await?;
+                }
+                tx.commit().await
+            })
+            .await
         })
     }
 }

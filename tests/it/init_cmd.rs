@@ -338,3 +338,66 @@ fn init_writes_a_runbook_the_health_check_finds_current() {
         .run(&["--config", "app/shipit.yml", "runbook", "--check"])
         .code(0);
 }
+
+/// `init --store git|postgres` writes the record's config, and what it writes passes
+/// `config check`: git as it is, postgres once its URL secret is set (and a clear error naming
+/// the variable before). With git, the recording jobs of the workflows may push; with the
+/// default `local`, no job may.
+#[test]
+fn init_with_a_store_writes_its_config_and_passes_config_check() {
+    let git = Project::new();
+    init(&git, &["--store", "git", "--no-test"]).code(0);
+    let yml = git.read("app/shipit.yml");
+    assert!(
+        yml.contains("\nstore: { git: { branch: shipit-records } }\n"),
+        "{yml}"
+    );
+    git.run(&["--config", "app/shipit.yml", "--json", "config", "check"])
+        .code(0);
+    let deploy = git.read("app/.github/workflows/deploy-staging.yml");
+    assert!(deploy.contains("      contents: write\n"), "{deploy}");
+
+    let pg = Project::new();
+    init(&pg, &["--store", "postgres", "--no-test"]).code(0);
+    let yml = pg.read("app/shipit.yml");
+    assert!(
+        yml.contains("\nstore: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }\n"),
+        "{yml}"
+    );
+    let check = |url: Option<&str>| {
+        let mut cmd = pg.shipit(&["--config", "app/shipit.yml", "config", "check"]);
+        cmd.env_remove("SHIPIT_STORE_URL");
+        if let Some(u) = url {
+            cmd.env("SHIPIT_STORE_URL", u);
+        }
+        Run::from(cmd.output().unwrap())
+    };
+    check(None).code(1).stderr_has("SHIPIT_STORE_URL");
+    let ok = check(Some(
+        "postgres://shipit:init-store-pw@db.example.com:5432/postgres?sslmode=require",
+    ));
+    ok.code(0);
+    assert!(
+        !ok.stdout.contains("init-store-pw") && !ok.stderr.contains("init-store-pw"),
+        "{}{}",
+        ok.stdout,
+        ok.stderr
+    );
+    let deploy = pg.read("app/.github/workflows/deploy-staging.yml");
+    assert!(deploy.contains("      contents: read\n"), "{deploy}");
+    assert!(!deploy.contains("      contents: write\n"), "{deploy}");
+
+    let local = Project::new();
+    init(&local, &["--no-test"]).code(0);
+    assert!(local.read("app/shipit.yml").contains("\nstore: local\n"));
+    for workflow in [
+        "deploy-staging",
+        "deploy-production",
+        "rollback",
+        "health-check",
+    ] {
+        let text = local.read(&format!("app/.github/workflows/{workflow}.yml"));
+        assert!(!text.contains("      contents: write\n"), "{workflow}");
+    }
+    init(&local, &["--store", "s3"]).code(2);
+}

@@ -39,5 +39,6 @@ mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
 mod store;
+mod store_migrate;
 mod support;
 mod workflows;

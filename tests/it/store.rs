@@ -33,11 +33,12 @@ pub(crate) enum Backend {
 pub(crate) struct Fixture {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) config: PathBuf,
-    _pg: Option<Postgres>,
+    pg: Option<Postgres>,
     /// The git store's bare "remote" (the config's folder is a clone of it).
     pub(crate) remote: Option<tempfile::TempDir>,
-    /// Appends (and alert increments, times two) per child. Every git write is a fetch, a commit
-    /// and a push that 7 others race, so the git suite does fewer rounds on a shared machine.
+    /// Appends (and alert increments, times two) per child: enough that every child is still
+    /// writing when the last one starts. Every git write is a fetch, a commit and a push that 7
+    /// others race (tens of milliseconds each), so git needs fewer than the local files.
     rounds: usize,
 }
 
@@ -70,8 +71,11 @@ impl Fixture {
         Fixture {
             dir,
             config,
-            _pg: pg,
-            rounds: if remote.is_some() { 1 } else { 5 },
+            pg,
+            rounds: match backend {
+                Backend::Git => 3,
+                Backend::Local | Backend::Postgres => 20,
+            },
             remote,
         }
     }
@@ -100,6 +104,49 @@ impl Fixture {
     fn go_file(config: &Path) -> PathBuf {
         config.with_file_name("go")
     }
+
+    /// Written by child `n` once its store is open and has answered once (connected, fetched),
+    /// so that after the go file every child's first action is a write.
+    fn ready_file(config: &Path, n: usize) -> PathBuf {
+        config.with_file_name(format!("ready-{n}"))
+    }
+
+    /// Written by child `n` when it is done: when its first write began and its last ended, in
+    /// nanoseconds of the system clock (one machine, one clock).
+    fn span_file(config: &Path, n: usize) -> PathBuf {
+        config.with_file_name(format!("span-{n}"))
+    }
+
+    /// Each child's (start, end), read after they have all exited successfully.
+    fn spans(&self, count: usize) -> Vec<(u128, u128)> {
+        (0..count)
+            .map(|n| {
+                let text = std::fs::read_to_string(Self::span_file(&self.config, n)).unwrap();
+                let (a, b) = text.trim().split_once(' ').unwrap();
+                (a.parse().unwrap(), b.parse().unwrap())
+            })
+            .collect()
+    }
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Every child had begun writing before any child finished: all of them were writing at once
+/// (the latest start is before the earliest end).
+fn assert_all_at_once(spans: &[(u128, u128)]) {
+    let last_start = spans.iter().map(|s| s.0).max().unwrap();
+    let first_end = spans.iter().map(|s| s.1).min().unwrap();
+    assert!(
+        last_start < first_end,
+        "the {} writers overlapped: the last began {} ms after the first finished",
+        spans.len(),
+        (last_start - first_end) / 1_000_000
+    );
 }
 
 /// Runs git in `dir`; panics (with its stderr) when it fails. Returns stdout.
@@ -215,11 +262,21 @@ fn child_process() {
     let n: usize = n.parse().unwrap();
     let rounds: usize = std::env::var(CHILD_ROUNDS).unwrap().parse().unwrap();
     let go = Fixture::go_file(&config);
+    let store = store::open_for_reading(&config).unwrap();
+    if mode != "lock" {
+        // Connected (postgres) and fetched (git) before the start, so the race is of writes.
+        block_on(store.runs(&RunQuery {
+            limit: Some(1),
+            ..RunQuery::default()
+        }))
+        .unwrap();
+    }
+    std::fs::write(Fixture::ready_file(&config, n), "").unwrap();
     let start = Instant::now();
     while !go.exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(1));
     }
-    let store = store::open_for_reading(&config).unwrap();
+    let began = now_ns();
     block_on(async {
         match mode.as_str() {
             "append" => {
@@ -266,6 +323,11 @@ fn child_process() {
             other => panic!("unknown child mode {other}"),
         }
     });
+    std::fs::write(
+        Fixture::span_file(&config, n),
+        format!("{began} {}", now_ns()),
+    )
+    .unwrap();
 }
 
 pub(crate) fn append_and_read_back(backend: Backend) {
@@ -424,9 +486,22 @@ pub(crate) fn append_and_read_back(backend: Backend) {
 }
 
 fn start_children(fx: &Fixture, mode: &str, count: usize) -> Vec<KillOnDrop> {
-    let children: Vec<KillOnDrop> = (0..count).map(|n| KillOnDrop(fx.child(mode, n))).collect();
-    // Let them all reach the go file, so they start at the same moment.
-    std::thread::sleep(Duration::from_millis(300));
+    let mut children: Vec<KillOnDrop> = (0..count).map(|n| KillOnDrop(fx.child(mode, n))).collect();
+    // Every child open and waiting before the go file, so they all start at the same moment.
+    let start = Instant::now();
+    while !(0..count).all(|n| Fixture::ready_file(&fx.config, n).exists()) {
+        for c in &mut children {
+            assert!(
+                c.0.try_wait().unwrap().is_none(),
+                "a child died before the start"
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the children never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     std::fs::write(Fixture::go_file(&fx.config), "").unwrap();
     children
 }
@@ -445,6 +520,32 @@ pub(crate) fn eight_processes_append_whole_runs(backend: Backend) {
     for r in &list.runs {
         assert!(whole(r, LINES), "run {} is whole and its own", r.id);
     }
+    assert_all_at_once(&fx.spans(CHILDREN));
+    // And the evidence log (one file in `local` and `git`) holds every entry once, whole.
+    if let Some(log) = evidence_log(&fx) {
+        let entries = shipit::evidence::log::entries(&log);
+        assert_eq!(entries.len(), CHILDREN * fx.rounds, "one entry per run");
+        assert!(entries.iter().all(|e| e.complete), "no entry interleaved");
+        let mut ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CHILDREN * fx.rounds, "no entry twice");
+    }
+    if let Some(pg) = &fx.pg {
+        let entries = pg.psql("postgres", "SELECT count(*) FROM shipit.evidence");
+        assert_eq!(entries.trim(), (CHILDREN * fx.rounds).to_string());
+    }
+}
+
+/// The Markdown evidence log as the backend keeps it, where it is one file.
+fn evidence_log(fx: &Fixture) -> Option<String> {
+    if let Some(remote) = &fx.remote {
+        return Some(git(
+            remote.path(),
+            &["show", "shipit-records:feedback/deployment.md"],
+        ));
+    }
+    std::fs::read_to_string(fx.dir.path().join("feedback/deployment.md")).ok()
 }
 
 pub(crate) fn alert_cas_under_contention(backend: Backend) {
@@ -459,6 +560,7 @@ pub(crate) fn alert_cas_under_contention(backend: Backend) {
         (CHILDREN * fx.rounds * 2) as u32,
         "every increment landed exactly once"
     );
+    assert_all_at_once(&fx.spans(CHILDREN));
 }
 
 /// Waits until the store holds at least `n` runs (or panics after 60 s).
@@ -1007,4 +1109,69 @@ fn a_drill_records_its_run_and_rollback_target_in_postgres() {
     let rows = trend["drills"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{trend}");
     assert_eq!(rows[0]["rollback_healthy"], false);
+}
+
+/// `sslmode=require` against a server with a self-signed certificate that takes TCP clients over
+/// TLS only: the record works, and the server's own `pg_stat_ssl` shows the connection
+/// encrypted. `sslmode=disable` against it is refused with an error that says why and what to
+/// write instead, without the password.
+#[test]
+fn postgres_record_over_tls_with_sslmode_require_and_plain_refused() {
+    let pg = Postgres::start_tls();
+    let require = pg
+        .url("postgres")
+        .replace("sslmode=disable", "sslmode=require");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shipit.yml");
+    std::fs::write(
+        &config,
+        "version: 1\nstore: { postgres: { url: \"${SHIPIT_STORE_URL}\" } }\n",
+    )
+    .unwrap();
+    let shipit = |url: &str, args: &[&str]| {
+        Command::new(crate::support::shipit_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("SHIPIT_STORE_URL", url)
+            .output()
+            .unwrap()
+    };
+
+    // In-process, so the connection is still open when the server is asked about it.
+    let s = store::postgres::PostgresStore::new(&require).unwrap();
+    let tls = block_on(async {
+        s.append_run(&run(1, 0, 3)).await.unwrap();
+        pg.tls_connections()
+    });
+    assert_eq!(tls.len(), 1, "one client connection, over TLS: {tls:?}");
+    assert!(tls[0].starts_with("TLSv1."), "{tls:?}");
+
+    let out = shipit(&require, &["history", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["runs"][0]["id"], "20261127T100100Z-c1r0");
+
+    let plain = pg.url("postgres");
+    let out = shipit(&plain, &["history"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to the record at 127.0.0.1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no encryption") && err.contains("accepts this client only over TLS"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: set sslmode=require in the URL"),
+        "{err}"
+    );
+    assert!(!err.contains(crate::support::postgres::PASSWORD), "{err}");
+    drop(s);
 }

@@ -57,7 +57,8 @@ fn all_files() -> Vec<ActionsFile> {
         files.push(ActionsFile { name, text });
     }
     for file in shipit::init::project_files("hotdash").expect("project files") {
-        if file.path.starts_with(".github") {
+        // The action's script (install-shipit.sh) is bash, checked by its own test and shellcheck.
+        if file.path.starts_with(".github") && file.path.extension().is_some_and(|x| x == "yml") {
             files.push(ActionsFile {
                 name: format!("init: {}", file.path.display()),
                 text: file.contents,
@@ -67,11 +68,25 @@ fn all_files() -> Vec<ActionsFile> {
     // With a test command the deploy workflows gain a test job, held to the same rules.
     let with_tests = shipit::init::ProjectOptions {
         test: Some("npm ci\nnpm test".to_owned()),
+        ..shipit::init::ProjectOptions::default()
     };
     for file in shipit::init::project_files_with("hotdash", &with_tests).expect("project files") {
         if file.path.starts_with(".github/workflows/deploy-") {
             files.push(ActionsFile {
                 name: format!("init --test: {}", file.path.display()),
+                text: file.contents,
+            });
+        }
+    }
+    // With `store: git` the jobs that record a run may write contents, and only they.
+    let with_git = shipit::init::ProjectOptions {
+        store: shipit::init::StoreChoice::Git,
+        ..shipit::init::ProjectOptions::default()
+    };
+    for file in shipit::init::project_files_with("hotdash", &with_git).expect("project files") {
+        if file.path.starts_with(".github/workflows") {
+            files.push(ActionsFile {
+                name: format!("init --store git: {}", file.path.display()),
                 text: file.contents,
             });
         }
@@ -321,31 +336,32 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
             }
         }
     }
-    // Both copies (this repository's and init's) of: deploy staging + production, three rollback
-    // forms (the environment; one service, with and without a version), and the health check.
+    // The three copies (this repository's, init's and init --store git's) of: deploy staging +
+    // production, three rollback forms (the environment; one service, with and without a
+    // version), and the health check.
     assert_eq!(
         seen.get("deploy"),
-        Some(&2),
+        Some(&3),
         "deploy commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("promote"),
-        Some(&2),
+        Some(&3),
         "promote commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("rollback"),
-        Some(&6),
+        Some(&9),
         "rollback commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("check"),
-        Some(&2),
+        Some(&3),
         "check commands found: {seen:?}"
     );
     assert_eq!(
         seen.get("drill"),
-        Some(&2),
+        Some(&3),
         "drill commands found: {seen:?}"
     );
 }
@@ -488,6 +504,8 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
             for (scope, level) in perms {
                 let allowed = match scope.as_str() {
                     "contents" if name == "publish" => level == "write",
+                    // `store: git`: the jobs that record a run push to the records branch.
+                    "contents" if records_a_run(job) => level == "write" || level == "read",
                     "contents" => level == "read",
                     // Publishing the dashboard: report.yml's publish job, and the jobs that call
                     // report.yml (a called workflow gets at most its caller's permissions).
@@ -528,6 +546,89 @@ fn workflows_start_with_no_permissions_and_each_job_asks_for_the_least() {
                 }
             }
         }
+    }
+}
+
+/// Whether a job runs a shipit command that writes the record (a deploy, promotion, rollback or
+/// scheduled check).
+fn records_a_run(job: &Value) -> bool {
+    step_scripts(job).iter().any(|script| {
+        shipit_commands(script).iter().any(|(args, _)| {
+            args.first()
+                .is_some_and(|c| ["deploy", "promote", "rollback", "check"].contains(&c.as_str()))
+        })
+    })
+}
+
+/// With `store: git` (`shipit init --store git`), exactly the jobs that record a run have
+/// `contents: write`, each with the comment that says why and how its token is used, and every
+/// shipit step that touches the record gets the job's token; with `store: local` none writes.
+#[test]
+fn with_store_git_exactly_the_recording_jobs_may_push_and_say_why() {
+    for (store, writes) in [
+        (shipit::init::StoreChoice::Git, true),
+        (shipit::init::StoreChoice::Local, false),
+        (shipit::init::StoreChoice::Postgres, false),
+    ] {
+        let options = shipit::init::ProjectOptions {
+            store,
+            ..shipit::init::ProjectOptions::default()
+        };
+        let mut recording = 0;
+        for file in shipit::init::project_files_with("hotdash", &options).unwrap() {
+            if !file.path.starts_with(".github/workflows") {
+                continue;
+            }
+            let yaml: Value = serde_saphyr::from_str(&file.contents).unwrap();
+            for (name, job) in yaml["jobs"].as_object().unwrap() {
+                let at = format!("{store:?} {} job {name}", file.path.display());
+                let contents = job.pointer("/permissions/contents").and_then(Value::as_str);
+                if records_a_run(job) {
+                    recording += 1;
+                    let expected = if writes { "write" } else { "read" };
+                    assert_eq!(contents, Some(expected), "{at}");
+                    for step in job["steps"].as_array().unwrap() {
+                        if step.get("run").is_some_and(|r| {
+                            r.as_str().is_some_and(|r| !shipit_commands(r).is_empty())
+                        }) {
+                            assert_eq!(
+                                step.pointer("/env/GITHUB_TOKEN").and_then(Value::as_str),
+                                Some("${{ github.token }}"),
+                                "{at}: the token reaches shipit"
+                            );
+                            assert_eq!(
+                                step.pointer("/env/SHIPIT_STORE_URL")
+                                    .and_then(Value::as_str),
+                                Some("${{ secrets.SHIPIT_STORE_URL }}"),
+                                "{at}: the postgres URL reaches shipit"
+                            );
+                        }
+                    }
+                } else {
+                    assert_ne!(contents, Some("write"), "{at}: it records nothing");
+                }
+            }
+            let why = "This job writes the record: with `store: git` shipit commits the run";
+            let how = "make this `contents: write`, here and only in the jobs that record";
+            let recorders = yaml["jobs"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|j| records_a_run(j))
+                .count();
+            assert_eq!(
+                file.contents
+                    .matches(if writes { why } else { how })
+                    .count(),
+                recorders,
+                "{store:?} {}: one comment per recording job",
+                file.path.display()
+            );
+        }
+        assert_eq!(
+            recording, 4,
+            "deploy staging, deploy production, rollback, health"
+        );
     }
 }
 
@@ -585,7 +686,11 @@ fn production_deploys_go_through_the_production_environment() {
         .iter()
         .filter(|f| f.name.ends_with("deploy-production.yml"))
         .collect();
-    assert_eq!(production.len(), 2, "this repository's copy and init's");
+    assert_eq!(
+        production.len(),
+        3,
+        "this repository's copy, init's and init --store git's"
+    );
     for file in production {
         let yaml = file.yaml();
         let job = &yaml["jobs"]["deploy"];
@@ -644,11 +749,14 @@ fn run_step(
     cmd.output().expect("run bash")
 }
 
-/// release.yml's Package step builds exactly what action.yml downloads and checks: the archive
-/// and its .sha256 under the names the action asks for, a binary it can run, and a checksum it
-/// verifies. A changed checksum stops the install.
+/// The action's install script (`install-shipit.sh`) against a fake release server on
+/// 127.0.0.1 serving what release.yml's Package step builds: a good checksum installs it (and
+/// the token went in a header, the release was asked of the named repository), a bad one refuses
+/// and installs nothing, and a repository with no such release builds from the source path with
+/// cargo.
 #[test]
 fn the_action_installs_what_the_release_workflow_packages() {
+    use crate::support::server::{Behaviour, Reply, Server};
     let tmp = tempfile::tempdir().expect("temp dir");
     let target = "x86_64-unknown-linux-gnu";
 
@@ -675,107 +783,175 @@ fn the_action_installs_what_the_release_workflow_packages() {
         "Package failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let dist = build.join("dist");
+    let asset = format!("shipit-{target}.tar.xz");
+    let archive = std::fs::read(build.join("dist").join(&asset)).expect("the archive");
+    let checksum =
+        std::fs::read(build.join("dist").join(format!("{asset}.sha256"))).expect("the checksum");
 
-    // A `gh` that serves the release from `dist` and notes what it was asked for.
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir_all(&bin).expect("mkdir");
-    std::fs::write(
-        bin.join("gh"),
-        "#!/usr/bin/env bash\nset -euo pipefail\n[[ \"$1 $2\" == \"release download\" ]] || exit 2\nshift 2\n\
-         while [[ $# -gt 0 ]]; do case \"$1\" in\n  --pattern) cp \"$FAKE_RELEASE/$2\" .; shift 2 ;;\n  \
-         --repo) echo \"repo $2\" >>\"$FAKE_GH_LOG\"; shift 2 ;;\n  *) echo \"tag $1\" >>\"$FAKE_GH_LOG\"; shift ;;\nesac; done\n",
-    )
-    .expect("fake gh");
-    make_executable(&bin.join("gh"));
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
+    // GitHub's API as the script uses it: the release by tag, then each asset by its API URL.
+    let server = Server::start([
+        (
+            "/assets/1",
+            Behaviour::Reply(Reply::new(200, archive.clone())),
+        ),
+        ("/assets/2", Behaviour::Reply(Reply::new(200, checksum))),
+        (
+            "/repos/acme/shipit/releases/tags/v0.0.1",
+            Behaviour::status(404),
+        ),
+        (
+            "/repos/acme/shipit/releases/tags/v9.9.9",
+            Behaviour::json("{\"assets\": []}"),
+        ),
+    ]);
+    server.set(
+        "/repos/acme/shipit/releases/tags/v9.8.7",
+        Behaviour::json(&format!(
+            "{{\"tag_name\": \"v9.8.7\", \"assets\": [{{\"name\": \"{asset}\", \"url\": \"{}\"}}, {{\"name\": \"{asset}.sha256\", \"url\": \"{}\"}}]}}",
+            server.url_for("/assets/1"),
+            server.url_for("/assets/2")
+        )),
     );
 
-    let action: Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(repo_root().join("action.yml")).expect("read action.yml"),
-    )
-    .expect("action.yml parses");
-    let install = step_script(&action["runs"], "Install shipit");
-    let install_into = |name: &str| {
+    let script = repo_root().join("scripts/install-shipit.sh");
+    let install = |name: &str, version: &str, mode: &str, extra: &[(&str, &str)]| {
         let runner = tmp.path().join(name);
         std::fs::create_dir_all(runner.join("temp")).expect("mkdir");
-        let files = [
-            ("RUNNER_TEMP", runner.join("temp")),
-            ("GITHUB_PATH", runner.join("path.txt")),
-            ("GITHUB_OUTPUT", runner.join("output.txt")),
-            ("FAKE_RELEASE", dist.clone()),
-            ("FAKE_GH_LOG", runner.join("gh.log")),
-            // A remote action: the release comes from the repository it was fetched from.
-            (
-                "GITHUB_ACTION_PATH",
-                PathBuf::from("/home/runner/work/_actions/acme/shipit/0123abc"),
-            ),
-        ];
-        let env: Vec<(&str, &Path)> = files.iter().map(|(k, v)| (*k, v.as_path())).collect();
-        let vars = [
-            ("PATH", path.as_str()),
-            ("RUNNER_OS", "Linux"),
-            ("RUNNER_ARCH", "X64"),
-            ("GITHUB_REPOSITORY", "someone/their-app"),
-            ("INPUT_VERSION", "v9.8.7"),
-            ("INPUT_REPOSITORY", ""),
-            ("GH_TOKEN", "not-a-token"),
-        ];
-        (run_step(&install, &runner, &env, &vars), runner)
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(&script)
+            .arg(mode)
+            .current_dir(&runner)
+            .env("RUNNER_TEMP", runner.join("temp"))
+            .env("GITHUB_PATH", runner.join("path.txt"))
+            .env("GITHUB_OUTPUT", runner.join("output.txt"))
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_ACTION_PATH", runner.join("no-source-here"))
+            .env("GITHUB_REPOSITORY", "someone/their-app")
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("INPUT_VERSION", version)
+            .env("INPUT_REPOSITORY", "acme/shipit")
+            .env("GH_TOKEN", "gh-token-never-in-argv");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run the install script");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said, runner)
     };
+    let read = |runner: &Path, f: &str| std::fs::read_to_string(runner.join(f)).unwrap_or_default();
 
-    let (out, runner) = install_into("runner-ok");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "install failed:\n{stderr}\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let installed = runner.join("temp/shipit/bin/shipit");
-    assert!(installed.is_file(), "no {}", installed.display());
-    let read = |f: &str| std::fs::read_to_string(runner.join(f)).unwrap_or_default();
+    // A good checksum: installed, on PATH, its version an output.
+    let (ok, said, runner) = install("runner-ok", "v9.8.7", "download", &[]);
+    assert!(ok, "install failed:\n{said}");
+    assert!(runner.join("temp/shipit/bin/shipit").is_file(), "{said}");
     assert_eq!(
-        read("path.txt").trim(),
+        read(&runner, "path.txt").trim(),
         runner.join("temp/shipit/bin").display().to_string()
     );
-    assert_eq!(read("output.txt").trim(), "version=9.8.7");
     assert_eq!(
-        read("gh.log").lines().collect::<Vec<_>>(),
-        ["tag v9.8.7", "repo acme/shipit"]
+        read(&runner, "output.txt").lines().collect::<Vec<_>>(),
+        ["build=false", "version=9.8.7"]
+    );
+    let asked = server.requests();
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer gh-token-never-in-argv")),
+        "the token goes in a header"
+    );
+    assert!(!said.contains("gh-token-never-in-argv"), "{said}");
+    assert!(
+        !runner.join("temp/shipit/headers").exists(),
+        "the header file is removed"
     );
 
-    // The same release with a tampered archive: the install must stop before installing.
-    let archive = dist.join(format!("shipit-{target}.tar.xz"));
-    let mut bytes = std::fs::read(&archive).expect("read archive");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&archive, bytes).expect("tamper");
-    let (out, runner) = install_into("runner-tampered");
+    // A tampered archive: refused, nothing installed, PATH untouched, nothing built instead.
+    let mut bad = archive;
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    server.set("/assets/1", Behaviour::Reply(Reply::new(200, bad)));
+    let (ok, said, runner) = install("runner-tampered", "9.8.7", "download", &[]);
+    assert!(!ok, "a checksum mismatch must fail the install:\n{said}");
     assert!(
-        !out.status.success(),
-        "a checksum mismatch must fail the install"
+        said.contains("::error title=shipit::the checksum of shipit-x86_64-unknown-linux-gnu.tar.xz does not match"),
+        "{said}"
     );
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(!runner.join("temp/shipit/bin/shipit").exists());
+    assert!(read(&runner, "path.txt").is_empty());
+    assert!(!read(&runner, "output.txt").contains("build=true"));
+
+    // No such release, and no source beside the action: a clear error.
+    let (ok, said, _) = install("runner-nothing", "0.0.1", "download", &[]);
+    assert!(!ok);
     assert!(
-        said.contains("FAILED"),
-        "the checksum check should be what stopped it:\n{said}"
+        said.contains("acme/shipit has no release 0.0.1, and there is no shipit source"),
+        "{said}"
     );
-    assert!(
-        !runner.join("temp/shipit/bin/shipit").exists(),
-        "a tampered archive was installed"
-    );
-    assert!(
-        std::fs::read_to_string(runner.join("path.txt"))
-            .unwrap_or_default()
-            .is_empty()
-    );
+
+    // No such release (and a release without this runner's asset), with shipit's source at the
+    // action's path: the download says to build, and the build installs what cargo built.
+    let source = tmp.path().join("source");
+    std::fs::create_dir_all(source.join("src")).expect("mkdir");
+    std::fs::write(
+        source.join("Cargo.toml"),
+        "[package]\nname = \"shipit\"\nversion = \"0.0.1\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .expect("Cargo.toml");
+    std::fs::write(
+        source.join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"shipit\"\nversion = \"0.0.1\"\n",
+    )
+    .expect("Cargo.lock");
+    std::fs::write(
+        source.join("src/main.rs"),
+        "fn main() { println!(\"shipit 0.0.1-from-source\"); }\n",
+    )
+    .expect("main.rs");
+    let source_str = source.display().to_string();
+    for (name, version) in [("runner-build", "0.0.1"), ("runner-no-asset", "9.9.9")] {
+        let (ok, said, runner) = install(
+            name,
+            version,
+            "download",
+            &[("GITHUB_ACTION_PATH", &source_str)],
+        );
+        assert!(ok, "{said}");
+        let outputs = read(&runner, "output.txt");
+        let target_dir = runner.join("temp/shipit-build").display().to_string();
+        assert_eq!(
+            outputs.lines().collect::<Vec<_>>(),
+            [
+                "build=true".to_owned(),
+                format!("source={source_str}"),
+                format!("target-dir={target_dir}")
+            ],
+            "{said}"
+        );
+        assert!(!runner.join("temp/shipit/bin/shipit").exists());
+        if name == "runner-build" {
+            let (ok, said, runner) = install(
+                name,
+                version,
+                "build",
+                &[
+                    ("SHIPIT_SOURCE", &source_str),
+                    ("SHIPIT_TARGET_DIR", &target_dir),
+                    ("CARGO_TARGET_DIR", ""),
+                ],
+            );
+            assert!(ok, "the build failed:\n{said}");
+            assert!(runner.join("temp/shipit/bin/shipit").is_file());
+            assert!(
+                read(&runner, "output.txt").contains("version=0.0.1-from-source"),
+                "{said}"
+            );
+        }
+    }
 }
 
 fn make_executable(path: &Path) {

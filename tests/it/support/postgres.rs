@@ -31,6 +31,19 @@ pub struct Postgres {
 impl Postgres {
     /// Starts a fresh server; panics with a clear message when it cannot.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// Starts a fresh server that accepts TCP connections over TLS only (`ssl = on` with a
+    /// self-signed certificate made by `openssl` in the temporary folder; `hostssl` lines in
+    /// pg_hba.conf and a `hostnossl ... reject`). The Unix socket stays trusted for [`psql`].
+    ///
+    /// [`psql`]: Postgres::psql
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bindir = bindir();
         for tool in ["initdb", "pg_ctl", "postgres"] {
             assert!(
@@ -87,6 +100,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut pg = pg;
+        let tls_opts = if tls { pg.require_tls() } else { String::new() };
         // A free port can be taken by someone else between asking and binding: try a few.
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -94,7 +108,7 @@ impl Postgres {
             let opts = format!(
                 "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} \
                  -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=60 -c shared_buffers=16MB",
+                 -c max_connections=60 -c shared_buffers=16MB{tls_opts}",
                 pg.dir.path().display()
             );
             let log = pg.dir.path().join("server.log");
@@ -124,6 +138,67 @@ impl Postgres {
             );
         }
         panic!("test setup: PostgreSQL did not start: {last_error}");
+    }
+
+    /// Makes a self-signed certificate for 127.0.0.1 and lets TCP clients in over TLS only;
+    /// returns the server options that turn TLS on.
+    fn require_tls(&self) -> String {
+        let (key, cert) = (
+            self.dir.path().join("server.key"),
+            self.dir.path().join("server.crt"),
+        );
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2"])
+            .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "test setup: cannot run openssl ({e}): install it (`apt-get install -y openssl`) \
+                     to test PostgreSQL over TLS"
+                )
+            });
+        assert!(
+            out.status.success(),
+            "test setup: openssl could not make a certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The server reads its key only when no one else can.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod the server key");
+        if let Some((uid, gid)) = self.run_as {
+            for f in [&key, &cert] {
+                std::os::unix::fs::chown(f, Some(uid), Some(gid)).expect("chown the certificate");
+            }
+        }
+        std::fs::write(
+            self.data_dir().join("pg_hba.conf"),
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n\
+             hostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .expect("write pg_hba.conf");
+        format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert.display(),
+            key.display()
+        )
+    }
+
+    /// The server's TLS connections from TCP clients right now, as `version cipher` lines
+    /// (`pg_stat_ssl`): what proves a client really used TLS.
+    pub fn tls_connections(&self) -> Vec<String> {
+        self.psql(
+            "postgres",
+            "SELECT s.version || ' ' || s.cipher FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.client_addr IS NOT NULL ORDER BY 1",
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect()
     }
 
     pub fn data_dir(&self) -> PathBuf {
