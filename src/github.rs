@@ -18,56 +18,7 @@ use crate::report::{ReleaseRef, RunRecord, ServiceRecord, ServiceResult, Verdict
 use crate::report::{human_duration, image_change, release_change, short_sha};
 use crate::secret;
 
-/// Escapes a workflow command's message: `%`, CR and LF.
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow command's property value: as data, plus `:` and `,`.
-pub fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// Removes ANSI escape sequences (colours, cursor moves): none may reach GitHub's files.
-pub fn strip_ansi(s: &str) -> String {
-    if !s.contains('\x1b') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            // CSI: ESC [ parameters, ending with a byte in @..~
-            Some('[') => {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            // OSC: ESC ] ... BEL or ESC \
-            Some(']') => {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
-                        break;
-                    }
-                }
-            }
-            _ => {
-                chars.next();
-            }
-        }
-    }
-    out
-}
+pub use crate::text::{escape_data, escape_property, strip_ansi};
 
 /// The text as it may be written to GitHub: secrets masked, ANSI codes removed.
 fn clean(s: &str) -> String {
@@ -140,7 +91,7 @@ pub fn group(printer: &Printer, title: &str) -> Group {
 pub fn group_untrusted(printer: &Printer, title: &str) -> Group {
     let mut g = group(printer, title);
     if let Some(p) = &g.printer {
-        let token = format!("shipit-{}", crate::notify::random_hex(16));
+        let token = format!("shipit-{}", crate::random::hex(16));
         p.workflow_command(&format!("::stop-commands::{token}"));
         g.resume_token = Some(token);
     }
@@ -442,7 +393,7 @@ pub fn output_block(key: &str, value: &str, delimiter: &str) -> anyhow::Result<S
 
 /// `ghadelimiter_<random>`, as `@actions/core` makes them.
 pub fn new_delimiter() -> String {
-    format!("ghadelimiter_{}", crate::notify::random_hex(16))
+    format!("ghadelimiter_{}", crate::random::hex(16))
 }
 
 /// Sets a step output, for the steps after this one. Returns false when `$GITHUB_OUTPUT` is not

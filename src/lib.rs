@@ -32,6 +32,7 @@ pub mod platform;
 pub mod printer;
 pub mod probe;
 pub(crate) mod promotion;
+pub(crate) mod random;
 pub(crate) mod release_verdict;
 pub mod report;
 pub mod runbook;
@@ -40,6 +41,8 @@ pub(crate) mod settings;
 pub mod smoke;
 pub mod stop;
 pub mod store;
+pub(crate) mod suggest;
+pub(crate) mod text;
 pub mod timefmt;
 
 use std::ffi::OsString;

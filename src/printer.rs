@@ -39,7 +39,7 @@ pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     // Whole escape sequences first (so `ESC[2J` leaves nothing, not `[2J`), then lone controls.
-    let text = crate::github::strip_ansi(text);
+    let text = crate::text::strip_ansi(text);
     std::borrow::Cow::Owned(text.chars().filter(|c| keep(*c)).collect())
 }
 
@@ -247,7 +247,7 @@ impl Printer {
     /// `::add-mask::VALUE`: the one place a secret's value is written, to tell the runner to
     /// hide it from the log.
     pub fn add_mask(&self, value: &str) {
-        let escaped = crate::github::escape_data(value);
+        let escaped = crate::text::escape_data(value);
         self.err_raw(&format!("::add-mask::{escaped}"));
     }
 

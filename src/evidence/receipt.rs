@@ -49,7 +49,7 @@ pub fn write(dir: &Path, record: &RunRecord) -> anyhow::Result<PathBuf> {
     let tmp = dir.join(format!(
         ".{stem}.json.tmp-{}-{}",
         std::process::id(),
-        crate::notify::random_hex(4)
+        crate::random::hex(4)
     ));
     let text = to_json(record)?;
     let written = (|| -> std::io::Result<()> {

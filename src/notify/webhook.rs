@@ -115,7 +115,7 @@ pub fn headers(
 
 /// A fresh message id: `msg_` and 32 random hex digits.
 pub fn message_id() -> String {
-    format!("msg_{}", super::random_hex(16))
+    format!("msg_{}", crate::random::hex(16))
 }
 
 #[cfg(test)]

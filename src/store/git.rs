@@ -198,7 +198,7 @@ impl GitStore {
         let tmp = format!(
             "refs/shipit/fetch/{}-{}",
             std::process::id(),
-            crate::notify::random_hex(4)
+            crate::random::hex(4)
         );
         let spec = format!("+refs/heads/{}:{tmp}", self.branch);
         let out = self.git(
@@ -332,7 +332,7 @@ impl GitStore {
         let index = std::env::temp_dir().join(format!(
             "shipit-index-{}-{}",
             std::process::id(),
-            crate::notify::random_hex(6)
+            crate::random::hex(6)
         ));
         let env = vec![("GIT_INDEX_FILE".to_owned(), index.display().to_string())];
         let result = (|| {
@@ -410,7 +410,7 @@ impl GitStore {
             let message = format!(
                 "{message}\n\nshipit-writer: {} {}",
                 std::process::id(),
-                crate::notify::random_hex(8)
+                crate::random::hex(8)
             );
             let commit = self.commit(base.as_deref(), &changes, &message)?;
             let target = format!("{commit}:refs/heads/{}", self.branch);
@@ -438,7 +438,7 @@ impl GitStore {
             }
             // Someone else pushed first: take their tip and apply ours again, after a pause
             // that grows and is jittered so racing writers spread out.
-            let jitter = u64::from(crate::notify::random_hex(1).as_bytes()[0] % 50);
+            let jitter = u64::from(crate::random::hex(1).as_bytes()[0] % 50);
             std::thread::sleep(delay + Duration::from_millis(jitter));
             delay = (delay * 2).min(Duration::from_secs(1));
         }
@@ -469,7 +469,7 @@ fn promotion_path(promotion: &Promotion) -> String {
         "promotions/{}-{}-{}.json",
         super::local::file_part(&promotion.at.replace(':', "")),
         super::local::file_part(&promotion.run_id),
-        crate::notify::random_hex(4)
+        crate::random::hex(4)
     )
 }
 

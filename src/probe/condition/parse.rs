@@ -232,7 +232,7 @@ impl<'t> Parser<'t> {
             } else if PLACEHOLDERS.contains(&upper.as_str()) {
                 format!("placeholders are written in capitals: `[{upper}]`")
             } else {
-                let hint = match crate::config::closest(&upper, PLACEHOLDERS) {
+                let hint = match crate::suggest::closest(&upper, PLACEHOLDERS) {
                     Some(best) => format!("did you mean `[{best}]`?"),
                     None => format!(
                         "use one of {}",
