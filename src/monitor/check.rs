@@ -19,8 +19,10 @@ use crate::probe::{ProbeSpec, Prober};
 use crate::report::RunKind;
 use crate::store::{RunQuery, Store};
 
-/// Apps observed at once.
-pub const CONCURRENCY: usize = 8;
+/// Apps observed at once. An app's flyctl calls run one after another (status, then logs
+/// beside the probe, then cost's two lists), so this is also the most flyctl processes a check
+/// holds at once: 32 apps are one round of Fly API round trips (30 apps took 4x one app with 8).
+pub const CONCURRENCY: usize = 32;
 /// How long `flyctl logs --no-tail` may take (it never returns on an empty buffer).
 pub const LOG_WAIT: Duration = Duration::from_secs(8);
 
