@@ -4,9 +4,9 @@
 //!
 //! Speed comes from literals, not from the regex engine: every pattern carries the literal
 //! strings at least one of which any match must contain (its *needles*: written out for the
-//! built-ins, derived from the expression for a user's pattern). The scan searches the whole
-//! block for each needle with `memchr::memmem` (SIMD) and runs the regex only on the few lines
-//! that contain one. A pattern without a usable literal falls back to the regex on every line,
+//! built-ins, derived from the expression for a user's pattern). The scan walks the block in
+//! 64 KB chunks, searches each chunk for every needle with `memchr::memmem` (SIMD) while it is
+//! in cache, and runs the regex only on the few lines that contain one. A pattern without a usable literal falls back to the regex on every line,
 //! which is slower and just as correct.
 
 use memchr::memmem;
