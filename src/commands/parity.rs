@@ -3,7 +3,7 @@
 //!
 //! For each service both environments have, shipit reads `flyctl config show`, `machines list
 //! --json` and `secrets list --json` of both apps (sides concurrently, at most
-//! `CONCURRENCY` sides at once). Exit 1 when a drift breaks parity, 0 otherwise; the run is recorded
+//! `CONCURRENCY` sides at once, each side's three calls one after another). Exit 1 when a drift breaks parity, 0 otherwise; the run is recorded
 //! (evidence entry, receipt) like every other.
 
 use std::time::{Instant, SystemTime};
@@ -18,12 +18,12 @@ use crate::platform::{MachineSpec, Platform, PlatformError};
 use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
 use crate::settings::ParityOptions;
 
-/// Sides read at the same time (three flyctl processes each). A flyctl call is mostly a round
-/// trip to Fly's API, so the wall time is the number of *rounds* of calls: 30 app pairs (60
-/// sides) take two rounds (5x one pair in `scripts/bench-parity`; a cap of 64 measured 1.6x).
-/// The cap keeps a runner to at most 96 flyctl processes (tens of MB each) at once: 192 would
-/// crowd a 7 GB runner for a speed-up only teams with more than 16 apps see.
-const CONCURRENCY: usize = 32;
+/// Sides read at the same time. A side reads its three flyctl calls one after another, so this
+/// is also the most flyctl processes (tens of MB each) parity holds at once. A flyctl call is
+/// mostly a round trip to Fly's API, so the wall time is the number of rounds: every side of up
+/// to 32 pairs is one round of three calls. (Three calls at once per side with 32 sides, 96
+/// processes, took 5x one pair for 30 pairs: two rounds, where one pair took one call's time.)
+const CONCURRENCY: usize = 64;
 
 /// One service's comparison, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -273,18 +273,17 @@ fn pairs<'c>(config: &'c Config, o: &ParityOptions) -> anyhow::Result<Vec<PairOf
 /// What parity needs of one app: its config as Fly has it, its active machines and its
 /// secret names (the values and digests are dropped here, at the edge).
 async fn read_side<P: Platform>(platform: &P, s: &Service) -> Result<Side, PlatformError> {
-    let (config, machines, secrets) = tokio::join!(
-        platform.app_config(&s.app),
-        platform.machine_specs(&s.app),
-        platform.secrets(&s.app)
-    );
+    // One call at a time: a side holds one flyctl process, so `CONCURRENCY` bounds them all.
+    let config = platform.app_config(&s.app).await?;
+    let machines = platform.machine_specs(&s.app).await?;
+    let secrets = platform.secrets(&s.app).await?;
     Ok(Side {
-        config: config?,
-        machines: machines?
+        config,
+        machines: machines
             .into_iter()
             .filter(MachineSpec::is_active)
             .collect(),
-        secrets: secrets?.into_iter().map(|s| s.name).collect(),
+        secrets: secrets.into_iter().map(|s| s.name).collect(),
     })
 }
 
