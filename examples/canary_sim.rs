@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
+use shipit::canary::{CanarySpec, Inconclusive};
 use shipit::canary::{Outcome, Side, Verdict, Window, canary_count};
-use shipit::config::canary::{CanarySpec, Inconclusive};
 
 /// xorshift64*: a seeded generator, so a run is reproducible.
 struct Rng(u64);

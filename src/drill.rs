@@ -10,43 +10,12 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::report::{ReleaseRef, RunKind, RunRecord};
 
-/// What one service's drill measured. Times are milliseconds from the start of the step named;
-/// `None` when the step did not get that far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillRecord {
-    /// The release that was live when the drill began, and the one it restores.
-    pub original: ReleaseRef,
-    /// The previous good release it rolled back to.
-    pub rolled_back_to: ReleaseRef,
-    /// Time to detect: zero, the failure is planned. Kept so a drill's figures line up with an
-    /// incident's (detect, roll back, healthy, restore).
-    pub detect_ms: u64,
-    /// The rollback deploy call (`flyctl deploy --image <previous>`), start to end.
-    pub rollback_ms: Option<u64>,
-    /// From the start of the rollback until the previous release passed its health gate.
-    pub rollback_healthy_ms: Option<u64>,
-    /// The forward deploy of the original image through the full pipeline, start to end.
-    pub restore_ms: Option<u64>,
-    /// The previous release passed its health gate after the rollback.
-    pub rollback_healthy: bool,
-    /// The original image passed every gate of the forward deploy (`None`: not attempted).
-    pub restore_healthy: Option<bool>,
-    /// The commands that finish the drill by hand, when it did not finish by itself.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub finish_by_hand: Vec<String>,
-}
-
-impl DrillRecord {
-    /// Every step ended healthy: rolled back, old release healthy, original restored healthy.
-    pub fn healthy(&self) -> bool {
-        self.rollback_healthy && self.restore_healthy == Some(true)
-    }
-}
+pub use crate::report::DrillRecord;
 
 /// Whether `env` is a production environment, which a drill refuses without
 /// `--allow-production`. shipit.yml has no production flag; what marks one is what the rest of

@@ -174,6 +174,103 @@ impl std::str::FromStr for Dur {
     }
 }
 
+/// Serde `with` for a duration in JSON as users write it (`15m`): `plan`, `--show-settings`
+/// and the records show durations the way the config spells them.
+pub(crate) mod text {
+    pub(crate) fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format(*d))
+    }
+}
+
+/// [`text`] for an optional duration (`null` when unset).
+pub(crate) mod opt_text {
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `with` passes the field by reference"
+    )]
+    pub(crate) fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&super::format(*d)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// A latency or a short duration the way probe lines and conditions show it: `0.8ms`, `12ms`,
+/// `2.4s`, `61s`.
+pub fn short(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        let text = format!("{ms:.1}");
+        format!("{}ms", text.trim_end_matches('0').trim_end_matches('.'))
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        let text = format!("{:.2}", ms / 1000.0);
+        format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+/// Serde helpers: a [`Duration`] as a number of milliseconds (fractions allowed).
+pub(crate) mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        let ms = d.as_secs_f64() * 1000.0;
+        s.serialize_f64((ms * 1000.0).round() / 1000.0)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let ms = f64::deserialize(d)?;
+        if !(ms.is_finite() && ms >= 0.0) {
+            return Err(serde::de::Error::custom(format!(
+                "`{ms}` is not a duration in milliseconds"
+            )));
+        }
+        Ok(Duration::from_secs_f64(ms / 1000.0))
+    }
+
+    pub(crate) mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        #[allow(clippy::ref_option)]
+        pub(crate) fn serialize<S: Serializer>(
+            d: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            let ms = Option::<f64>::deserialize(d)?;
+            match ms {
+                Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                    Ok(Some(Duration::from_secs_f64(ms / 1000.0)))
+                }
+                Some(ms) => Err(serde::de::Error::custom(format!(
+                    "`{ms}` is not a duration in milliseconds"
+                ))),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ pub(crate) mod random;
 pub(crate) mod release_verdict;
 pub mod report;
 pub mod runbook;
+pub(crate) mod scalar;
 pub mod secret;
 pub(crate) mod settings;
 pub mod smoke;

@@ -3,9 +3,12 @@
 //! summary only read it.
 
 use std::fmt;
+use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::duration::{millis, short};
 use crate::event::Event;
 use crate::exit::Outcome;
 
@@ -288,9 +291,9 @@ pub struct ServiceRecord {
     /// A canary deploy's judgement (`strategy: canary`): both sides' figures and the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<crate::canary::CanaryReport>,
-    /// For a drill: what it measured for this service (`drill::DrillRecord`).
+    /// For a drill: what it measured for this service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drill: Option<crate::drill::DrillRecord>,
+    pub drill: Option<DrillRecord>,
 }
 
 /// One latency sample of a run: what was measured, when, and its figures.
@@ -302,7 +305,7 @@ pub struct LatencySample {
     /// RFC 3339.
     pub at: String,
     #[serde(flatten)]
-    pub stats: crate::probe::stats::LatencyStats,
+    pub stats: LatencyStats,
 }
 
 impl ServiceRecord {
@@ -371,6 +374,89 @@ impl RunRecord {
             _ => None,
         };
         (url, non_empty(GITHUB_SHA), non_empty(GITHUB_ACTOR))
+    }
+}
+
+/// Latency and error figures of a sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    /// Probes in the sample.
+    pub count: u32,
+    /// Probes that did not pass.
+    pub failures: u32,
+    /// `failures / count`, 0 for an empty sample.
+    pub error_rate: f64,
+    /// Probes that got an answer; the latency figures are over these.
+    #[serde(default)]
+    pub answered: u32,
+    #[serde(rename = "p50_ms", with = "millis")]
+    pub p50: Duration,
+    #[serde(rename = "p95_ms", with = "millis")]
+    pub p95: Duration,
+    #[serde(rename = "max_ms", with = "millis")]
+    pub max: Duration,
+}
+
+impl LatencyStats {
+    /// `10 probes, 1 failed (10%), p50 12ms, p95 40ms, max 41ms`.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "{} probes, {} failed ({})",
+            self.count,
+            self.failures,
+            percent(self.error_rate)
+        );
+        if self.answered > 0 {
+            let _ = write!(
+                text,
+                ", p50 {}, p95 {}, max {}",
+                short(self.p50),
+                short(self.p95),
+                short(self.max)
+            );
+        } else {
+            text.push_str(", no answers");
+        }
+        text
+    }
+}
+
+/// A share as a percentage: `0%`, `5%`, `12.5%`.
+pub fn percent(share: f64) -> String {
+    let text = format!("{:.1}", share * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// What one service's drill measured. Times are milliseconds from the start of the step named;
+/// `None` when the step did not get that far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillRecord {
+    /// The release that was live when the drill began, and the one it restores.
+    pub original: ReleaseRef,
+    /// The previous good release it rolled back to.
+    pub rolled_back_to: ReleaseRef,
+    /// Time to detect: zero, the failure is planned. Kept so a drill's figures line up with an
+    /// incident's (detect, roll back, healthy, restore).
+    pub detect_ms: u64,
+    /// The rollback deploy call (`flyctl deploy --image <previous>`), start to end.
+    pub rollback_ms: Option<u64>,
+    /// From the start of the rollback until the previous release passed its health gate.
+    pub rollback_healthy_ms: Option<u64>,
+    /// The forward deploy of the original image through the full pipeline, start to end.
+    pub restore_ms: Option<u64>,
+    /// The previous release passed its health gate after the rollback.
+    pub rollback_healthy: bool,
+    /// The original image passed every gate of the forward deploy (`None`: not attempted).
+    pub restore_healthy: Option<bool>,
+    /// The commands that finish the drill by hand, when it did not finish by itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_by_hand: Vec<String>,
+}
+
+impl DrillRecord {
+    /// Every step ended healthy: rolled back, old release healthy, original restored healthy.
+    pub fn healthy(&self) -> bool {
+        self.rollback_healthy && self.restore_healthy == Some(true)
     }
 }
 

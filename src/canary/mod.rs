@@ -23,12 +23,13 @@
 //!
 //! Inconclusive extends the window once; a second inconclusive follows `canary.inconclusive`.
 
+mod spec;
 pub mod stats;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::spec::{CanarySpec, Inconclusive, Machines};
 use self::stats::{Fisher, MannWhitney, TwoProportion};
-use crate::config::canary::CanarySpec;
 
 /// Which side of the comparison a probe belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -486,8 +487,8 @@ pub fn canary_count(spec: &CanarySpec, fleet: usize) -> Option<usize> {
         return None;
     }
     let wanted = match spec.machines {
-        crate::config::canary::Machines::Count(n) => n as usize,
-        crate::config::canary::Machines::Share(share) => (share * fleet as f64).ceil() as usize,
+        Machines::Count(n) => n as usize,
+        Machines::Share(share) => (share * fleet as f64).ceil() as usize,
     };
     Some(wanted.clamp(1, fleet - 1))
 }

@@ -3,7 +3,7 @@
 
 use super::stats::tests::Rng;
 use super::*;
-use crate::config::canary::{Inconclusive, Machines};
+use crate::canary::{Inconclusive, Machines};
 
 fn spec() -> CanarySpec {
     CanarySpec::default()

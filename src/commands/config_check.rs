@@ -5,9 +5,10 @@
 
 use std::path::Path;
 
-use crate::config::{Config, PathSource, Service};
+use crate::config::{Config, Service};
 use crate::exit::Outcome;
 use crate::platform::Strategy;
+use crate::probe::PathSource;
 
 pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;

@@ -10,8 +10,8 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::text::OrderedMap;
 use super::{ConfigError, Environment, Loader, closest};
+use crate::scalar::OrderedMap;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

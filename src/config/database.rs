@@ -13,8 +13,8 @@ use serde_saphyr::Spanned;
 
 use super::error::{ConfigError, closest};
 use super::raw::RawTarget;
-use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
+use crate::scalar::{OrderedMap, Text};
 
 /// The key under an environment that holds its database, never a service.
 pub const RESERVED_KEY: &str = "database";
@@ -148,7 +148,7 @@ pub struct Database {
     /// Folder of migration files, linted with squawk before the deploy.
     pub migrations: Option<PathBuf>,
     /// Every statement of `db verify` and the restore comparison is cut off after this.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub statement_timeout: Duration,
     pub backup: BackupSettings,
 }
@@ -457,13 +457,4 @@ pub(crate) fn resolve(
 fn names_of(list: Option<&Vec<Spanned<String>>>) -> Vec<QualifiedName> {
     list.map(|l| l.iter().map(|n| QualifiedName::parse(&n.value)).collect())
         .unwrap_or_default()
-}
-
-mod dur_text {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::duration::format(*d))
-    }
 }

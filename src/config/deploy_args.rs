@@ -8,8 +8,8 @@
 use serde_saphyr::Spanned;
 
 use super::error::ConfigError;
-use super::text::Text;
 use crate::platform::deploy_args::{DeployArgs, parse};
+use crate::scalar::Text;
 
 /// The app's `deploy_args:`, else the defaults', checked.
 pub(crate) fn resolve(

@@ -16,7 +16,7 @@ pub mod promote;
 mod raw;
 pub mod store;
 mod target;
-pub mod text;
+
 mod vars;
 
 use std::path::{Path, PathBuf};
@@ -24,14 +24,15 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+pub use crate::scalar::Text;
 pub use cost::{CostSettings, PriceOverrides};
 pub use error::{ConfigError, closest};
 pub use target::{check_membership, resolve};
-pub use text::Text;
 
 use crate::event::Event;
 use crate::platform::Strategy;
 use crate::probe::condition::Condition;
+use crate::probe::{HealthSpec, PathSource, RegressionSpec};
 use raw::{RawChannel, RawConfig, RawHealth, RawRegression, RawSettings};
 
 /// The file name shipit looks for when `--config` is not given.
@@ -89,17 +90,17 @@ pub struct Service {
     pub regression: RegressionSpec,
     pub smoke: Option<PathBuf>,
     pub rollback: bool,
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub watch: Duration,
     /// shipit's own limit on one `flyctl deploy`, which has been seen to hang.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub deploy_timeout: Duration,
     /// Passed to flyctl as `--wait-timeout` when set.
-    #[serde(with = "opt_dur_text")]
+    #[serde(with = "crate::duration::opt_text")]
     pub wait_timeout: Option<Duration>,
     pub skip_release_command_on_rollback: bool,
     /// `canary:`, used when `strategy: canary`.
-    pub canary: canary::CanarySpec,
+    pub canary: crate::canary::CanarySpec,
     /// `logs:`: the patterns `check` scans this app's logs for.
     pub logs: monitor::LogSpec,
     /// `deploy_args:` (`config/deploy_args.rs`): flyctl deploy flags passed through.
@@ -138,45 +139,6 @@ pub fn join_url(base: &str, path: &str) -> String {
         base.trim_end_matches('/'),
         path.trim_start_matches('/')
     )
-}
-
-/// Where a health path came from, for `config check` and `plan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PathSource {
-    Config,
-    FlyToml,
-    Default,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HealthSpec {
-    pub path: String,
-    pub path_source: PathSource,
-    #[serde(with = "dur_text")]
-    pub interval: Duration,
-    /// One probe's limit.
-    #[serde(with = "dur_text")]
-    pub timeout: Duration,
-    pub healthy_after: u32,
-    pub unhealthy_after: u32,
-    #[serde(with = "dur_text")]
-    pub deadline: Duration,
-    pub expect: Vec<Condition>,
-    pub headers: Vec<(String, Text)>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RegressionSpec {
-    /// How many probes the baseline and the new release's sample take.
-    pub probes: u32,
-    /// The new p95 may be at most `p95_ratio × baseline p95 + p95_slack`; `None` turns the
-    /// latency comparison off.
-    pub p95_ratio: Option<f64>,
-    #[serde(with = "dur_text")]
-    pub p95_slack: Duration,
-    /// Largest share of failed probes (0 to 1) the new release's sample may have.
-    pub max_error_rate: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -884,29 +846,4 @@ pub(crate) fn spanned_condition(
         )
         .hint(format!("{}\n      {}^ here", c.value, " ".repeat(e.offset)))
     })
-}
-
-mod dur_text {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::duration::format(*d))
-    }
-}
-
-pub(crate) mod opt_dur_text {
-    #[allow(
-        clippy::ref_option,
-        reason = "serde's `with` passes the field by reference"
-    )]
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &Option<std::time::Duration>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&crate::duration::format(*d)),
-            None => s.serialize_none(),
-        }
-    }
 }

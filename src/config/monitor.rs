@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::text::Text;
 use super::{ConfigError, Loader, closest};
 use crate::duration::Dur;
 use crate::monitor::Level;
 use crate::monitor::escalation::Policy;
 use crate::monitor::patterns::{self, Pattern, Scanner};
+use crate::scalar::Text;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -21,7 +21,7 @@ pub(crate) struct RawPromote {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PromoteSettings {
     /// A proving run must have finished within this long; `None`: any age.
-    #[serde(with = "super::opt_dur_text")]
+    #[serde(with = "crate::duration::opt_text")]
     pub max_age: Option<Duration>,
 }
 

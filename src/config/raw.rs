@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::text::{OrderedMap, Text};
 use crate::duration::Dur;
+use crate::scalar::{OrderedMap, Text};
 
 /// `environments:`: environment name -> service name -> where it deploys, in file order (and
 /// the reserved `database:` key, read by `config/database.rs`).

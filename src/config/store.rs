@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::error::ConfigError;
-use super::text::Text;
+use crate::scalar::Text;
 
 /// The branch the git store writes when `branch:` is not given.
 pub const DEFAULT_BRANCH: &str = "shipit-records";

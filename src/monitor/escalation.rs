@@ -31,26 +31,26 @@ pub const DOWN_RULES: [&str; 2] = ["down", "app_missing"];
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     /// The schedule's period: no check for twice this long is itself reported.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub every: Duration,
     /// A health latency over this is a warning.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub latency_target: Duration,
     /// Over this is an alert once it has lasted `latency_alert_after`.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub latency_alert: Duration,
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub latency_alert_after: Duration,
     /// Failing health conditions (an answer, but the wrong one) alert after this long.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub health_failing_after: Duration,
     /// A 5xx or no answer alerts after this long (0: at once).
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub down_after: Duration,
     /// Clean checks in a row before an open alert resolves.
     pub resolve_after: u32,
     /// How far back logs and machine events are read.
-    #[serde(with = "dur_text")]
+    #[serde(with = "crate::duration::text")]
     pub logs_window: Duration,
     /// Metrics (when configured): a 5xx share above this is critical.
     pub max_5xx_ratio: f64,
@@ -413,16 +413,6 @@ pub fn missed_run(
         ),
     );
     Some(f.evidence("GitHub delays and drops scheduled runs, and disables them after 60 days without activity in a public repository"))
-}
-
-/// Durations in JSON as users write them (`15m`).
-mod dur_text {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::duration::format(*d))
-    }
 }
 
 #[cfg(test)]

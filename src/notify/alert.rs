@@ -206,7 +206,7 @@ pub fn requests_for(
 ) -> anyhow::Result<Vec<Outgoing>> {
     let json = |v: Value| -> Vec<u8> { serde_json::to_vec(&redacted(v)).unwrap_or_default() };
     let plain = vec![("content-type".to_owned(), "application/json".to_owned())];
-    let one = |url: &crate::config::Text, body: Vec<u8>, headers: Vec<(String, String)>| {
+    let one = |url: &crate::scalar::Text, body: Vec<u8>, headers: Vec<(String, String)>| {
         vec![Outgoing {
             url: url.as_str().to_owned(),
             headers,
@@ -234,7 +234,7 @@ pub fn requests_for(
             let body = json(webhook(m));
             let mut headers = plain;
             headers.extend(webhook::headers(
-                secret.as_ref().map(crate::config::Text::as_str),
+                secret.as_ref().map(crate::scalar::Text::as_str),
                 msg_id,
                 unix_now,
                 &body,
@@ -293,8 +293,8 @@ pub async fn send(channels: &[Channel], m: &AlertMessage<'_>) -> (Delivery, Vec<
             token,
         } => Some(github_issue::Target::resolve(
             repository.as_deref(),
-            api_url.as_ref().map(crate::config::Text::as_str),
-            token.as_ref().map(crate::config::Text::as_str),
+            api_url.as_ref().map(crate::scalar::Text::as_str),
+            token.as_ref().map(crate::scalar::Text::as_str),
         )),
         _ => None,
     });
@@ -481,7 +481,7 @@ mod tests {
         s.evidence = vec!["token=alert-secret-5f0c9a failed".into()];
         let ch = Channel {
             kind: ChannelKind::Webhook {
-                url: crate::config::Text::literal("http://127.0.0.1:9/hook"),
+                url: crate::scalar::Text::literal("http://127.0.0.1:9/hook"),
                 secret: None,
             },
             on: Event::ALL.to_vec(),

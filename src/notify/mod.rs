@@ -131,8 +131,8 @@ pub async fn send_test(channels: &[Channel], record: &RunRecord) -> Vec<SendResu
         {
             let target = github_issue::Target::resolve(
                 repository.as_deref(),
-                api_url.as_ref().map(crate::config::Text::as_str),
-                token.as_ref().map(crate::config::Text::as_str),
+                api_url.as_ref().map(crate::scalar::Text::as_str),
+                token.as_ref().map(crate::scalar::Text::as_str),
             );
             let env = record.env.as_deref().unwrap_or("test");
             results.push(match client() {
@@ -277,7 +277,7 @@ pub fn requests_for(
             let body = json(webhook::payload(msg));
             let mut headers = plain;
             headers.extend(webhook::headers(
-                secret.as_ref().map(crate::config::Text::as_str),
+                secret.as_ref().map(crate::scalar::Text::as_str),
                 msg_id,
                 unix_now,
                 &body,

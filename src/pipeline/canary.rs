@@ -17,7 +17,7 @@ use super::stage::{CanaryRun, Cx, Next, Stage};
 use crate::baseline::MachineSummary;
 use crate::canary::{CanaryReport, Outcome, Side, Verdict, Window, schedule};
 use crate::config::Service;
-use crate::config::canary::{CanarySpec, Inconclusive};
+use crate::canary::{CanarySpec, Inconclusive};
 use crate::duration::format as dur;
 use crate::probe::{ProbeResult, ProbeSpec};
 use crate::report::{GateRecord, ReleaseRef};

@@ -3,7 +3,7 @@
 //! steps the pipeline would walk, one line per stage, from the same values the run uses.
 
 use crate::baseline::MachineSummary;
-use crate::config::canary::CanarySpec;
+use crate::canary::CanarySpec;
 use crate::config::{ConfigError, Service};
 use crate::platform::{DeployRequest, MachineFilter, Strategy, flyctl_deploy_argv};
 use crate::report::ReleaseRef;

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::Condition;
 use super::{Clock, ProbeResult, ProbeSpec, Prober, millis, short};
-use crate::config::HealthSpec;
 use crate::duration::format as dur;
 use crate::printer::Printer;
+use crate::probe::HealthSpec;
 use crate::report::{GateRecord, Verdict};
 use crate::stop::Stop;
 
@@ -417,7 +417,7 @@ pub(crate) mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::config::PathSource;
+    use crate::probe::PathSource;
 
     /// A clock that jumps instead of waiting.
     #[derive(Default)]

@@ -11,6 +11,7 @@ pub mod gate;
 pub mod http;
 mod json_path;
 pub mod regression;
+mod spec;
 pub mod spot;
 pub mod stats;
 
@@ -18,6 +19,10 @@ use std::time::Duration;
 
 pub use gate::{GateReport, ProbeRecord, run_gate, sample};
 pub use http::HttpProber;
+pub use spec::{HealthSpec, PathSource, RegressionSpec};
+
+pub(crate) use crate::duration::millis;
+pub use crate::duration::short;
 
 /// The header Fly's proxy reads to send a request to one machine.
 pub const FORCE_INSTANCE_HEADER: &str = "Fly-Force-Instance-Id";
@@ -51,8 +56,8 @@ impl ProbeSpec {
         }
     }
 
-    /// The health probe a [`crate::config::HealthSpec`] describes, against `url`.
-    pub fn health(spec: &crate::config::HealthSpec, url: &str) -> ProbeSpec {
+    /// The health probe a [`HealthSpec`] describes, against `url`.
+    pub fn health(spec: &HealthSpec, url: &str) -> ProbeSpec {
         let mut probe = ProbeSpec::get(url, spec.timeout);
         probe.headers = spec
             .headers
@@ -179,75 +184,6 @@ impl Clock for SystemClock {
 
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d).await;
-    }
-}
-
-/// A latency or a short duration the way probe lines and conditions show it: `0.8ms`, `12ms`,
-/// `2.4s`, `61s`.
-pub fn short(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 {
-        let text = format!("{ms:.1}");
-        format!("{}ms", text.trim_end_matches('0').trim_end_matches('.'))
-    } else if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        let text = format!("{:.2}", ms / 1000.0);
-        format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
-    }
-}
-
-/// Serde helpers: a [`Duration`] as a number of milliseconds (fractions allowed).
-pub(crate) mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        let ms = d.as_secs_f64() * 1000.0;
-        s.serialize_f64((ms * 1000.0).round() / 1000.0)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let ms = f64::deserialize(d)?;
-        if !(ms.is_finite() && ms >= 0.0) {
-            return Err(serde::de::Error::custom(format!(
-                "`{ms}` is not a duration in milliseconds"
-            )));
-        }
-        Ok(Duration::from_secs_f64(ms / 1000.0))
-    }
-
-    pub(crate) mod option {
-        use std::time::Duration;
-
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        #[allow(clippy::ref_option)]
-        pub(crate) fn serialize<S: Serializer>(
-            d: &Option<Duration>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match d {
-                Some(d) => super::serialize(d, s),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<Duration>, D::Error> {
-            let ms = Option::<f64>::deserialize(d)?;
-            match ms {
-                Some(ms) if ms.is_finite() && ms >= 0.0 => {
-                    Ok(Some(Duration::from_secs_f64(ms / 1000.0)))
-                }
-                Some(ms) => Err(serde::de::Error::custom(format!(
-                    "`{ms}` is not a duration in milliseconds"
-                ))),
-                None => Ok(None),
-            }
-        }
     }
 }
 

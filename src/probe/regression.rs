@@ -7,7 +7,7 @@
 
 use super::short;
 use super::stats::{LatencyStats, percent};
-use crate::config::RegressionSpec;
+use crate::probe::RegressionSpec;
 use crate::report::{GateRecord, Verdict};
 
 /// Judges `current` against `baseline`.

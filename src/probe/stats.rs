@@ -8,33 +8,13 @@
 //! Latencies count only for probes that got an answer: a refused connection's "latency" says
 //! nothing about the release's speed. Failures count every probe that did not pass.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::gate::ProbeRecord;
-use super::{millis, short};
+pub use crate::report::{LatencyStats, percent};
 
-/// Latency and error figures of a sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatencyStats {
-    /// Probes in the sample.
-    pub count: u32,
-    /// Probes that did not pass.
-    pub failures: u32,
-    /// `failures / count`, 0 for an empty sample.
-    pub error_rate: f64,
-    /// Probes that got an answer; the latency figures are over these.
-    #[serde(default)]
-    pub answered: u32,
-    #[serde(rename = "p50_ms", with = "millis")]
-    pub p50: Duration,
-    #[serde(rename = "p95_ms", with = "millis")]
-    pub p95: Duration,
-    #[serde(rename = "max_ms", with = "millis")]
-    pub max: Duration,
-}
+// The figures are a record type (`report::LatencyStats`, kept in receipts and worded there);
+// computing them from probe records is the probe's.
 
 impl LatencyStats {
     pub fn from_records(records: &[ProbeRecord]) -> LatencyStats {
@@ -60,28 +40,6 @@ impl LatencyStats {
             max: latencies.last().copied().unwrap_or_default(),
         }
     }
-
-    /// `10 probes, 1 failed (10%), p50 12ms, p95 40ms, max 41ms`.
-    pub fn summary(&self) -> String {
-        let mut text = format!(
-            "{} probes, {} failed ({})",
-            self.count,
-            self.failures,
-            percent(self.error_rate)
-        );
-        if self.answered > 0 {
-            let _ = write!(
-                text,
-                ", p50 {}, p95 {}, max {}",
-                short(self.p50),
-                short(self.p95),
-                short(self.max)
-            );
-        } else {
-            text.push_str(", no answers");
-        }
-        text
-    }
 }
 
 /// The nearest-rank `p`-th percentile (0 to 100) of values sorted ascending; `None` when there
@@ -93,12 +51,6 @@ pub fn percentile(sorted: &[Duration], p: u32) -> Option<Duration> {
     let p = p.min(100) as usize;
     let rank = (p * sorted.len()).div_ceil(100).max(1);
     Some(sorted[rank - 1])
-}
-
-/// A share as a percentage: `0%`, `5%`, `12.5%`.
-pub fn percent(share: f64) -> String {
-    let text = format!("{:.1}", share * 100.0);
-    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 #[cfg(test)]

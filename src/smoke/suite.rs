@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::config::text::{OrderedMap, Text};
 use crate::config::{ConfigError, closest, spanned_condition};
 use crate::duration::Dur;
 use crate::probe::condition::Condition;
+use crate::scalar::{OrderedMap, Text};
 
 /// How many checks run at once when the file does not say.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -282,8 +282,7 @@ fn expand_json(v: serde_json::Value) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     Ok(match v {
         Value::String(s) => {
-            let (value, from_env) =
-                crate::config::text::expand(&s, |name| std::env::var(name).ok())?;
+            let (value, from_env) = crate::scalar::expand(&s, |name| std::env::var(name).ok())?;
             if from_env {
                 crate::secret::register(&value);
             }

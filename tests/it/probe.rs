@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use shipit::config::{HealthSpec, PathSource};
 use shipit::printer::Printer;
 use shipit::probe::condition::Condition;
 use shipit::probe::stats::LatencyStats;
 use shipit::probe::{GateReport, HttpProber, ProbeSpec, Prober, SystemClock, run_gate, sample};
+use shipit::probe::{HealthSpec, PathSource};
 use shipit::stop::Stop;
 
 use crate::support::server::{Behaviour, Reply, Server, refused_url};

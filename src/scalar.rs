@@ -59,7 +59,7 @@ impl fmt::Display for Text {
 }
 
 /// Expands `${VAR}` in `raw` with `lookup`. Returns the text and whether a variable was used.
-pub fn expand(
+pub(crate) fn expand(
     raw: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<(String, bool), String> {
@@ -150,7 +150,7 @@ impl serde::Serialize for Text {
 
 /// A mapping that keeps the order of the file: services of an environment deploy in it.
 #[derive(Debug, Clone)]
-pub struct OrderedMap<V>(pub Vec<(String, V)>);
+pub(crate) struct OrderedMap<V>(pub(crate) Vec<(String, V)>);
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
@@ -159,24 +159,20 @@ impl<V> Default for OrderedMap<V> {
 }
 
 impl<V> OrderedMap<V> {
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
     }
 }
 
