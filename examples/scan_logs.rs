@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use shipit::monitor::patterns::{Scanner, chatwoot, fly};
+use shipit::logscan::{Scanner, chatwoot, fly};
 
 fn main() -> std::io::Result<()> {
     let patterns: Vec<_> = fly().into_iter().chain(chatwoot()).collect();

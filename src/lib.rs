@@ -22,6 +22,8 @@ pub mod exit;
 pub mod github;
 pub mod init;
 pub(crate) mod input;
+pub(crate) mod level;
+pub mod logscan;
 pub(crate) mod metrics;
 pub mod monitor;
 pub mod notify;

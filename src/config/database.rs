@@ -232,7 +232,7 @@ impl Level {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LintSettings {
-    /// The lints that run, by name (all of `crate::db::lints::NAMES` by default).
+    /// The lints that run, by name (all of [`LINT_NAMES`] by default).
     pub enabled: Vec<String>,
     /// Finding keys (or lint names) that are not reported.
     pub ignore: Vec<String>,
@@ -458,3 +458,20 @@ fn names_of(list: Option<&Vec<Spanned<String>>>) -> Vec<QualifiedName> {
     list.map(|l| l.iter().map(|n| QualifiedName::parse(&n.value)).collect())
         .unwrap_or_default()
 }
+
+/// Every lint `db::lints` runs, in catalogue order: what `lints:` may name and what `lints:
+/// default` runs.
+pub const LINT_NAMES: &[&str] = &[
+    "rls_disabled_in_public",
+    "policy_exists_rls_disabled",
+    "rls_enabled_no_policy",
+    "security_definer_view",
+    "function_search_path_mutable",
+    "rls_policy_always_true",
+    "multiple_permissive_policies",
+    "auth_rls_initplan",
+    "unindexed_foreign_keys",
+    "no_primary_key",
+    "duplicate_index",
+    "extension_in_public",
+];

@@ -54,7 +54,7 @@ pub struct Config {
     pub parity: parity::ParitySettings,
     pub promote: promote::PromoteSettings,
     /// `monitor:`: the escalation timings of `check` and `watch`.
-    pub monitor: crate::monitor::escalation::Policy,
+    pub monitor: monitor::Policy,
     /// `metrics:`: Fly's Prometheus endpoint, when configured.
     pub metrics: Option<monitor::MetricsSpec>,
     /// Which backend keeps the record (`store:`).
@@ -638,7 +638,7 @@ impl Loader<'_> {
             &self.dir,
             env,
             raw,
-            crate::db::lints::NAMES,
+            database::LINT_NAMES,
         )
     }
 

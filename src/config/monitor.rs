@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{ConfigError, Loader, closest};
 use crate::duration::Dur;
-use crate::monitor::Level;
-use crate::monitor::escalation::Policy;
-use crate::monitor::patterns::{self, Pattern, Scanner};
+use crate::level::Level;
+use crate::logscan::{self as patterns, Pattern, Scanner};
 use crate::scalar::Text;
 
 #[derive(Debug, Deserialize, Default)]
@@ -278,6 +277,66 @@ impl Loader<'_> {
             }
         }
         Ok(spec)
+    }
+}
+
+/// The escalation timings (`monitor:` in shipit.yml; defaults are the runbook's numbers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    /// The schedule's period: no check for twice this long is itself reported.
+    #[serde(with = "crate::duration::text")]
+    pub every: Duration,
+    /// A health latency over this is a warning.
+    #[serde(with = "crate::duration::text")]
+    pub latency_target: Duration,
+    /// Over this is an alert once it has lasted `latency_alert_after`.
+    #[serde(with = "crate::duration::text")]
+    pub latency_alert: Duration,
+    #[serde(with = "crate::duration::text")]
+    pub latency_alert_after: Duration,
+    /// Failing health conditions (an answer, but the wrong one) alert after this long.
+    #[serde(with = "crate::duration::text")]
+    pub health_failing_after: Duration,
+    /// A 5xx or no answer alerts after this long (0: at once).
+    #[serde(with = "crate::duration::text")]
+    pub down_after: Duration,
+    /// Clean checks in a row before an open alert resolves.
+    pub resolve_after: u32,
+    /// How far back logs and machine events are read.
+    #[serde(with = "crate::duration::text")]
+    pub logs_window: Duration,
+    /// Metrics (when configured): a 5xx share above this is critical.
+    pub max_5xx_ratio: f64,
+    /// Metrics: memory use above this share of the total is an alert.
+    pub max_memory: f64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            every: Duration::from_secs(4 * 3600),
+            latency_target: Duration::from_secs(2),
+            latency_alert: Duration::from_secs(5),
+            latency_alert_after: Duration::from_secs(15 * 60),
+            health_failing_after: Duration::from_secs(5 * 60),
+            down_after: Duration::ZERO,
+            resolve_after: 2,
+            logs_window: Duration::from_secs(4 * 3600),
+            max_5xx_ratio: 0.01,
+            max_memory: 0.9,
+        }
+    }
+}
+
+impl Policy {
+    /// How long a rule's condition must hold before it is an alert.
+    pub fn alert_after(&self, rule: &str) -> Duration {
+        match rule {
+            "down" => self.down_after,
+            "health_failing" => self.health_failing_after,
+            "slow" => self.latency_alert_after,
+            _ => Duration::ZERO,
+        }
     }
 }
 

@@ -257,21 +257,9 @@ ORDER BY 1",
     },
 ];
 
-/// Every lint's name, in catalogue order (what `lints: default` runs).
-pub const NAMES: &[&str] = &[
-    "rls_disabled_in_public",
-    "policy_exists_rls_disabled",
-    "rls_enabled_no_policy",
-    "security_definer_view",
-    "function_search_path_mutable",
-    "rls_policy_always_true",
-    "multiple_permissive_policies",
-    "auth_rls_initplan",
-    "unindexed_foreign_keys",
-    "no_primary_key",
-    "duplicate_index",
-    "extension_in_public",
-];
+/// Every lint's name, in catalogue order (what `lints: default` runs). The list lives with
+/// the config that validates `lints:` against it; the test below keeps it in step with [`LINTS`].
+pub use crate::config::database::LINT_NAMES as NAMES;
 
 /// The lint of this name.
 pub fn find(name: &str) -> Option<&'static Lint> {

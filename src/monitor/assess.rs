@@ -17,8 +17,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::escalation::{Observed, Policy};
-use super::patterns::Scanner;
 use super::{Finding, Level, events, merge};
+use crate::logscan::Scanner;
 use crate::platform::{AppStatus, ErrorKind, LogEntry, PlatformError};
 use crate::probe::condition::Condition;
 use crate::probe::{ProbeResult, short};
@@ -361,7 +361,7 @@ fn metrics(app: &str, m: &Metrics, policy: &Policy) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::patterns;
+    use crate::logscan as patterns;
     use crate::platform::{Check, Machine};
 
     const NOW: u64 = 1_787_313_600;

@@ -1,7 +1,8 @@
 //! Monitoring: what `shipit check` and `shipit watch` find on a running app, and the runbook's
 //! escalation over time.
 //!
-//! - [`patterns`]: the log scanner and its built-in pattern sets.
+//! - the log scanner and its built-in pattern sets are [`crate::logscan`] (config compiles a
+//!   user's patterns when it loads, so the scanner is a leaf below both).
 //! - [`events`]: findings from machine events (OOM kills, crashes, restart loops).
 //! - [`assess`]: one app's observations (fleet, logs, health probe, metrics) turned into findings.
 //! - [`escalation`]: findings + the stored alert state + a time → what to report, what to store
@@ -15,49 +16,12 @@ pub mod assess;
 pub mod check;
 pub mod escalation;
 pub mod events;
-pub mod patterns;
 #[cfg(test)]
 mod testing;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// How bad a finding is. Ordered: `Info < Warning < Alert < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Info,
-    Warning,
-    Alert,
-    Critical,
-}
-
-impl Level {
-    pub const ALL: [Level; 4] = [Level::Info, Level::Warning, Level::Alert, Level::Critical];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warning => "warning",
-            Level::Alert => "alert",
-            Level::Critical => "critical",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.name() == text)
-    }
-
-    /// Alert and critical need someone; they make `check` exit 1 and are sent.
-    pub fn needs_action(self) -> bool {
-        self >= Level::Alert
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::level::Level;
 
 /// The longest evidence line kept, in characters.
 pub const EVIDENCE_LINE: usize = 300;

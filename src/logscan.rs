@@ -12,7 +12,7 @@
 use memchr::memmem;
 use regex_lite::Regex;
 
-use super::Level;
+use crate::level::Level;
 
 /// How many example lines a pattern keeps; the count covers all of them.
 pub const EXAMPLES: usize = 5;
