@@ -460,6 +460,23 @@ impl DrillRecord {
     }
 }
 
+/// One line per gate that failed or warned: `health: [STATUS] == 200 · observed 503 (fail)`.
+pub fn gate_problems(s: &ServiceRecord) -> Vec<String> {
+    s.gates
+        .iter()
+        .filter(|g| matches!(g.verdict, Verdict::Fail | Verdict::Warn))
+        .map(|g| {
+            format!(
+                "{}: {} · observed {} ({})",
+                g.name,
+                g.rule,
+                g.observed,
+                g.verdict.name()
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,6 +158,25 @@ impl serde::Serialize for Secret {
     }
 }
 
+/// Every string in `value` passed through [`redact`]: what the record, receipts and
+/// notification bodies write.
+pub fn redact_json(mut value: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(r) = redact(s) {
+                    *s = r;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            serde_json::Value::Object(map) => map.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

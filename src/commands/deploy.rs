@@ -182,7 +182,7 @@ pub(crate) async fn deploy_services_as(
             .map(|m| m as &dyn crate::metrics::MetricsSource);
         if let (Ok(store), false) = (&the_record, config.store.is_local()) {
             // The rollback target also goes to the record, after the local file.
-            deps.state = Box::new(crate::store::RecordTarget {
+            deps.state = Box::new(crate::pipeline::deps::RecordTarget {
                 local: pipeline::deps::StateDir(config.state_dir().to_owned()),
                 store: store.as_ref(),
             });

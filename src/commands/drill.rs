@@ -205,7 +205,7 @@ async fn drill_service(
     let clock: &dyn ClockSeam = seams.clock;
     let mut deps = super::pipeline_deps(ctx, platform, prober, clock, config.state_dir());
     if let Some(store) = seams.record {
-        deps.state = Box::new(crate::store::RecordTarget {
+        deps.state = Box::new(crate::pipeline::deps::RecordTarget {
             local: pipeline::deps::StateDir(config.state_dir().to_owned()),
             store,
         });

@@ -132,7 +132,7 @@ fn service(md: &mut String, s: &ServiceRecord) {
     }
     let mut issues = s.issues.clone();
     if issues.is_empty() {
-        issues = crate::notify::message::gate_problems(s);
+        issues = crate::report::gate_problems(s);
     }
     list(md, "Issues detected", &issues);
     list(md, "Actions taken", &s.actions);

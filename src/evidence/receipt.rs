@@ -32,7 +32,7 @@ fn file_stem(id: &str) -> String {
 /// The receipt's JSON text: the record with every string redacted.
 pub fn to_json(record: &RunRecord) -> anyhow::Result<String> {
     let value = serde_json::to_value(record).context("cannot serialise the run record")?;
-    let text = serde_json::to_string_pretty(&crate::notify::redacted(value))?;
+    let text = serde_json::to_string_pretty(&crate::secret::redact_json(value))?;
     Ok(text + "\n")
 }
 
@@ -104,14 +104,57 @@ pub fn load_all(dir: &Path) -> anyhow::Result<(Vec<RunRecord>, Vec<Unreadable>)>
             Err(e) => bad.push((path, e)),
         }
     }
-    crate::store::newest_first(&mut runs);
+    newest_first(&mut runs);
     Ok((runs, bad))
 }
 
 /// The run `query` names: `last`, a full id, or a unique prefix of one.
 pub fn find(dir: &Path, query: &str) -> anyhow::Result<RunRecord> {
     let (runs, _) = load_all(dir)?;
-    crate::store::pick_run(runs, query, &dir.display().to_string())
+    pick_run(runs, query, &dir.display().to_string())
+}
+
+/// Sorts runs newest first: by start time, then by id (ids start with the start time).
+pub fn newest_first(runs: &mut [RunRecord]) {
+    runs.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| b.id.cmp(&a.id))
+    });
+}
+
+/// The run `query` names in a newest-first list: `last`, a full id, or a unique prefix of one.
+/// `place` names where the runs came from, for the error.
+pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Result<RunRecord> {
+    if runs.is_empty() {
+        anyhow::bail!(
+            "no runs recorded in {place}\nhint: every deploy, rollback and health check leaves a receipt there"
+        );
+    }
+    if query == "last" {
+        return Ok(runs.into_iter().next().expect("not empty"));
+    }
+    if let Some(exact) = runs.iter().position(|r| r.id == query) {
+        return Ok(runs.into_iter().nth(exact).expect("found"));
+    }
+    let mut matching: Vec<RunRecord> = runs
+        .into_iter()
+        .filter(|r| r.id.starts_with(query))
+        .collect();
+    match matching.len() {
+        0 => anyhow::bail!(
+            "no run `{query}` in {place}\nhint: `shipit history` lists the runs; `shipit explain last` shows the newest"
+        ),
+        1 => Ok(matching.remove(0)),
+        n => {
+            let ids: Vec<&str> = matching.iter().take(5).map(|r| r.id.as_str()).collect();
+            let more = if n > 5 { ", ..." } else { "" };
+            anyhow::bail!(
+                "`{query}` matches {n} runs: {}{more}\nhint: type more of the id",
+                ids.join(", ")
+            )
+        }
+    }
 }
 
 #[cfg(test)]

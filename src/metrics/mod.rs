@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use crate::cost::findings::{MemoryFigure, RegionLoad};
-use crate::monitor::assess::Metrics;
 
 /// A boxed future borrowing from its caller.
 pub(crate) type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -25,6 +24,15 @@ pub(crate) type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub struct Sample {
     pub labels: BTreeMap<String, String>,
     pub value: f64,
+}
+
+/// Per-app metrics read from Fly's Prometheus endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// Share of the app's responses that were 5xx over the last 5 minutes (0 to 1).
+    pub ratio_5xx: Option<f64>,
+    /// Highest memory use of one instance, as a share of its total (0 to 1).
+    pub memory: Option<f64>,
 }
 
 /// Where metrics come from: the endpoint, or a test's fake. The error is one masked sentence

@@ -26,14 +26,7 @@ use crate::probe::{ProbeResult, short};
 /// How many log entries one pass scans at most (the newest).
 pub const MAX_LOG_ENTRIES: usize = 20_000;
 
-/// Per-app metrics read from Fly's Prometheus endpoint.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Metrics {
-    /// Share of the app's responses that were 5xx over the last 5 minutes (0 to 1).
-    pub ratio_5xx: Option<f64>,
-    /// Highest memory use of one instance, as a share of its total (0 to 1).
-    pub memory: Option<f64>,
-}
+pub use crate::metrics::Metrics;
 
 /// Everything one pass saw of one app.
 pub struct Inputs<'a> {

@@ -14,11 +14,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::message::truncate;
-use super::{Outgoing, SendResult, github_issue, redacted, target_label, webhook};
+use super::{Outgoing, SendResult, github_issue, target_label, webhook};
 use crate::config::{Channel, ChannelKind};
 use crate::event::Event;
 use crate::monitor::alerting::{AlertSender, Delivery};
 use crate::monitor::escalation::Send;
+use crate::secret::redact_json as redacted;
 use crate::store::{AlertKey, AlertState};
 
 /// One alert message.

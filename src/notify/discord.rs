@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::message::{Message, Tone, gate_problems, service_facts, truncate};
+use super::message::{Message, Tone, service_facts, truncate};
+use crate::report::gate_problems;
 
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 2048;

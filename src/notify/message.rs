@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 
 use crate::event::Event;
 use crate::report::{
-    RunKind, RunRecord, ServiceRecord, Verdict, human_duration, image_change, release_change,
-    short_sha,
+    RunKind, RunRecord, ServiceRecord, human_duration, image_change, release_change, short_sha,
 };
 
 /// One notification: a finished (or starting) run and the event it is told as.
@@ -179,23 +178,6 @@ pub fn verdict(s: &ServiceRecord) -> String {
         let _ = write!(out, " · gates: {}", gates.join(", "));
     }
     out
-}
-
-/// One line per gate that failed or warned: `health: [STATUS] == 200 · observed 503 (fail)`.
-pub fn gate_problems(s: &ServiceRecord) -> Vec<String> {
-    s.gates
-        .iter()
-        .filter(|g| matches!(g.verdict, Verdict::Fail | Verdict::Warn))
-        .map(|g| {
-            format!(
-                "{}: {} · observed {} ({})",
-                g.name,
-                g.rule,
-                g.observed,
-                g.verdict.name()
-            )
-        })
-        .collect()
 }
 
 /// The reason for the decision, else the decision, else the first issue.

@@ -223,7 +223,8 @@ pub fn requests_for(
     msg_id: &str,
     unix_now: u64,
 ) -> anyhow::Result<Vec<Outgoing>> {
-    let json = |v: Value| -> Vec<u8> { serde_json::to_vec(&redacted(v)).unwrap_or_default() };
+    let json =
+        |v: Value| -> Vec<u8> { serde_json::to_vec(&secret::redact_json(v)).unwrap_or_default() };
     let plain = vec![("content-type".to_owned(), "application/json".to_owned())];
     Ok(match &channel.kind {
         ChannelKind::Slack { webhook_url } => {
@@ -255,7 +256,7 @@ pub fn requests_for(
             .into_iter()
             .map(|r| {
                 // The routing key goes in after redaction: it is a secret that must be sent.
-                let mut body = redacted(r.body);
+                let mut body = secret::redact_json(r.body);
                 if let Value::Object(map) = &mut body {
                     map.insert(
                         "routing_key".into(),
@@ -291,24 +292,6 @@ pub fn requests_for(
         // Issues are for alerts only (`notify::alert`); a deploy event has nothing to say there.
         ChannelKind::GithubIssue { .. } => Vec::new(),
     })
-}
-
-/// Every string in `value` passed through [`secret::redact`].
-pub fn redacted(mut value: Value) -> Value {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::String(s) => {
-                if let std::borrow::Cow::Owned(r) = secret::redact(s) {
-                    *s = r;
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            Value::Object(map) => map.values_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut value);
-    value
 }
 
 async fn deliver(channels: &[&Channel], msg: &Message<'_>) -> Vec<SendResult> {

@@ -13,10 +13,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::message::{Message, gate_problems, reason, truncate};
+use super::message::{Message, reason, truncate};
 use crate::event::Event;
 use crate::report::{RunKind, ServiceRecord, ServiceResult};
-use crate::report::{image_change, release_change};
+use crate::report::{gate_problems, image_change, release_change};
 
 /// `PagerDuty`'s limit on `payload.summary`.
 const SUMMARY_MAX: usize = 1024;

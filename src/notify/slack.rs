@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::message::{Message, gate_problems, service_facts, truncate};
+use super::message::{Message, service_facts, truncate};
+use crate::report::gate_problems;
 
 const HEADER_MAX: usize = 150;
 const SECTION_MAX: usize = 3000;

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::message::{Message, Tone, gate_problems, service_facts, truncate};
+use super::message::{Message, Tone, service_facts, truncate};
+use crate::report::gate_problems;
 
 /// Teams refuses messages over about 28 KB; this many services keeps a card well under it.
 const SERVICES_MAX: usize = 20;

@@ -158,6 +158,32 @@ impl TargetState for StateDir {
     }
 }
 
+/// The pipeline's rollback-target seam backed by a `git`/`postgres` record: the local file first
+/// (it must exist before the first remote change, whatever the record's state), then the record.
+/// A record that cannot be written is noted in the returned text, never a refusal: the record is
+/// not a gate.
+pub struct RecordTarget<'a> {
+    pub local: StateDir,
+    pub store: &'a dyn crate::store::Store,
+}
+
+impl TargetState for RecordTarget<'_> {
+    fn put_target<'a>(&'a self, baseline: &'a Baseline) -> Fut<'a, anyhow::Result<String>> {
+        Box::pin(async move {
+            let path = self.local.put_target(baseline).await?;
+            let value = serde_json::to_value(baseline)?;
+            Ok(match self.store.put_target(&baseline.app, &value).await {
+                Ok(()) => format!("{path} and {}", self.store.describe()),
+                Err(e) => format!(
+                    "{path}; not in {}: {}",
+                    self.store.describe(),
+                    crate::secret::redact(&format!("{e:#}"))
+                ),
+            })
+        })
+    }
+}
+
 /// What the database stages ask of the database: lint the new migrations, verify the schema.
 pub trait DatabaseSeam {
     fn lint_migrations<'a>(

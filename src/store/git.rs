@@ -474,7 +474,7 @@ fn promotion_path(promotion: &Promotion) -> String {
 }
 
 fn promotion_bytes(promotion: &Promotion) -> anyhow::Result<Vec<u8>> {
-    let value = crate::notify::redacted(serde_json::to_value(promotion)?);
+    let value = crate::secret::redact_json(serde_json::to_value(promotion)?);
     Ok((serde_json::to_string_pretty(&value)? + "\n").into_bytes())
 }
 
@@ -566,7 +566,7 @@ impl Store for GitStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let text =
-                serde_json::to_string_pretty(&crate::notify::redacted(target.clone()))? + "\n";
+                serde_json::to_string_pretty(&crate::secret::redact_json(target.clone()))? + "\n";
             let path = format!("targets/{}.json", super::local::file_part(app));
             self.write(|_| {
                 Ok(Plan::Commit(
@@ -663,7 +663,7 @@ impl Store for GitStore {
                     key: key.clone(),
                     state: state.cloned(),
                 };
-                let value = crate::notify::redacted(serde_json::to_value(&doc)?);
+                let value = crate::secret::redact_json(serde_json::to_value(&doc)?);
                 *answer.borrow_mut() = Some(Cas::Written(stored + 1));
                 Ok(Plan::Commit(
                     vec![Change::Put {

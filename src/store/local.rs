@@ -150,7 +150,7 @@ impl LocalStore {
             key: key.clone(),
             state: state.cloned(),
         };
-        let value = crate::notify::redacted(serde_json::to_value(&doc)?);
+        let value = crate::secret::redact_json(serde_json::to_value(&doc)?);
         write_atomic(
             &path,
             (serde_json::to_string_pretty(&value)? + "\n").as_bytes(),
@@ -194,7 +194,7 @@ impl LocalStore {
     fn append_promotion(&self, promotion: &Promotion) -> anyhow::Result<()> {
         let path = self.promotions_path();
         let _lock = Sidecar::take(&self.state.join(".promotions.lock"))?;
-        let value = crate::notify::redacted(serde_json::to_value(promotion)?);
+        let value = crate::secret::redact_json(serde_json::to_value(promotion)?);
         let line = serde_json::to_string(&value)? + "\n";
         let appended = (|| -> std::io::Result<()> {
             let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
@@ -295,7 +295,7 @@ impl Store for LocalStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let path = self.target_path(app);
-            let value = crate::notify::redacted(target.clone());
+            let value = crate::secret::redact_json(target.clone());
             let text = serde_json::to_string_pretty(&value)? + "\n";
             write_atomic(&path, text.as_bytes())
         })

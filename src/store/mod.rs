@@ -317,48 +317,8 @@ impl RunQuery {
     }
 }
 
-/// Sorts runs newest first: by start time, then by id (ids start with the start time).
-pub fn newest_first(runs: &mut [RunRecord]) {
-    runs.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| b.id.cmp(&a.id))
-    });
-}
-
-/// The run `query` names in a newest-first list: `last`, a full id, or a unique prefix of one.
-/// `place` names where the runs came from, for the error.
-pub fn pick_run(runs: Vec<RunRecord>, query: &str, place: &str) -> anyhow::Result<RunRecord> {
-    if runs.is_empty() {
-        anyhow::bail!(
-            "no runs recorded in {place}\nhint: every deploy, rollback and health check leaves a receipt there"
-        );
-    }
-    if query == "last" {
-        return Ok(runs.into_iter().next().expect("not empty"));
-    }
-    if let Some(exact) = runs.iter().position(|r| r.id == query) {
-        return Ok(runs.into_iter().nth(exact).expect("found"));
-    }
-    let mut matching: Vec<RunRecord> = runs
-        .into_iter()
-        .filter(|r| r.id.starts_with(query))
-        .collect();
-    match matching.len() {
-        0 => anyhow::bail!(
-            "no run `{query}` in {place}\nhint: `shipit history` lists the runs; `shipit explain last` shows the newest"
-        ),
-        1 => Ok(matching.remove(0)),
-        n => {
-            let ids: Vec<&str> = matching.iter().take(5).map(|r| r.id.as_str()).collect();
-            let more = if n > 5 { ", ..." } else { "" };
-            anyhow::bail!(
-                "`{query}` matches {n} runs: {}{more}\nhint: type more of the id",
-                ids.join(", ")
-            )
-        }
-    }
-}
+// Runs are ordered and picked the same way by every backend and by the receipt files.
+pub use crate::evidence::receipt::{newest_first, pick_run};
 
 /// The store `store:` picks, for a command that has loaded the whole config.
 pub fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
@@ -456,34 +416,5 @@ pub async fn take_deploy_lock(
             "the deploy lock of {app} in {} could not be taken, deploying without it: {e:#}",
             store.describe()
         )),
-    }
-}
-
-/// The pipeline's rollback-target seam backed by a `git`/`postgres` record: the local file first
-/// (it must exist before the first remote change, whatever the record's state), then the record.
-/// A record that cannot be written is noted in the returned text, never a refusal: the record is
-/// not a gate.
-pub struct RecordTarget<'a> {
-    pub local: crate::pipeline::deps::StateDir,
-    pub store: &'a dyn Store,
-}
-
-impl crate::pipeline::deps::TargetState for RecordTarget<'_> {
-    fn put_target<'a>(
-        &'a self,
-        baseline: &'a crate::baseline::Baseline,
-    ) -> crate::pipeline::deps::Fut<'a, anyhow::Result<String>> {
-        Box::pin(async move {
-            let path = self.local.put_target(baseline).await?;
-            let value = serde_json::to_value(baseline)?;
-            Ok(match self.store.put_target(&baseline.app, &value).await {
-                Ok(()) => format!("{path} and {}", self.store.describe()),
-                Err(e) => format!(
-                    "{path}; not in {}: {}",
-                    self.store.describe(),
-                    crate::secret::redact(&format!("{e:#}"))
-                ),
-            })
-        })
     }
 }

@@ -345,7 +345,7 @@ impl Store for PostgresStore {
         target: &'a serde_json::Value,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let text = serde_json::to_string(&crate::notify::redacted(target.clone()))?;
+            let text = serde_json::to_string(&crate::secret::redact_json(target.clone()))?;
             self.with_client(async |c| {
                 c.execute_typed(
                     "INSERT INTO shipit.targets (app, target) VALUES ($1, $2)
@@ -435,7 +435,7 @@ impl Store for PostgresStore {
             let text = state
                 .map(|s| {
                     serde_json::to_value(s)
-                        .map(crate::notify::redacted)
+                        .map(crate::secret::redact_json)
                         .and_then(|v| serde_json::to_string(&v))
                 })
                 .transpose()?;
@@ -518,8 +518,9 @@ impl Store for PostgresStore {
 
     fn add_promotion<'a>(&'a self, promotion: &'a Promotion) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let text =
-                serde_json::to_string(&crate::notify::redacted(serde_json::to_value(promotion)?))?;
+            let text = serde_json::to_string(&crate::secret::redact_json(serde_json::to_value(
+                promotion,
+            )?))?;
             self.with_client(async |c| {
                 c.execute_typed(
                     "INSERT INTO shipit.promotions (env, service, promotion) VALUES ($1, $2, $3)",
@@ -637,7 +638,7 @@ impl Store for PostgresStore {
             let mut promotions = Vec::with_capacity(batch.promotions.len());
             for p in &batch.promotions {
                 let text =
-                    serde_json::to_string(&crate::notify::redacted(serde_json::to_value(p)?))?;
+                    serde_json::to_string(&crate::secret::redact_json(serde_json::to_value(p)?))?;
                 promotions.push((p, text));
             }
             self.with_client(async |c| {
