@@ -3,7 +3,8 @@
 //! - no import circle between the library's top-level modules (`src/X.rs` or `src/X/...` is
 //!   module X; `lib.rs` and `main.rs` are the root, not a module). X uses Y when a file of X
 //!   that is compiled outside tests names a `crate::Y` path, grouped `use crate::{..}` included
-//!   (or reaches the root with `super::super::` and names Y from there). Comments, string
+//!   (or reaches the root with `super::super::` and names Y from there, or names something
+//!   `lib.rs` brings in from Y with `use`). Comments, string
 //!   literals, `#[cfg(test)]` items and test-only files (`tests.rs`, `*_tests.rs`, anything
 //!   under a `tests/` folder, a module declared `#[cfg(test)] mod name;`) are not looked at.
 //! - no file in `src/` over 600 lines unless ARCHITECTURE.md's `## Size` section names it; a
@@ -572,6 +573,11 @@ fn graph(files: &[(String, String)]) -> Graph {
             g.modules.insert(m);
         }
     }
+    let root_aliases = files
+        .iter()
+        .find(|(p, _)| p == "src/lib.rs")
+        .map(|(_, text)| root_uses(text))
+        .unwrap_or_default();
     // Test-only files and folders: by name, and by `#[cfg(test)] mod name;` declarations.
     let mut test_files: BTreeSet<String> = BTreeSet::new();
     let mut test_dirs: BTreeSet<String> = BTreeSet::new();
@@ -630,6 +636,12 @@ fn graph(files: &[(String, String)]) -> Graph {
             continue;
         }
         for (name, line) in s.uses {
+            // `crate::Name` where the root re-exports Name (`use config::Name;` in lib.rs) is
+            // a use of the module it comes from.
+            let name = match root_aliases.get(&name) {
+                Some(module) if !g.modules.contains(&name) => module.clone(),
+                _ => name,
+            };
             if name != from && g.modules.contains(&name) {
                 g.edges
                     .entry(from.clone())
@@ -653,6 +665,91 @@ fn graph(files: &[(String, String)]) -> Graph {
         }
     }
     g
+}
+
+/// The names the crate root brings in with `use` (public or not, every module below sees
+/// them as `crate::Name`), each with the top-level module its path starts at:
+/// `use printer::{Printer, Verbosity as V};` gives Printer → printer, V → printer.
+fn root_uses(lib: &str) -> BTreeMap<String, String> {
+    let t = lex(lib);
+    let mut out = BTreeMap::new();
+    let mut i = 0;
+    while i < t.len() {
+        if let Some((after, test, _)) = attribute(&t, i) {
+            i = if test { after_item(&t, after) } else { after };
+            continue;
+        }
+        match t[i].tok {
+            // Bodies of functions, impls and inline modules are not the root's namespace.
+            Tok::Punct('{') => i = after_closing(&t, i),
+            Tok::Ident(ref w) if w == "use" => {
+                let mut leaves = Vec::new();
+                i = use_tree(&t, i + 1, None, None, &mut leaves);
+                for (leaf, head) in leaves {
+                    out.insert(leaf, head);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// One use tree at `i` (`a::b::{c, d::e as f, self}`): pushes (the name it binds, the first
+/// segment of its path); returns the index after it.
+fn use_tree(
+    t: &[Token],
+    mut i: usize,
+    mut head: Option<String>,
+    mut last: Option<String>,
+    out: &mut Vec<(String, String)>,
+) -> usize {
+    if is(t, i, &Tok::PathSep) {
+        i += 1;
+    }
+    loop {
+        if punct(t, i, '{') {
+            let end = after_closing(t, i);
+            let mut k = i + 1;
+            while k + 1 < end {
+                k = use_tree(t, k, head.clone(), last.clone(), out);
+                while k + 1 < end && !punct(t, k, ',') {
+                    k += 1;
+                }
+                k += 1;
+            }
+            return end;
+        }
+        let Some(name) = ident(t, i) else {
+            return i;
+        };
+        let name = name.to_owned();
+        i += 1;
+        if name == "self" {
+            // `a::{self}` binds a.
+        } else if name == "crate" && head.is_none() {
+            // `use crate::a::B;` in the root is `use a::B;`.
+        } else {
+            head.get_or_insert_with(|| name.clone());
+            last = Some(name);
+        }
+        if is(t, i, &Tok::PathSep) {
+            i += 1;
+            continue;
+        }
+        let bound = if ident(t, i) == Some("as") {
+            i += 2;
+            ident(t, i - 1).map(str::to_owned)
+        } else {
+            last
+        };
+        if let (Some(bound), Some(head)) = (bound, head)
+            && bound != "_"
+        {
+            out.push((bound, head));
+        }
+        return i;
+    }
 }
 
 /// `a.rs` → 1, `a/mod.rs` → 1, `a/b.rs` → 2, `a/b/mod.rs` → 2.
@@ -1182,6 +1279,35 @@ fn super_chains_that_climb_to_the_root_are_uses_and_are_reported() {
         "{report}"
     );
     assert!(!report.contains("names `b`"), "{report}");
+}
+
+#[test]
+fn names_the_root_brings_in_are_uses_of_their_module() {
+    let g = crate_of(&[
+        (
+            "src/lib.rs",
+            concat!(
+                "pub mod a;\n",
+                "pub(crate) use config::HealthSpec;\n",
+                "use printer::{self, Printer as P, deep::{Verbosity}};\n",
+                "pub use crate::report::Record;\n",
+                "#[cfg(test)]\nuse tests_only::Fake;\n",
+                "fn run() { use stop::Stop; }\n",
+            ),
+        ),
+        (
+            "src/a.rs",
+            "use crate::{HealthSpec, P, Verbosity, Record, Fake, Stop};\nfn f() -> crate::printer::X { todo!() }\n",
+        ),
+        ("src/config.rs", ""),
+        ("src/printer/mod.rs", ""),
+        ("src/report.rs", ""),
+        ("src/tests_only.rs", ""),
+        ("src/stop.rs", ""),
+    ]);
+    // Fake is only brought in for tests, Stop inside a function: neither is the root's.
+    assert_eq!(uses(&g, "a"), ["config", "printer", "report"]);
+    assert_eq!(g.edges["a"]["printer"].len(), 3);
 }
 
 #[test]
