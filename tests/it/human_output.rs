@@ -180,6 +180,39 @@ fn plan_canary() {
     assert_settled_snapshot("plan_canary", &p, &run);
 }
 
+#[test]
+fn plan_database() {
+    // The database's URL comes from the job's environment; plan reads it, connects to nothing
+    // (nothing listens on port 1) and never shows the password.
+    const PASSWORD: &str = "plan-snapshot-db-password";
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}}));
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.write(
+        "supabase/migrations/20260101000000_init.sql",
+        "CREATE TABLE notes (id bigint);\n",
+    );
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: https://{APP}.fly.dev, fly_config: fly/hotdash-staging.toml }}\n    database:\n      url: \"${{STAGING_DB_URL}}\"\n      migrations: supabase/migrations\ngates: {{ database: true }}\n"
+    ));
+    let run = Run::from(
+        p.shipit(&["plan", "staging", "--image", NEW])
+            .env(
+                "STAGING_DB_URL",
+                format!("postgres://app:{PASSWORD}@127.0.0.1:1/app"),
+            )
+            .output()
+            .expect("run shipit"),
+    );
+    assert!(
+        !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
+        "the password leaked:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_settled_snapshot("plan_database", &p, &run);
+}
+
 // `shipit config check` on realistic mistakes: the exit code and the error whole.
 
 /// A project whose staging/web is otherwise valid; `web` is the app's block, `smoke` the smoke
