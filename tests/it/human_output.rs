@@ -1,7 +1,9 @@
 //! What a user reads, compared whole: the human output (exit code, stdout, stderr) of `deploy`
-//! (success, rolled back, needs human, cancelled), `rollback`, `status`, `health` and `smoke`
-//! against snapshots in `tests/it/snapshots/human/` (`support::snapshot`: times, ports, paths,
-//! run ids and measured durations filtered). `UPDATE_SNAPSHOTS=1` rewrites them; a change of
+//! (success, rolled back, needs human, cancelled), `rollback`, `status`, `health`, `smoke`,
+//! `plan`, `config check` errors and `--help` against snapshots in
+//! `tests/it/snapshots/human/` (`support::snapshot`: times, ports, paths, run ids and measured
+//! durations filtered; `plan`, `config check` and `--help` measure nothing, so their configured
+//! durations stay). `UPDATE_SNAPSHOTS=1` rewrites them; a change of
 //! wording shows in review as a change of these files.
 
 use std::process::Stdio;
@@ -11,7 +13,7 @@ use serde_json::json;
 
 use crate::support::fleet::FleetServer;
 use crate::support::server::Behaviour;
-use crate::support::snapshot::assert_snapshot;
+use crate::support::snapshot::{assert_settled_snapshot, assert_snapshot};
 use crate::support::{Project, Run, eventually, fly_app};
 
 const APP: &str = "hotdash-staging";
@@ -155,4 +157,149 @@ fn smoke() {
     let (p, _f) = project(ok, QUICK);
     let run = p.run(&["smoke", "staging"]);
     assert_snapshot("smoke", &p, &run);
+}
+
+// `shipit plan`: the dry run a reviewer reads before approving a deploy.
+
+#[test]
+fn plan() {
+    let (p, _f) = project(ok, QUICK);
+    let run = p.run(&["plan", "staging", "--image", NEW]);
+    assert_settled_snapshot("plan", &p, &run);
+}
+
+#[test]
+fn plan_canary() {
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 3)}}));
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.config(&format!(
+        "version: 1\ndefaults:\n  strategy: canary\n  canary: {{ machines: 1, duration: 2m }}\n  health: {{ path: /health }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: https://{APP}.fly.dev, fly_config: fly/hotdash-staging.toml }}\n"
+    ));
+    let run = p.run(&["plan", "staging", "--image", NEW]);
+    assert_settled_snapshot("plan_canary", &p, &run);
+}
+
+#[test]
+fn plan_database() {
+    // The database's URL comes from the job's environment; plan reads it, connects to nothing
+    // (nothing listens on port 1) and never shows the password.
+    const PASSWORD: &str = "plan-snapshot-db-password";
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}}));
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    p.write(
+        "supabase/migrations/20260101000000_init.sql",
+        "CREATE TABLE notes (id bigint);\n",
+    );
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ path: /health }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: https://{APP}.fly.dev, fly_config: fly/hotdash-staging.toml }}\n    database:\n      url: \"${{STAGING_DB_URL}}\"\n      migrations: supabase/migrations\ngates: {{ database: true }}\n"
+    ));
+    let run = Run::from(
+        p.shipit(&["plan", "staging", "--image", NEW])
+            .env(
+                "STAGING_DB_URL",
+                format!("postgres://app:{PASSWORD}@127.0.0.1:1/app"),
+            )
+            .output()
+            .expect("run shipit"),
+    );
+    assert!(
+        !run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD),
+        "the password leaked:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_settled_snapshot("plan_database", &p, &run);
+}
+
+// `shipit config check` on realistic mistakes: the exit code and the error whole.
+
+/// A project whose staging/web is otherwise valid; `web` is the app's block, `smoke` the smoke
+/// file's text.
+fn bad_config(web: &str, smoke: &str, extra: &str) -> Project {
+    let p = Project::new();
+    p.write("smoke/web.yml", smoke);
+    p.config(&format!(
+        "version: 1\napps:\n  web:\n{web}    smoke: smoke/web.yml\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: https://{APP}.fly.dev }}\n{extra}"
+    ));
+    p
+}
+
+const SMOKE: &str =
+    "checks:\n  - name: home page renders\n    path: /\n    expect: [\"[STATUS] == 200\"]\n";
+
+#[test]
+fn config_check_misspelt_key() {
+    let p = bad_config("    helth: { path: /health }\n", SMOKE, "");
+    let run = p.run(&["config", "check"]);
+    assert_settled_snapshot("config_check_misspelt_key", &p, &run);
+}
+
+#[test]
+fn config_check_bad_condition_in_a_smoke_file() {
+    let p = bad_config(
+        "    health: { path: /health }\n",
+        "checks:\n  - name: home page renders\n    path: /\n    expect: [\"[STATUS] == 200\", \"[BODY] contians HotDash\"]\n",
+        "",
+    );
+    let run = p.run(&["config", "check"]);
+    assert_settled_snapshot("config_check_bad_condition_in_a_smoke_file", &p, &run);
+}
+
+#[test]
+fn config_check_unset_variable() {
+    let p = bad_config(
+        "    health: { path: /health }\n",
+        SMOKE,
+        "notify:\n  - slack: { webhook_url: \"${SHIPIT_SNAPSHOT_UNSET_SLACK_HOOK}\" }\n",
+    );
+    let run = p.run(&["config", "check"]);
+    assert_settled_snapshot("config_check_unset_variable", &p, &run);
+}
+
+#[test]
+fn config_check_yaml_syntax_error() {
+    let p = bad_config("    health: { path: /health\n", SMOKE, "");
+    let run = p.run(&["config", "check"]);
+    assert_settled_snapshot("config_check_yaml_syntax_error", &p, &run);
+}
+
+// `--help`: what a user reads first. clap wraps help at the width of the first of stdout,
+// stderr and stdin that is a terminal, else at COLUMNS: none is one here (stdin is null, the
+// others piped), so COLUMNS, set on the one command, fixes the width.
+
+fn help(args: &[&str]) -> (Project, Run) {
+    let p = Project::new();
+    let run = Run::from(
+        p.shipit(args)
+            .env("COLUMNS", "100")
+            .output()
+            .expect("run shipit"),
+    );
+    (p, run)
+}
+
+#[test]
+fn help_top_level() {
+    let (p, run) = help(&["--help"]);
+    assert_settled_snapshot("help", &p, &run);
+}
+
+#[test]
+fn help_deploy() {
+    let (p, run) = help(&["deploy", "--help"]);
+    assert_settled_snapshot("help_deploy", &p, &run);
+}
+
+#[test]
+fn help_rollback() {
+    let (p, run) = help(&["rollback", "--help"]);
+    assert_settled_snapshot("help_rollback", &p, &run);
+}
+
+#[test]
+fn help_check() {
+    let (p, run) = help(&["check", "--help"]);
+    assert_settled_snapshot("help_check", &p, &run);
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::pedantic, clippy::useless_format, unreachable_pub)] // test code: readability over pedantry
 //! One test binary (one link) for the whole suite; each area is a module.
 
+mod architecture;
 mod baseline_cmd;
 mod canary_config;
 mod canary_pipeline;

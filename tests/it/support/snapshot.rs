@@ -9,24 +9,34 @@ use regex_lite::Regex;
 
 use super::{Project, Run};
 
+/// What a run's durations are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Durations {
+    /// Some were measured (probe latencies, elapsed times): every duration is filtered.
+    Measured,
+    /// None was measured (`plan`, `--help`, config errors): each one is a configured value,
+    /// part of the wording, and kept.
+    Configured,
+}
+
 /// The run as one text, filtered.
-pub fn render(p: &Project, run: &Run) -> String {
+pub fn render(p: &Project, run: &Run, durations: Durations) -> String {
     let text = format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         run.code, run.stdout, run.stderr
     );
-    filter(p, &text)
+    filter(p, &text, durations)
 }
 
 /// Replaces what differs between two runs of the same case, and only that.
-pub fn filter(p: &Project, text: &str) -> String {
+pub fn filter(p: &Project, text: &str, durations: Durations) -> String {
     let dir = p.path().to_string_lossy().into_owned();
     let mut out = text.replace(&dir, "[DIR]");
     // Canonical forms of the temp dir (macOS /private, symlinked /tmp) too.
     if let Ok(canon) = p.path().canonicalize() {
         out = out.replace(&*canon.to_string_lossy(), "[DIR]");
     }
-    let rules: [(&str, &str); 8] = [
+    let rules: [(&str, &str); 6] = [
         // Timestamps of CI log lines and RFC 3339 times in messages.
         (r"\[\d\d:\d\d:\d\d\]", "[TIME]"),
         (
@@ -41,11 +51,17 @@ pub fn filter(p: &Project, text: &str) -> String {
         (r"\b01[0-9A-HJKMNP-TV-Z]{24}\b", "[ULID]"),
         // pids in lock messages.
         (r"pid \d+", "pid [PID]"),
-        // Measured durations and latencies: `12ms`, `1.2s`, `2m 3s`.
+    ];
+    // Measured durations and latencies: `12ms`, `1.2s`, `2m 3s`.
+    let measured = [
         (r"\b\d+(\.\d+)?(ms|s)\b", "[DUR]"),
         (r"\b\d+m \[DUR\]", "[DUR]"),
     ];
-    for (pattern, with) in rules {
+    let measured = match durations {
+        Durations::Measured => &measured[..],
+        Durations::Configured => &[],
+    };
+    for &(pattern, with) in rules.iter().chain(measured) {
         out = Regex::new(pattern)
             .expect("a valid filter")
             .replace_all(&out, with)
@@ -62,7 +78,17 @@ fn path(name: &str) -> PathBuf {
 
 /// Compares the filtered run with its snapshot; `UPDATE_SNAPSHOTS=1` writes it instead.
 pub fn assert_snapshot(name: &str, p: &Project, run: &Run) {
-    let actual = render(p, run);
+    assert_snapshot_with(name, p, run, Durations::Measured);
+}
+
+/// `assert_snapshot` for a run that measures nothing: its durations are configured values
+/// (`every 50ms`, `at 3s`) and stay in the snapshot, so a changed default shows in review.
+pub fn assert_settled_snapshot(name: &str, p: &Project, run: &Run) {
+    assert_snapshot_with(name, p, run, Durations::Configured);
+}
+
+fn assert_snapshot_with(name: &str, p: &Project, run: &Run, durations: Durations) {
+    let actual = render(p, run, durations);
     let file = path(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&file, &actual).expect("write the snapshot");
