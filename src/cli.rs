@@ -23,26 +23,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The heading `--help` lists the flags every command takes under, after the command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Config file [default: ./shipit.yml]; relative paths inside it are relative to its folder
-    #[arg(long, global = true, env = crate::env_vars::SHIPIT_CONFIG, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = crate::env_vars::SHIPIT_CONFIG, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Print one JSON document on stdout and nothing else there
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// Say less on stderr: only warnings, errors and the verdict
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, help_heading = GLOBAL, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Say more on stderr (also turned on by `RUNNER_DEBUG=1`)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
     /// When to use colours; `NO_COLOR` turns them off under `auto`
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Print the resolved settings (command line merged with the config) as JSON and exit
     /// without doing anything
-    #[arg(long, global = true, hide = true)]
+    #[arg(long, global = true, help_heading = GLOBAL, hide = true)]
     pub show_settings: bool,
 }
 
@@ -192,7 +195,8 @@ pub struct DeployArgs {
     /// Deploy this pre-built image instead of building (flyctl deploy --image)
     #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
-    /// Fly deploy strategy
+    /// Deploy strategy: rolling, immediate and bluegreen are Fly's own; canary is shipit's (a few
+    /// machines first, judged against the rest)
     #[arg(long, value_name = "S", value_enum)]
     pub strategy: Option<Strategy>,
     /// Do not roll back on failure (the failure still exits 4)
@@ -285,7 +289,7 @@ pub struct PlanArgs {
     /// Plan a deploy of this pre-built image
     #[arg(long, value_name = "REF", value_parser = crate::input::image_ref)]
     pub image: Option<String>,
-    /// Plan with this Fly deploy strategy
+    /// Plan with this deploy strategy (as `deploy --strategy`)
     #[arg(long, value_name = "S", value_enum)]
     pub strategy: Option<Strategy>,
     /// flyctl deploy flags the deploy would pass through after `--`, as `shipit deploy` takes them

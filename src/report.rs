@@ -421,6 +421,15 @@ impl LatencyStats {
     }
 }
 
+/// A count with its noun: `1 service`, `2 services`, `0 notification channels`.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A share as a percentage: `0%`, `5%`, `12.5%`.
 pub fn percent(share: f64) -> String {
     let text = format!("{:.1}", share * 100.0);

@@ -9,6 +9,7 @@ use crate::config::{Config, Service};
 use crate::exit::Outcome;
 use crate::platform::Strategy;
 use crate::probe::PathSource;
+use crate::report::counted;
 
 pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
@@ -33,10 +34,11 @@ pub(crate) fn run(ctx: &super::Ctx) -> anyhow::Result<Outcome> {
     }
     let services = config.services().count();
     ctx.printer.success(&format!(
-        "{} is valid: {} environment(s), {services} service(s), {} notification channel(s)",
+        "{} is valid: {}, {}, {}",
         config.path.display(),
-        config.environments.len(),
-        config.notify.len()
+        counted(config.environments.len(), "environment"),
+        counted(services, "service"),
+        counted(config.notify.len(), "notification channel")
     ));
     Ok(Outcome::Success)
 }
@@ -50,9 +52,9 @@ fn summary(config: &Config) -> Vec<String> {
     ];
     for env in &config.environments {
         lines.push(format!(
-            "  {} ({} service(s), deployed in this order)",
+            "  {} ({}, deployed in this order)",
             env.name,
-            env.services.len()
+            counted(env.services.len(), "service")
         ));
         for (i, s) in env.services.iter().enumerate() {
             lines.extend(service_lines(config, i + 1, s));

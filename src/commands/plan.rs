@@ -24,9 +24,9 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DeploySettings) -> anyhow::Result<O
     let mut shown = Vec::new();
     let mut blocked = false;
     printer.out(&format!(
-        "plan: deploy {} ({} service(s), in this order; nothing will be changed)",
+        "plan: deploy {} ({}, in this order; nothing will be changed)",
         s.env,
-        plans.len()
+        crate::report::counted(plans.len(), "service")
     ));
     for plan in &plans {
         let svc = &plan.service;

@@ -138,6 +138,9 @@ fn cut_message(text: String) -> String {
 
 /// For "unknown field `helth`, expected one of `health`, `smoke`": "did you mean `health`?".
 fn suggestion(message: &str) -> Option<String> {
+    if let Some(hint) = syntax_hint(message) {
+        return Some(hint.to_owned());
+    }
     let unknown = message
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))?;
@@ -153,6 +156,49 @@ fn suggestion(message: &str) -> Option<String> {
         Some(best) => Some(format!("did you mean `{best}`?")),
         None => Some(format!("valid keys here: {}", candidates.join(", "))),
     }
+}
+
+/// What to do about a YAML syntax error, by the parser's own words. The parser reports where it
+/// noticed, which for an unclosed `{` or `[` is the line after it: the hint says to look up.
+fn syntax_hint(message: &str) -> Option<&'static str> {
+    const HINTS: &[(&str, &str)] = &[
+        (
+            "while parsing a flow mapping",
+            "a `{ ... }` opened on this line or one above is not closed, or two of its entries lack a `,` between them: close it with `}`",
+        ),
+        (
+            "while parsing a flow sequence",
+            "a `[ ... ]` opened on this line or one above is not closed, or two of its items lack a `,` between them: close it with `]`",
+        ),
+        (
+            "unclosed bracket",
+            "close it with the matching `}` or `]`, or write the mapping or list as indented lines",
+        ),
+        (
+            "while parsing a block mapping",
+            "this line's indentation does not match the keys around it: indent it like its siblings, with spaces",
+        ),
+        (
+            "mapping values are not allowed",
+            "a value with `: ` in it needs quotes: write it as \"...\"",
+        ),
+        (
+            "tabs disallowed",
+            "indent with spaces: YAML does not allow tabs in indentation",
+        ),
+        (
+            "unclosed quote",
+            "close the quote on the same line, or write text over several lines as a block (`key: |`)",
+        ),
+        (
+            "unexpected character",
+            "quote the value: YAML reserves `@`, `` ` `` and a few other characters at the start of a plain value",
+        ),
+    ];
+    HINTS
+        .iter()
+        .find(|(start, _)| message.starts_with(start))
+        .map(|(_, hint)| *hint)
 }
 
 pub use crate::suggest::closest;
@@ -172,5 +218,14 @@ mod tests {
             Some("staging")
         );
         assert_eq!(closest("qa", ["staging", "production"]), None);
+    }
+
+    #[test]
+    fn yaml_syntax_errors_say_what_to_do() {
+        let m = "while parsing a flow mapping, did not find expected ',' or '}'";
+        assert!(suggestion(m).unwrap().contains("close it with `}`"));
+        let m = "tabs disallowed within this context (block indentation)";
+        assert!(suggestion(m).unwrap().starts_with("indent with spaces"));
+        assert_eq!(suggestion("expected string scalar"), None);
     }
 }

@@ -42,24 +42,30 @@ pub(super) fn check(
     let Some(first) = missing.first() else {
         return Ok(());
     };
+    let count = missing.len();
+    // With one variable the error's own place is its line; with several each says its own.
     let parts: Vec<String> = missing
         .iter()
         .map(|m| {
-            format!(
-                "`{}` is {} (line {})",
-                m.name,
-                if m.empty { "empty" } else { "not set" },
-                m.line
-            )
+            let what = if m.empty { "empty" } else { "not set" };
+            if count == 1 {
+                format!("`{}` is {what}", m.name)
+            } else {
+                format!("`{}` is {what} (line {})", m.name, m.line)
+            }
         })
         .collect();
-    let count = missing.len();
     let head = if count == 1 {
         "an environment variable the config uses has no value".to_owned()
     } else {
         format!("{count} environment variables the config uses have no value")
     };
-    let mut hint = "export them, or add them to the job's `env:` (e.g. `SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}`)".to_owned();
+    let mut hint = format!(
+        "export {}, or add {} to the job's `env:` (e.g. `{name}: ${{{{ secrets.{name} }}}}`)",
+        if count == 1 { "it" } else { "them" },
+        if count == 1 { "it" } else { "them" },
+        name = first.name
+    );
     if missing.iter().any(|m| m.empty) {
         hint.push_str(
             "; an empty one is usually a secret that does not exist: GitHub passes an unset secret as an empty string, so check its name under Settings → Secrets",
@@ -160,6 +166,25 @@ mod tests {
             err.hint
                 .unwrap()
                 .contains("GitHub passes an unset secret as an empty string")
+        );
+    }
+
+    #[test]
+    fn one_variable_is_named_in_the_hint_and_not_placed_twice() {
+        let text = "x: 1\ny: \"${ONLY_HOOK}\"\n";
+        let err = check(Path::new("shipit.yml"), text, |_| None).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 5));
+        assert!(
+            err.message
+                .ends_with("has no value: `ONLY_HOOK` is not set"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            err.hint.as_deref(),
+            Some(
+                "export it, or add it to the job's `env:` (e.g. `ONLY_HOOK: ${{ secrets.ONLY_HOOK }}`)"
+            )
         );
     }
 }

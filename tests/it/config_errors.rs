@@ -450,7 +450,7 @@ fn good_config_summary() {
     let project = good_project();
     let run = run_good(&project, &["config", "check"]);
     run.code(0)
-        .stdout_has("staging (2 service(s), deployed in this order)")
+        .stdout_has("staging (2 services, deployed in this order)")
         .stdout_has("1. web  →  Fly app web-staging")
         .stdout_has("2. agent  →  Fly app agent-staging")
         .stdout_has("fly_config  fly/web-staging.toml")
@@ -465,7 +465,7 @@ fn good_config_summary() {
         .stdout_has("slack")
         .stdout_has("webhook")
         .stdout_has("log       feedback/deployment.md")
-        .stderr_has("is valid: 2 environment(s), 3 service(s), 2 notification channel(s)");
+        .stderr_has("is valid: 2 environments, 3 services, 2 notification channels");
     // The order of services is the file's order: web before agent.
     let web = run.stdout.find("1. web").unwrap();
     let agent = run.stdout.find("2. agent").unwrap();

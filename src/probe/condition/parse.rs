@@ -144,6 +144,14 @@ impl<'t> Parser<'t> {
                 ),
             ));
         }
+        // A misspelt word operator (`contians`, `machtes`) gets its name back.
+        let words = Op::ALL.into_iter().map(Op::symbol).filter(|s| s.len() > 2);
+        if let Some(meant) = crate::suggest::closest(word, words) {
+            return Err(self.fail(
+                at,
+                format!("unknown operator `{word}`: did you mean `{meant}`? ({OPERATORS_HELP})"),
+            ));
+        }
         Err(self.fail(at, format!("unknown operator `{word}`: {OPERATORS_HELP}")))
     }
 

@@ -251,6 +251,12 @@ fn bad_conditions_say_what_and_where() {
             9,
         ),
         ("[STATUS] is 200", "unknown operator `is`", 9),
+        (
+            "[BODY] contians HotDash",
+            "unknown operator `contians`: did you mean `contains`?",
+            7,
+        ),
+        ("[BODY] machtes ^ok", "did you mean `matches`?", 7),
         ("[STATUS] ==", "missing value after `==`", 11),
         ("[STATUS] contains 20", "`contains` works on text", 9),
         ("[CONNECTED] == yes", "`yes` is not true or false", 15),
