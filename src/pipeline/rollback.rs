@@ -21,8 +21,13 @@ pub(super) fn plan(view: &PlanView<'_>) -> String {
         (Some(target), RollbackPolicy::Auto) => {
             let argv =
                 crate::platform::flyctl_deploy_argv(&view.plan.rollback_request(&target.image));
+            let schema = if view.plan.database.is_some() {
+                "; the app only: the database schema is not rolled back (a migration the new release ran stays applied)"
+            } else {
+                ""
+            };
             format!(
-                "on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not)",
+                "on failure: rollback: {}, then the health gate again (exit 3 healthy, 4 not){schema}",
                 argv.join(" ")
             )
         }
