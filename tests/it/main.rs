@@ -35,6 +35,7 @@ mod probe;
 mod promote_cmd;
 mod report_cmd;
 mod rollback_cmd;
+mod rollback_env;
 mod runbook_cmd;
 mod smoke_suite;
 mod status_cmd;
