@@ -306,6 +306,9 @@ struct FakeProber {
     /// Every n-th probe of NEW answers 429: a failed condition that is not critical.
     new_429_every: Option<u32>,
     new_probes: Cell<u32>,
+    /// A crashed machine's pinned probe gets a status line and a body cut short, instead of a
+    /// refused connection: an answer that did not fully arrive.
+    crashed_answers_half: bool,
     clock: Rc<FakeClock>,
 }
 
@@ -323,6 +326,14 @@ impl Prober for FakeProber {
             let world = self.platform.world.borrow();
             if let Some(m) = world.machines.iter().find(|m| &m.id == id) {
                 if m.state == "stopped" && !world.autostop {
+                    if self.crashed_answers_half {
+                        return ProbeResult {
+                            connected: true,
+                            status: Some(200),
+                            error: Some("the body was cut short: connection reset".into()),
+                            ..ProbeResult::failed(Duration::from_millis(1), "")
+                        };
+                    }
                     return ProbeResult::failed(Duration::from_millis(1), "connection refused");
                 }
                 image.clone_from(&m.image);
@@ -411,6 +422,7 @@ impl Case {
             new_fails_after: None,
             new_429_every: None,
             new_probes: Cell::new(0),
+            crashed_answers_half: false,
             clock: clock.clone(),
         };
         Case {
@@ -598,6 +610,21 @@ async fn a_crashed_machine_stops_the_deploy_call_and_rolls_back() {
     let r = c.run(&c.service(""), &opts()).await;
     assert_eq!(r.result, ServiceResult::RolledBack);
     assert!(r.reason.unwrap().contains("crashed"));
+}
+
+#[tokio::test]
+async fn a_crashed_machine_whose_answer_is_cut_short_is_a_crash_not_a_wake() {
+    // The crash check judges its pinned probe as every gate does: a status line and a body cut
+    // short is no answer, whatever the conditions say of the status.
+    let mut c = Case::new(Some(OLD), &[Script::Crash]);
+    c.prober.crashed_answers_half = true;
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("the new release crashed") && reason.contains("cut short"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
