@@ -305,6 +305,8 @@ struct FakeProber {
     new_fails_after: Option<u32>,
     /// Every n-th probe of NEW answers 429: a failed condition that is not critical.
     new_429_every: Option<u32>,
+    /// After this many probes of NEW, NEW answers 200 with its body cut short.
+    new_cut_short_after: Option<u32>,
     new_probes: Cell<u32>,
     /// A crashed machine's pinned probe gets a status line and a body cut short, instead of a
     /// refused connection: an answer that did not fully arrive.
@@ -366,6 +368,16 @@ impl Prober for FakeProber {
             if self.new_fails_after.is_some_and(|after| n > after) {
                 status = 503;
             }
+            if self.new_cut_short_after.is_some_and(|after| n > after) {
+                self.clock.now.set(self.clock.now.get() + latency);
+                return ProbeResult {
+                    connected: true,
+                    status: Some(200),
+                    latency,
+                    error: Some("the body was cut short: connection reset".into()),
+                    ..ProbeResult::default()
+                };
+            }
         }
         self.clock.now.set(self.clock.now.get() + latency);
         ProbeResult {
@@ -421,6 +433,7 @@ impl Case {
             slow: Vec::new(),
             new_fails_after: None,
             new_429_every: None,
+            new_cut_short_after: None,
             new_probes: Cell::new(0),
             crashed_answers_half: false,
             clock: clock.clone(),
@@ -764,6 +777,20 @@ async fn a_failure_inside_the_watch_window_still_rolls_back() {
     let r = c.run(&c.service("  watch: 1m\n"), &opts()).await;
     assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", steps(&r));
     assert!(r.reason.unwrap().contains("watch"));
+}
+
+#[tokio::test]
+async fn an_answer_cut_short_inside_the_watch_window_fails_it_as_it_fails_the_gate() {
+    let mut c = Case::new(Some(OLD), &[]);
+    // 2 gate probes + 4 regression probes pass; then every answer stops half way.
+    c.prober.new_cut_short_after = Some(8);
+    let r = c.run(&c.service("  watch: 1m\n"), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", steps(&r));
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("watch") && reason.contains("cut short"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
