@@ -554,6 +554,30 @@ impl From<cli::PromoteArgs> for PromoteOptions {
     }
 }
 
+impl PromoteOptions {
+    /// TO's deploy plans, one per `(service, proved image)`: the merge of `deploy TO --app
+    /// SERVICE --image IMAGE`, so a promotion runs every gate the config enables for TO (the
+    /// database gate, the watch window's `monitor:`, the metrics comparison) as a deploy would.
+    pub(crate) fn service_plans(
+        &self,
+        config: &Config,
+        images: &[(&str, &str)],
+    ) -> anyhow::Result<Vec<ServicePlan>> {
+        let mut plans = Vec::with_capacity(images.len());
+        for (service, image) in images {
+            let deploy = DeploySettings {
+                env: self.to.clone(),
+                service: Some((*service).to_owned()),
+                image: Some((*image).to_owned()),
+                rollback: true,
+                ..DeploySettings::default()
+            };
+            plans.extend(deploy.service_plans(config)?);
+        }
+        Ok(plans)
+    }
+}
+
 /// `shipit check [ENV] [--app SERVICE]`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct CheckSettings {
