@@ -37,6 +37,7 @@ mod report_cmd;
 mod rollback_cmd;
 mod rollback_env;
 mod runbook_cmd;
+mod show_settings;
 mod smoke_suite;
 mod status_cmd;
 mod store;
