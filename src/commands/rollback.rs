@@ -163,12 +163,18 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         run.event = Event::RolledBack;
     }
     drop(locks);
-    // A record that could not be written where shipit.yml says is said before the last
-    // words, so the last line stays what is live (and, when cancelled, the rollback command).
-    if let Some(note) = super::finish::finish(ctx, &config, &run).await {
-        super::report_warning_text(ctx, &note);
+    // A record that could not be written where shipit.yml says is said after the last words,
+    // so it is what the log shows last, except for a cancelled run: its last line stays what is
+    // live and the rollback command (DESIGN.md's exit 130).
+    let not_recorded = super::finish::finish(ctx, &config, &run).await;
+    let cancelled = run.outcome == Outcome::Cancelled;
+    if let Some(note) = not_recorded.as_ref().filter(|_| cancelled) {
+        super::report_warning_text(ctx, note);
     }
     super::last_words(ctx, &run);
+    if let Some(note) = not_recorded.as_ref().filter(|_| !cancelled) {
+        super::report_warning_text(ctx, note);
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&run);
     }
