@@ -82,13 +82,24 @@ impl From<cli::Command> for Settings {
 
 impl Settings {
     /// What the settings resolve to with the config, for `--show-settings`: the per-service
-    /// deploy plans of `deploy` and `plan`; `None` for commands whose settings are already whole.
+    /// deploy plans of `deploy` and `plan`, the probes of `baseline`; `None` for commands whose
+    /// settings are already whole.
     pub(crate) fn resolved(&self, config: &Config) -> Option<anyhow::Result<serde_json::Value>> {
         match self {
             Settings::Deploy(s) | Settings::Plan(s) => Some(
                 s.service_plans(config)
                     .and_then(|p| serde_json::to_value(p).map_err(Into::into)),
             ),
+            Settings::Baseline(s) => Some(s.services(config).map(|services| {
+                services
+                    .iter()
+                    .map(|(svc, probes)| {
+                        serde_json::json!({
+                            "env": svc.env, "service": svc.name, "app": svc.app, "probes": probes,
+                        })
+                    })
+                    .collect()
+            })),
             _ => None,
         }
     }
@@ -295,6 +306,21 @@ pub(crate) struct BaselineSettings {
     pub target: TargetSettings,
     /// `None`: the config's `regression.probes`.
     pub probes: Option<u32>,
+}
+
+impl BaselineSettings {
+    /// The services to baseline, each with its number of probes: `--probes` over the
+    /// service's `regression.probes`.
+    pub(crate) fn services<'c>(
+        &self,
+        config: &'c Config,
+    ) -> anyhow::Result<Vec<(&'c crate::config::Service, u32)>> {
+        let services = resolve(config, &self.target.target, self.target.service.as_deref())?;
+        Ok(services
+            .into_iter()
+            .map(|s| (s, self.probes.unwrap_or(s.regression.probes)))
+            .collect())
+    }
 }
 
 impl From<cli::BaselineArgs> for BaselineSettings {
@@ -551,6 +577,30 @@ impl From<cli::PromoteArgs> for PromoteOptions {
             service: app,
             wait_lock: wait_lock.map(|d| d.0),
         }
+    }
+}
+
+impl PromoteOptions {
+    /// TO's deploy plans, one per `(service, proved image)`: the merge of `deploy TO --app
+    /// SERVICE --image IMAGE`, so a promotion runs every gate the config enables for TO (the
+    /// database gate, the watch window's `monitor:`, the metrics comparison) as a deploy would.
+    pub(crate) fn service_plans(
+        &self,
+        config: &Config,
+        images: &[(&str, &str)],
+    ) -> anyhow::Result<Vec<ServicePlan>> {
+        let mut plans = Vec::with_capacity(images.len());
+        for (service, image) in images {
+            let deploy = DeploySettings {
+                env: self.to.clone(),
+                service: Some((*service).to_owned()),
+                image: Some((*image).to_owned()),
+                rollback: true,
+                ..DeploySettings::default()
+            };
+            plans.extend(deploy.service_plans(config)?);
+        }
+        Ok(plans)
     }
 }
 

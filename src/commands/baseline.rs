@@ -16,30 +16,25 @@ use crate::platform::{Platform, PlatformError};
 use crate::probe::HttpProber;
 use crate::probe::stats::LatencyStats;
 use crate::report::{GateRecord, RunKind, ServiceRecord, ServiceResult, Verdict};
+use crate::settings::BaselineSettings;
 
-pub(crate) async fn run(
-    ctx: &super::Ctx,
-    target: &str,
-    service: Option<&str>,
-    probes: Option<u32>,
-) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(ctx: &super::Ctx, settings: &BaselineSettings) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
-    let services = crate::config::resolve(&config, target, service)?;
+    let services = settings.services(&config)?;
     let fly = ctx.fly()?;
-    let count = |s: &Service| probes.unwrap_or(s.regression.probes);
-    let http = if services.iter().any(|s| count(s) > 0) {
+    let http = if services.iter().any(|(_, n)| *n > 0) {
         Some(HttpProber::new()?)
     } else {
         None
     };
     // A target is one environment or one app, so every service shares it.
-    let env = services.first().map(|s| s.env.clone());
+    let env = services.first().map(|(s, _)| s.env.clone());
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let mut records = Vec::new();
     let mut baselines = Vec::new();
     let mut outcome = Outcome::Success;
-    for s in services {
+    for (s, probes) in services {
         let mut rec = ServiceRecord::new(&s.env, &s.name, &s.app, &s.url.to_string());
         if ctx.stop.is_stopped() {
             rec.result = ServiceResult::Cancelled;
@@ -48,10 +43,7 @@ pub(crate) async fn run(
             continue;
         }
         ctx.printer.step(&format!("baseline of {}", s.label()));
-        let probing = http
-            .as_ref()
-            .filter(|_| count(s) > 0)
-            .map(|p| (p, count(s)));
+        let probing = http.as_ref().filter(|_| probes > 0).map(|p| (p, probes));
         match record_one(ctx, &config, &fly, probing, s, &mut rec).await {
             Ok(b) => baselines.push(b),
             Err(_) if ctx.stop.is_stopped() => {

@@ -228,10 +228,17 @@ pub(crate) async fn deploy_services_as(
         }
     }
     drop(locks);
+    // A record that could not be written where shipit.yml says is said after the last words,
+    // so it is what the log shows last, except for a cancelled run: its last line stays what is
+    // live and the rollback command (DESIGN.md's exit 130).
     let not_recorded = super::finish::finish(ctx, config, &run).await;
+    let cancelled = run.outcome == Outcome::Cancelled;
+    if let Some(note) = not_recorded.as_ref().filter(|_| cancelled) {
+        super::report_warning_text(ctx, note);
+    }
     super::last_words(ctx, &run);
-    if let Some(note) = not_recorded {
-        super::report_warning_text(ctx, &note);
+    if let Some(note) = not_recorded.as_ref().filter(|_| !cancelled) {
+        super::report_warning_text(ctx, note);
     }
     run
 }

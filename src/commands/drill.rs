@@ -15,7 +15,7 @@ use crate::config::{Config, Service, resolve};
 use crate::drill::{self, DrillRecord};
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam};
+use crate::pipeline::{self, ClockSeam, PlatformSeam, ProberSeam, ServicePlan};
 use crate::platform::fly::Fly;
 use crate::probe::{HttpProber, SystemClock};
 use crate::release_verdict::Verdicts;
@@ -35,9 +35,11 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Ou
             s.env
         );
     }
-    // Every forward plan is made (smoke suites loaded) before anything remote changes.
+    // Every forward plan is made (smoke suites loaded) before anything remote changes, and
+    // kept: nothing is parsed again after the rollback's deploy call.
+    let mut forward = Vec::with_capacity(services.len());
     for svc in &services {
-        forward_settings(svc, None).service_plans(&config)?;
+        forward.extend(forward_settings(svc).service_plans(&config)?);
     }
     let fly = ctx.fly()?;
     let prober = HttpProber::new()?;
@@ -60,7 +62,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Ou
     super::announce(ctx, &config, Event::Started, &run).await;
     let the_record = crate::store::open(&config);
     let mut stopped = false;
-    for svc in &services {
+    for (svc, forward) in services.iter().zip(&forward) {
         if stopped {
             run.services.push(super::not_started(&fly, svc).await);
             continue;
@@ -117,7 +119,7 @@ pub(crate) async fn run(ctx: &super::Ctx, s: DrillSettings) -> anyhow::Result<Ou
                 continue;
             }
         };
-        let record = drill_service(ctx, &config, &seams, svc, s.to, &verdicts).await;
+        let record = drill_service(ctx, &config, &seams, forward, s.to, &verdicts).await;
         stopped = record.result != ServiceResult::Succeeded;
         run.services.push(record);
     }
@@ -165,11 +167,11 @@ fn refuse_unless_drillable(config: &Config, s: &DrillSettings) -> anyhow::Result
 
 /// `shipit deploy ENV --app SERVICE --image IMAGE`, as settings: the forward step is exactly
 /// that deploy, database gate included.
-fn forward_settings(svc: &Service, image: Option<&str>) -> DeploySettings {
+fn forward_settings(svc: &Service) -> DeploySettings {
     DeploySettings {
         env: svc.env.clone(),
         service: Some(svc.name.clone()),
-        image: image.map(str::to_owned),
+        image: None,
         strategy: None,
         rollback: true,
         dry_run: false,
@@ -196,10 +198,11 @@ async fn drill_service(
     ctx: &super::Ctx,
     config: &Config,
     seams: &Seams<'_>,
-    svc: &Service,
+    forward: &ServicePlan,
     to: Option<u64>,
     verdicts: &Verdicts,
 ) -> ServiceRecord {
+    let svc = &forward.service;
     let platform: &dyn PlatformSeam = seams.platform;
     let prober: &dyn ProberSeam = seams.prober;
     let clock: &dyn ClockSeam = seams.clock;
@@ -282,19 +285,8 @@ async fn drill_service(
         svc.label(),
         pipeline_text(&original)
     ));
-    let plan = match forward_settings(svc, Some(&original.image)).service_plans(config) {
-        Ok(mut plans) => plans.remove(0),
-        Err(e) => {
-            // Checked before the drill began; a suite edited since is the only way here.
-            record.result = ServiceResult::RollbackFailed;
-            record
-                .issues
-                .push(format!("the forward deploy could not be planned: {e:#}"));
-            drill.finish_by_hand.push(forward_cmd);
-            record.drill = Some(drill);
-            return record;
-        }
-    };
+    // The plan made before the drill began, with the original image as `--image`.
+    let plan = forward.clone().with_image(&original.image);
     let t1 = Instant::now();
     let fwd = pipeline::deploy_service(&deps, &plan).await;
     drill.restore_ms = Some(millis(t1));

@@ -75,9 +75,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, settings: Settings) -> anyhow::Result<Ou
         Settings::Deploy(s) => deploy::run(ctx, s).await,
         Settings::Rollback(s) => rollback::run(ctx, s).await,
         Settings::Status(s) => status::run(ctx, s.target.as_deref(), s.service.as_deref()).await,
-        Settings::Baseline(s) => {
-            baseline::run(ctx, &s.target.target, s.target.service.as_deref(), s.probes).await
-        }
+        Settings::Baseline(s) => baseline::run(ctx, &s).await,
         Settings::Health(s) => health::run(ctx, &s.target, s.service.as_deref()).await,
         Settings::Smoke(s) => {
             smoke::run(

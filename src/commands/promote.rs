@@ -11,7 +11,6 @@ use std::time::{Instant, SystemTime};
 use crate::config::{Config, Service, resolve};
 use crate::event::Event;
 use crate::exit::Outcome;
-use crate::pipeline::ServicePlan;
 use crate::platform::Platform;
 use crate::probe::{HttpProber, SystemClock};
 use crate::promotion::{self, Candidate, Refusal};
@@ -80,11 +79,12 @@ pub(crate) async fn run(ctx: &super::Ctx, o: PromoteOptions) -> anyhow::Result<O
         return Ok(refuse(ctx, &config, &o, &targets, &refusals, started, started_at).await);
     }
     // TO's own pipeline, with the proved image as `--image`.
-    let plans = targets
+    let images: Vec<(&str, &str)> = targets
         .iter()
         .zip(&proofs)
-        .map(|(svc, p)| ServicePlan::new(svc, Some(&p.image), None, true))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(svc, p)| (svc.name.as_str(), p.image.as_str()))
+        .collect();
+    let plans = o.service_plans(&config, &images)?;
     let prober = HttpProber::new()?;
     let run = super::deploy::deploy_services_as(
         ctx,

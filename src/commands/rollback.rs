@@ -50,13 +50,13 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
         Some(services[0].env.clone()),
         std::time::SystemTime::now(),
     );
+    // Every target is chosen before anything is put back: a service with nothing to go back
+    // to (or that flyctl cannot be asked about) refuses the whole rollback while nothing has
+    // changed, so the environment is never left half rolled back by a refusal.
     let mut planned = Vec::new();
-    let mut failed = false;
+    let mut chosen = Vec::with_capacity(services.len());
+    let mut cancelled = None;
     for svc in &services {
-        if failed {
-            run.services.push(super::not_started(&fly, svc).await);
-            continue;
-        }
         ctx.stop
             .set_standing(&svc.app, format!("{}: nothing was changed", svc.app));
         let looked = match fly.releases(&svc.app).await {
@@ -75,9 +75,8 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
                 );
                 r.result = ServiceResult::Cancelled;
                 r.reason = ctx.stop.reason();
-                run.services.push(r);
-                failed = true;
-                continue;
+                cancelled = Some(r);
+                break;
             }
             Err(e) => return Err(e.into()),
         };
@@ -109,7 +108,33 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
             }));
             continue;
         }
-        let _lock = pipeline::lock::acquire(config.state_dir(), &svc.app, s.wait_lock).await?;
+        chosen.push((svc, from, choice));
+    }
+    // Every app's lock too, before the first change: a lock held by another run refuses the
+    // rollback while nothing has changed.
+    let mut locks = Vec::with_capacity(chosen.len());
+    if !s.dry_run && cancelled.is_none() {
+        for (svc, _, _) in &chosen {
+            locks.push(pipeline::lock::acquire(config.state_dir(), &svc.app, s.wait_lock).await?);
+        }
+    }
+    let mut failed = cancelled.is_some();
+    let mut chosen = chosen.into_iter();
+    for svc in &services {
+        if s.dry_run {
+            break;
+        }
+        if let Some(r) = cancelled.take_if(|r| r.app == svc.app) {
+            run.services.push(r);
+            continue;
+        }
+        if failed {
+            run.services.push(super::not_started(&fly, svc).await);
+            continue;
+        }
+        let Some((svc, from, choice)) = chosen.next() else {
+            break;
+        };
         let deps = super::pipeline_deps(ctx, &fly, &prober, &clock, config.state_dir());
         let record = pipeline::rollback_service(&deps, svc, from, &choice).await;
         failed = record.result != ServiceResult::Succeeded;
@@ -137,8 +162,19 @@ pub(crate) async fn run(ctx: &super::Ctx, s: RollbackSettings) -> anyhow::Result
     if run.outcome == Outcome::Success {
         run.event = Event::RolledBack;
     }
-    super::finish::finish(ctx, &config, &run).await;
+    drop(locks);
+    // A record that could not be written where shipit.yml says is said after the last words,
+    // so it is what the log shows last, except for a cancelled run: its last line stays what is
+    // live and the rollback command (DESIGN.md's exit 130).
+    let not_recorded = super::finish::finish(ctx, &config, &run).await;
+    let cancelled = run.outcome == Outcome::Cancelled;
+    if let Some(note) = not_recorded.as_ref().filter(|_| cancelled) {
+        super::report_warning_text(ctx, note);
+    }
     super::last_words(ctx, &run);
+    if let Some(note) = not_recorded.as_ref().filter(|_| !cancelled) {
+        super::report_warning_text(ctx, note);
+    }
     if ctx.printer.json_mode() {
         ctx.printer.json(&run);
     }

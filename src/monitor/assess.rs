@@ -4,8 +4,8 @@
 //! Rules (the names findings and alert keys carry):
 //! - `app_missing` (critical): Fly does not know the app.
 //! - `down` (critical): the health endpoint gave no answer or a 5xx, or the app has no machines.
-//! - `health_failing` (alert after `health_failing.alert_after`): an answer that fails the app's
-//!   conditions, or a Fly check `critical` on a started machine.
+//! - `health_failing` (alert after `health_failing.alert_after`): an answer cut short, one that
+//!   fails the app's conditions, or a Fly check `critical` on a started machine.
 //! - `slow` (alert after `latency.alert_after`): the health latency is over `latency.alert`;
 //!   `latency` (warning): over `latency.target`.
 //! - `oom_killed`, `crash`, `restart_loop` (alert): from machine events and log lines.
@@ -274,12 +274,16 @@ fn probe(app: &str, r: &ProbeResult, expect: &[Condition], policy: &Policy) -> V
         }
         Some(_) => {}
     }
-    let failed: Vec<String> = expect
+    let mut failed: Vec<String> = expect
         .iter()
         .map(|c| c.evaluate(r))
         .filter(|c| !c.pass && !c.display.starts_with("[RESPONSE_TIME]"))
         .map(|c| c.display)
         .collect();
+    // An answer cut short fails, as the health gate's `ProbeRecord::judge` fails it.
+    if let Some(e) = &r.error {
+        failed.push(format!("incomplete answer ({e})"));
+    }
     if !failed.is_empty() {
         let mut f = Finding::new(
             app,
@@ -450,6 +454,22 @@ mod tests {
         let o = run(Ok(&st), Some(Ok(&logs)), Some(&answer(200, 40)));
         assert!(o.findings.is_empty(), "{:?}", o.findings);
         assert!(o.unknown.is_empty());
+    }
+
+    #[test]
+    fn an_answer_cut_short_fails_the_health_conditions() {
+        // A status line and a body that never fully arrived: the health gate fails such a
+        // probe, so `check` and the watch window call it failing too.
+        let st = status(vec![machine("passing")]);
+        let mut cut = answer(200, 40);
+        cut.error = Some("the body was cut short: connection reset".into());
+        let o = run(Ok(&st), Some(Ok(&[])), Some(&cut));
+        assert_eq!(rules(&o), [("health_failing", Level::Alert)]);
+        assert!(
+            o.findings[0].summary.contains("cut short"),
+            "{:?}",
+            o.findings
+        );
     }
 
     #[test]

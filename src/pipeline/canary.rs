@@ -376,8 +376,9 @@ async fn probe_window(
     let start = deps.clock.now_offset();
     let total = spec.duration.as_nanos() / spec.interval.as_nanos().max(1);
     let base = ProbeSpec::health(&svc.health, &svc.health_url());
-    // Canary probes in a row that failed a condition: the health gate's `unhealthy_after`.
-    let mut failing = 0;
+    // Canary probes in a row that failed a condition: the health gate's own streak, over its
+    // `unhealthy_after`.
+    let mut streak = crate::probe::gate::Gate::failure_streak(svc.health.unhealthy_after);
     for (k, (side, id)) in schedule(canaries, others).enumerate() {
         if k as u128 >= total {
             break;
@@ -408,12 +409,13 @@ async fn probe_window(
             return Some(());
         }
         if side == Side::Canary {
-            failing = if outcome.pass { 0 } else { failing + 1 };
-            if failing > 0 {
+            let at = deps.clock.now_offset().saturating_sub(start);
+            let state = streak.observe(at, outcome.pass, &[]).clone();
+            if !outcome.pass {
                 deps.printer.debug(&format!("canary probe failed: {described}"));
             }
-            if failing >= svc.health.unhealthy_after {
-                let what = format!("{failing} times in a row (last: {described})");
+            if let crate::probe::gate::GateState::Failed(_) = state {
+                let what = format!("{} times in a row (last: {described})", streak.failures());
                 deps.printer.warn(&format!(
                     "{}: the canary failed its health conditions {what}",
                     svc.label()
@@ -429,20 +431,21 @@ async fn probe_window(
 /// One pinned probe as the judgement sees it: its latency when answered, whether every health
 /// condition held, whether it was critical (no answer or a 5xx), and the words for it.
 fn outcome(svc: &Service, machine: &str, r: &ProbeResult) -> (Outcome, String) {
-    let failed: Vec<String> = svc
-        .health
-        .expect
+    // Judged as the health gate judges a probe: an answer cut short fails.
+    let judged = crate::probe::gate::ProbeRecord::judge(Duration::ZERO, r, &svc.health.expect);
+    // The error is in the summary already.
+    let failed: Vec<&str> = judged
+        .failed
         .iter()
-        .map(|c| c.evaluate(r))
-        .filter(|e| !e.pass)
-        .map(|e| e.display)
+        .map(String::as_str)
+        .filter(|f| Some(*f) != r.error.as_deref())
         .collect();
     let critical = !r.connected || r.status.is_none_or(|s| s >= 500);
     let o = Outcome {
         latency_ms: r
             .status
             .map(|_| r.latency.as_secs_f64() * 1000.0),
-        pass: failed.is_empty() && !critical,
+        pass: judged.pass && !critical,
         critical,
     };
     let described = if failed.is_empty() {

@@ -135,7 +135,14 @@ async fn watch_fleet(
             let mut probe = crate::probe::ProbeSpec::health(&svc.health, &svc.health_url());
             probe.machine_id = Some(m.id.clone());
             let result = deps.prober.probe_boxed(&probe).await;
-            if svc.health.expect.iter().all(|c| c.evaluate(&result).pass) {
+            // Judged as every gate judges a probe: an answer cut short is no answer.
+            if crate::probe::gate::ProbeRecord::judge(
+                std::time::Duration::ZERO,
+                &result,
+                &svc.health.expect,
+            )
+                .pass
+            {
                 deps.printer.debug(&format!(
                     "machine {} was {} and woke for a probe: not a crash",
                     m.id, m.state

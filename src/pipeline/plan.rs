@@ -101,6 +101,13 @@ impl ServicePlan {
         self
     }
 
+    /// The same plan deploying `image`, as `--image` would have made it.
+    #[must_use]
+    pub fn with_image(mut self, image: &str) -> Self {
+        self.request.image = Some(image.to_owned());
+        self
+    }
+
     /// The request that puts `image` back: the service's own config and strategy (never the
     /// flags of the failed deploy), the release command skipped when the config says so.
     pub fn rollback_request(&self, image: &str) -> DeployRequest {

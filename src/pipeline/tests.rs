@@ -305,7 +305,12 @@ struct FakeProber {
     new_fails_after: Option<u32>,
     /// Every n-th probe of NEW answers 429: a failed condition that is not critical.
     new_429_every: Option<u32>,
+    /// After this many probes of NEW, NEW answers 200 with its body cut short.
+    new_cut_short_after: Option<u32>,
     new_probes: Cell<u32>,
+    /// A crashed machine's pinned probe gets a status line and a body cut short, instead of a
+    /// refused connection: an answer that did not fully arrive.
+    crashed_answers_half: bool,
     clock: Rc<FakeClock>,
 }
 
@@ -323,6 +328,14 @@ impl Prober for FakeProber {
             let world = self.platform.world.borrow();
             if let Some(m) = world.machines.iter().find(|m| &m.id == id) {
                 if m.state == "stopped" && !world.autostop {
+                    if self.crashed_answers_half {
+                        return ProbeResult {
+                            connected: true,
+                            status: Some(200),
+                            error: Some("the body was cut short: connection reset".into()),
+                            ..ProbeResult::failed(Duration::from_millis(1), "")
+                        };
+                    }
                     return ProbeResult::failed(Duration::from_millis(1), "connection refused");
                 }
                 image.clone_from(&m.image);
@@ -354,6 +367,16 @@ impl Prober for FakeProber {
             }
             if self.new_fails_after.is_some_and(|after| n > after) {
                 status = 503;
+            }
+            if self.new_cut_short_after.is_some_and(|after| n > after) {
+                self.clock.now.set(self.clock.now.get() + latency);
+                return ProbeResult {
+                    connected: true,
+                    status: Some(200),
+                    latency,
+                    error: Some("the body was cut short: connection reset".into()),
+                    ..ProbeResult::default()
+                };
             }
         }
         self.clock.now.set(self.clock.now.get() + latency);
@@ -410,7 +433,9 @@ impl Case {
             slow: Vec::new(),
             new_fails_after: None,
             new_429_every: None,
+            new_cut_short_after: None,
             new_probes: Cell::new(0),
+            crashed_answers_half: false,
             clock: clock.clone(),
         };
         Case {
@@ -601,6 +626,21 @@ async fn a_crashed_machine_stops_the_deploy_call_and_rolls_back() {
 }
 
 #[tokio::test]
+async fn a_crashed_machine_whose_answer_is_cut_short_is_a_crash_not_a_wake() {
+    // The crash check judges its pinned probe as every gate does: a status line and a body cut
+    // short is no answer, whatever the conditions say of the status.
+    let mut c = Case::new(Some(OLD), &[Script::Crash]);
+    c.prober.crashed_answers_half = true;
+    let r = c.run(&c.service(""), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("the new release crashed") && reason.contains("cut short"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_health_gate_rolls_back_and_verifies_the_baseline() {
     let mut c = Case::new(Some(OLD), &[]);
     c.prober.broken = vec![NEW];
@@ -737,6 +777,20 @@ async fn a_failure_inside_the_watch_window_still_rolls_back() {
     let r = c.run(&c.service("  watch: 1m\n"), &opts()).await;
     assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", steps(&r));
     assert!(r.reason.unwrap().contains("watch"));
+}
+
+#[tokio::test]
+async fn an_answer_cut_short_inside_the_watch_window_fails_it_as_it_fails_the_gate() {
+    let mut c = Case::new(Some(OLD), &[]);
+    // 2 gate probes + 4 regression probes pass; then every answer stops half way.
+    c.prober.new_cut_short_after = Some(8);
+    let r = c.run(&c.service("  watch: 1m\n"), &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", steps(&r));
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("watch") && reason.contains("cut short"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

@@ -3,9 +3,10 @@
 //! pass is one check of the app (`monitor::assess`: machines, Fly checks, machine events, the
 //! logs since the deploy call, the health probe, with `metrics:` the 5xx share and memory),
 //! judged by `monitor:`. A critical finding fails the window and rolls back like any failed
-//! gate, except that the health probe (`down`, `health_failing`) must fail `unhealthy_after`
-//! times in a row, as before, so one lost probe is not a rollback and a failing condition still
-//! is. Other findings are kept as warnings. Off when `watch` is 0.
+//! gate, except that the health probe must fail `unhealthy_after` times in a row, so one lost
+//! probe is not a rollback and a failing condition still is: the probe is judged by
+//! `ProbeRecord::judge` and counted by the health gate's own streak (`Gate::failure_streak`),
+//! never a copy. Other findings are kept as warnings. Off when `watch` is 0.
 
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +15,9 @@ use super::plan::PlanView;
 use super::stage::{Cx, Next, Stage};
 use crate::duration;
 use crate::monitor::Level;
+use crate::monitor::Finding;
 use crate::monitor::assess::{Inputs, assess};
+use crate::probe::gate::{Gate, GateState, ProbeRecord};
 use crate::report::Verdict;
 
 /// How long one pass waits for `flyctl logs --no-tail` (it never returns on an empty buffer).
@@ -64,7 +67,8 @@ async fn run(cx: &mut Cx<'_>) -> Next {
         .find(|s| s.name == "deploy")
         .and_then(|s| crate::timefmt::parse_rfc3339(&s.started_at));
     let start = deps.clock.now_offset();
-    let (mut passes, mut down_in_row) = (0u32, 0u32);
+    let mut passes = 0u32;
+    let mut streak = Gate::failure_streak(svc.health.unhealthy_after);
     let mut seen: Vec<String> = Vec::new();
     let rule = format!(
         "{} of checks every {}: no critical finding, health not failing {} times in a row",
@@ -98,6 +102,14 @@ async fn run(cx: &mut Cx<'_>) -> Next {
             answers = pass => answers,
         };
         passes += 1;
+        // The probe is judged as the health gate judges it (an answer cut short fails) and
+        // counted by the gate's own streak: `unhealthy_after` failures in a row fail the window.
+        let at = deps.clock.now_offset().saturating_sub(start);
+        let judged = ProbeRecord::judge(at, &probe, &svc.health.expect);
+        let streak_failed = matches!(
+            streak.observe(at, judged.pass, &judged.failed),
+            GateState::Failed(_)
+        );
         let observed = assess(&Inputs {
             app: &svc.app,
             status: status.as_ref(),
@@ -109,25 +121,30 @@ async fn run(cx: &mut Cx<'_>) -> Next {
             now,
         });
         let probe_rule = |r: &str| r == "down" || r == "health_failing";
-        let failing = observed.findings.iter().any(|f| probe_rule(&f.rule));
-        down_in_row = if failing { down_in_row + 1 } else { 0 };
-        let critical = observed.findings.iter().find(|f| {
-            if probe_rule(&f.rule) {
-                down_in_row >= svc.health.unhealthy_after
-            } else {
-                f.level == Level::Critical
-            }
-        });
-        if let Some(f) = critical {
-            let observed_text = format!(
-                "{} after {passes} check(s): {}{}",
-                f.rule,
-                f.summary,
-                f.evidence
-                    .first()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
-            );
+        let critical = if streak_failed {
+            Some(
+                observed
+                    .findings
+                    .iter()
+                    .find(|f| probe_rule(&f.rule))
+                    .map_or_else(
+                        || {
+                            format!(
+                                "health_failing after {passes} check(s): {}",
+                                judged.line()
+                            )
+                        },
+                        |f| finding_text(f, passes),
+                    ),
+            )
+        } else {
+            observed
+                .findings
+                .iter()
+                .find(|f| !probe_rule(&f.rule) && f.level == Level::Critical)
+                .map(|f| finding_text(f, passes))
+        };
+        if let Some(observed_text) = critical {
             cx.record_gate("watch", &rule, &observed_text, Verdict::Fail);
             cx.st.record.decision = Some(format!(
                 "roll back: a critical finding during the watch window: {observed_text}"
@@ -160,4 +177,17 @@ async fn run(cx: &mut Cx<'_>) -> Next {
             .map(|l| format!("{} watch: {l}", svc.label())),
     );
     Next::Continue
+}
+
+/// A finding as the window's verdict says it: `down after 3 check(s): ... (evidence)`.
+fn finding_text(f: &Finding, passes: u32) -> String {
+    format!(
+        "{} after {passes} check(s): {}{}",
+        f.rule,
+        f.summary,
+        f.evidence
+            .first()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    )
 }

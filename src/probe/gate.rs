@@ -61,6 +61,13 @@ impl Gate {
         Gate::new(spec.healthy_after, spec.unhealthy_after, spec.deadline)
     }
 
+    /// The gate's failure streak alone: `unhealthy_after` failures in a row fail it; it never
+    /// opens and has no deadline. The watch window and the canary window run their probes
+    /// through it, so every window counts a streak the way the health gate does.
+    pub fn failure_streak(unhealthy_after: u32) -> Gate {
+        Gate::new(u32::MAX, unhealthy_after, Duration::MAX)
+    }
+
     /// Records a probe that finished `at` (time since the gate started). `failed` says why it
     /// failed (the failed conditions' displays). Once decided, the gate ignores further probes.
     pub fn observe(&mut self, at: Duration, pass: bool, failed: &[String]) -> &GateState {

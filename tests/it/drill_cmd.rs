@@ -315,3 +315,44 @@ fn a_cancelled_drill_exits_130_with_what_is_live_and_the_forward_command() {
     let trend = p.run(&["history", "--drills", "--json"]).json();
     assert_eq!(trend["drills"][0]["outcome"], "cancelled", "{trend}");
 }
+
+#[test]
+fn a_smoke_suite_edited_during_the_drill_is_not_read_again_after_the_rollback() {
+    // The forward plan, smoke suite and all, is made before the drill changes anything: a suite
+    // broken while the rollback deploys is never parsed, and the restore goes on with the suite
+    // the drill began with.
+    let (p, _s, _p) = project("none");
+    let config = p
+        .read("shipit.yml")
+        .replace("  web: {}\n", "  web: { smoke: smoke/web.yml }\n");
+    p.config(&config);
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: up\n    path: /health\n    expect: [\"[STATUS] == 200\"]\n",
+    );
+    let mut world = p.state();
+    world["deploys"] = json!([{"outcome": "ok", "wait_ms": 1500}]);
+    p.fly_state(&world);
+    let child = p
+        .shipit(&["drill", "staging"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(20), || !p
+            .deploy_calls()
+            .is_empty()),
+        "the drill's rollback never started"
+    );
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: up\n    path: /health\n    expect: [\"[STATUS] === 200\"]\n",
+    );
+    let run = crate::support::Run::from(child.wait_with_output().unwrap());
+    run.code(0);
+    let calls = p.deploy_calls();
+    assert_eq!(calls.len(), 2, "the rollback and the restore: {calls:?}");
+    assert_eq!(image_of(&calls[1]), Some(LIVE));
+    assert_eq!(images(&p, STAGING), [LIVE, LIVE]);
+}

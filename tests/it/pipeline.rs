@@ -407,6 +407,39 @@ fn cancelling_during_the_deploy_call_exits_130_with_the_rollback_command() {
 }
 
 #[test]
+fn a_cancelled_deploy_whose_record_cannot_be_written_still_ends_with_the_rollback_command() {
+    // A postgres record nothing listens for: the run goes to the local files with a warning,
+    // and that warning comes before the last line, which says what is live and how to go back.
+    let (p, f) = project(json!([]), || Behaviour::status(500), "");
+    let port = crate::support::server::refused_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    p.config(
+        &p.read("shipit.yml")
+            .replace(
+                "unhealthy_after: 3, deadline: 3s",
+                "unhealthy_after: 1000, deadline: 60s",
+            )
+            .replace(
+                "version: 1\n",
+                &format!(
+                    "version: 1\nstore: {{ postgres: {{ url: \"postgres://shipit:pw@127.0.0.1:{port}/record?sslmode=disable\" }} }}\n"
+                ),
+            ),
+    );
+    let (run, _) = cancel_when(&p, |_| f.server.hits("/health") > 6);
+    run.code(130).stderr_has("warning");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("to go back: shipit rollback hotdash-staging --to 3"),
+        "last line: {last}\n{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn cancelling_during_the_health_gate_exits_130() {
     let (p, f) = project(json!([]), || Behaviour::status(500), "");
     p.config(&p.read("shipit.yml").replace(

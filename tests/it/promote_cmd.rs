@@ -215,3 +215,29 @@ fn the_readme_documents_the_promote_json() {
     assert_eq!(doc["kind"], "promote");
     assert!(doc["services"][0]["proved_by"].is_string());
 }
+
+#[test]
+fn promote_runs_the_gates_the_config_enables_for_the_target_as_deploy_does() {
+    // production has a database and `gates: { database: true }`; staging has none, so its
+    // deploy proves the image without one. The promotion's pipeline is production's own: its
+    // database gate runs (and fails: nothing listens there), as `deploy production` would.
+    let port = crate::support::server::refused_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let extra = format!(
+        "    database:\n      url: \"postgres://shipit:pw@127.0.0.1:{port}/app?sslmode=disable\"\ngates: {{ database: true }}\n"
+    );
+    let (p, _s, _p) = project(&extra);
+    p.run(&["deploy", "staging", "--image", IMG]).code(0);
+    let run = p.run(&["promote", "staging", "production"]);
+    run.code(3)
+        .stderr_has("database gate failed")
+        .stderr_has("the database schema was NOT rolled back");
+    let r = newest_receipt(&p);
+    assert_eq!(r["kind"], "promote");
+    let gates = r["services"][0]["gates"].as_array().unwrap();
+    let database = gates.iter().find(|g| g["name"] == "database").unwrap();
+    assert_eq!(database["verdict"], "fail", "{database}");
+}

@@ -154,6 +154,28 @@ async fn canary_probes_failing_a_condition_in_a_row_fail_it_at_once() {
     assert_eq!(c.platform.world.borrow().deploys[1].machines.only, ["m1"]);
 }
 
+#[tokio::test]
+async fn canary_answers_cut_short_fail_it_as_they_fail_the_gate() {
+    // Every canary answer stops half way: a status 200 whose body never fully arrived fails
+    // the canary's health conditions as it fails the health gate's.
+    let (mut c, svc) = canary_case();
+    c.prober.new_cut_short_after = Some(0);
+    let r = c.run(&svc, &opts()).await;
+    assert_eq!(r.result, ServiceResult::RolledBack, "{:?}", r.reason);
+    let report = r.canary.as_ref().unwrap();
+    assert_eq!(report.judgement.canary.probes, 2);
+    assert!(
+        report
+            .judgement
+            .rule
+            .contains("failed its health conditions 2 times in a row")
+            && report.judgement.rule.contains("cut short"),
+        "{}",
+        report.judgement.rule
+    );
+    assert_eq!(c.platform.world.borrow().deploys[1].machines.only, ["m1"]);
+}
+
 /// One canary probe in 20 answers 429: over the error bound, never significant in 60 or 120
 /// probes a side (p 0.12, then 0.015 against alpha 0.01): inconclusive, extended once, then
 /// `canary.inconclusive` decides.
