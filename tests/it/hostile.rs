@@ -73,6 +73,24 @@ fn rollback_to_accepts_the_v_form_shipit_writes() {
     assert_eq!(r.json()["settings"]["to"], 2);
 }
 
+/// A usage error's `--json` document says what clap says, not only its first line: the
+/// missing argument's name and the values a flag accepts.
+#[test]
+fn a_json_usage_error_names_what_is_missing_or_allowed() {
+    let p = project("");
+    let r = p.run(&["deploy", "--json"]);
+    r.code(2);
+    let doc = one_document(&["deploy", "--json"], &r);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("<ENV>"), "{doc}");
+    let r = p.run(&["deploy", "staging", "--strategy", "bogus", "--json"]);
+    r.code(2);
+    let doc = one_document(&["--strategy", "bogus"], &r);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("possible values: rolling"), "{doc}");
+    assert!(!message.contains("Usage:"), "{doc}");
+}
+
 /// Stdout of a `--json` run: exactly one JSON document (serde rejects trailing text).
 fn one_document(args: &[&str], r: &crate::support::Run) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
