@@ -474,6 +474,36 @@ fn every_unset_or_empty_variable_is_reported_in_one_run() {
         .stderr_has("GitHub passes an unset secret as an empty string");
 }
 
+/// A smoke suite's variables get the same check as the config's: every one at once, and an
+/// empty one is not sent as a value (`Authorization: Bearer ` with nothing after it).
+#[test]
+fn every_unset_or_empty_variable_of_a_smoke_suite_is_reported_in_one_run() {
+    let p = project("");
+    let yaml = p
+        .read("shipit.yml")
+        .replace("web: {}", "web: { smoke: smoke/web.yml }");
+    p.config(&yaml);
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: api\n    path: /api\n    headers: { Authorization: \"Bearer ${HOSTILE_API_TOKEN}\", X-Other: \"${HOSTILE_OTHER}\" }\n    json: { key: \"${HOSTILE_JSON}\" }\n",
+    );
+    let r = crate::support::Run::from(
+        p.shipit(&["config", "check"])
+            .env("HOSTILE_API_TOKEN", "")
+            .env_remove("HOSTILE_OTHER")
+            .env_remove("HOSTILE_JSON")
+            .output()
+            .unwrap(),
+    );
+    r.code(1)
+        .stderr_has("smoke/web.yml:4:")
+        .stderr_has("3 environment variables")
+        .stderr_has("`HOSTILE_API_TOKEN` is empty (line 4)")
+        .stderr_has("`HOSTILE_OTHER` is not set (line 4)")
+        .stderr_has("`HOSTILE_JSON` is not set (line 5)")
+        .stderr_has("GitHub passes an unset secret as an empty string");
+}
+
 #[test]
 fn a_staging_service_on_productions_fly_toml_is_a_warning() {
     let p = Project::new();
