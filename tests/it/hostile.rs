@@ -756,6 +756,28 @@ fn every_flag_in_help_is_in_the_readme() {
     }
 }
 
+/// What the README says of `CI` is what the printer does: it turns the spinner into plain
+/// lines and leaves colour alone (only `NO_COLOR` and `--color` change colour), in the flag
+/// table and in the environment table alike.
+#[test]
+fn the_readme_says_what_ci_does_to_colour_in_every_place() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for line in readme
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains("`CI`"))
+    {
+        let first_cell = line.split('|').nth(1).unwrap_or_default();
+        let says = line.split('|').nth(2).unwrap_or_default();
+        if first_cell.contains("`CI`") {
+            assert!(
+                !says.contains("no colour"),
+                "README says CI turns colour off, which it does not: {line}"
+            );
+        }
+    }
+}
+
 #[test]
 fn machines_that_report_no_image_take_the_rollback_target_from_the_releases() {
     let p = project("");
