@@ -717,11 +717,29 @@ fn every_flag_in_help_is_in_the_readme() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let p = Project::new();
-    let commands = [
-        "", "deploy", "rollback", "status", "baseline", "health", "smoke", "plan", "history",
-        "explain", "init", "demo",
-    ];
-    for cmd in commands {
+    // Every command and subcommand, as `--help` lists them (`Commands:` sections), so a command
+    // added later is checked without anyone remembering to list it here.
+    let mut commands = vec![String::new()];
+    let mut i = 0;
+    while i < commands.len() {
+        let mut args: Vec<&str> = commands[i].split_whitespace().collect();
+        args.push("--help");
+        let help = p.run(&args).stdout;
+        let subcommands: Vec<String> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|c| *c != "help")
+            .map(|c| format!("{} {c}", commands[i]).trim().to_owned())
+            .collect();
+        commands.extend(subcommands);
+        i += 1;
+    }
+    assert!(commands.len() > 25, "{commands:?}");
+    for cmd in &commands {
         let mut args: Vec<&str> = cmd.split_whitespace().collect();
         args.push("--help");
         let r = p.run(&args);
