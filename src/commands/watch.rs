@@ -71,6 +71,7 @@ pub(crate) async fn run(
         }
     }
     let platform = ctx.fly()?;
+    super::check::require_token(&platform)?;
     let prober = HttpProber::new()?;
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);
