@@ -796,6 +796,29 @@ fn the_readme_says_what_ci_does_to_colour_in_every_place() {
     }
 }
 
+/// A newcomer can open every Markdown file the README names: each is in the repository, or is
+/// one that shipit itself writes into a project (the evidence log, the runbook, the log's lock).
+#[test]
+fn the_readme_names_no_markdown_file_that_is_not_in_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let written_by_shipit = [
+        "feedback/deployment.md",
+        "docs/runbook.md",
+        ".deployment.md",
+    ];
+    for word in readme.split(|c: char| !(c.is_alphanumeric() || "./_-".contains(c))) {
+        let word = word.trim_end_matches('.');
+        if !word.ends_with(".md") || written_by_shipit.contains(&word) {
+            continue;
+        }
+        assert!(
+            root.join(word).is_file(),
+            "README.md names {word}, which is not in the repository"
+        );
+    }
+}
+
 #[test]
 fn machines_that_report_no_image_take_the_rollback_target_from_the_releases() {
     let p = project("");
