@@ -51,7 +51,7 @@ impl ConfigError {
         }
         if message.starts_with("cannot deserialize null") {
             // serde's words for an empty key or value (`: x`), with a Rust type in them.
-            message = "a key or a value is missing here".to_owned();
+            "a key or a value is missing here".clone_into(&mut message);
         }
         let hint = suggestion(&message).or_else(|| syntax_hint(&message, text));
         let mut e = ConfigError::at(file, text, line, column, message);
