@@ -507,7 +507,7 @@ fn watch_checks_every_interval_for_the_window_and_alerts_once() {
         .stdout_has("staging/web (web-staging): clean")
         .stderr_has("nothing reached alert level");
     p.run(&["watch", "staging", "--for", "0s"])
-        .code(1)
+        .code(2)
         .stderr_has("must be longer than 0s");
 }
 

@@ -53,6 +53,11 @@ fn flag_values_flyctl_would_misread_are_usage_errors_before_any_call() {
         (vec!["plan", "staging", "--strategy", "bogus"], "--strategy"),
         (vec!["explain", ""], "RUN"),
         (vec!["rollback", APP, "--to", "latest"], "--to"),
+        (vec!["watch", "staging", "--for", "0s"], "--for"),
+        (
+            vec!["watch", "staging", "--for", "1h", "--interval", "0ms"],
+            "--interval",
+        ),
     ] {
         let r = p.run(&args);
         r.code(2).stderr_has(names);
