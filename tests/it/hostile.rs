@@ -133,6 +133,51 @@ fn healthy_project() -> (
     (p, fleet, hooks)
 }
 
+/// The commands added after the first `--json` test (releases, check, watch, drill, the
+/// record's reports, cost, runbook, the database and store commands) hold the same rule: one
+/// document on stdout, whether they succeed or fail, with the exit code they would have anyway.
+#[test]
+fn json_is_one_document_for_the_later_commands_too() {
+    let (p, _fleet, _hooks) = healthy_project();
+    // A line in the log buffer: `logs --no-tail` never returns on an empty one.
+    let mut state = p.state();
+    state["apps"][APP]["logs"] = json!([{"level": "info", "instance": "148ed193b95089", "message": "GET /health 200", "region": "iad", "timestamp": shipit::timefmt::now()}]);
+    p.fly_state(&state);
+    let runbook = p.file("runbook.md");
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["releases", "staging"], 0),
+        (vec!["releases", "nope"], 1),
+        (vec!["check", "staging"], 0),
+        (vec!["check", "nope"], 1),
+        (
+            vec!["watch", "staging", "--for", "200ms", "--interval", "100ms"],
+            0,
+        ),
+        (vec!["watch", "nope", "--for", "1s"], 1),
+        (vec!["drill", "nope"], 1),
+        (vec!["promote", "staging", "nope"], 1),
+        (vec!["parity", "staging", "nope"], 1),
+        (vec!["report"], 0),
+        (vec!["cost", "staging"], 0),
+        (vec!["cost", "nope"], 1),
+        (vec!["runbook", "--out", runbook.to_str().unwrap()], 0),
+        (vec!["db", "verify", "staging"], 1),
+        (vec!["store", "migrate", "--from", "local"], 1),
+    ];
+    for (args, code) in &cases {
+        let mut full = vec!["--json"];
+        full.extend(args);
+        let r = p.run(&full);
+        assert_eq!(r.code, *code, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        let doc = one_document(&full, &r);
+        if *code == 0 {
+            assert!(doc.get("error").is_none(), "{args:?}: {doc}");
+        } else {
+            assert!(doc["error"]["message"].is_string(), "{args:?}: {doc}");
+        }
+    }
+}
+
 #[test]
 fn json_is_one_document_on_success_and_on_every_failure() {
     let (p, _fleet, _hooks) = healthy_project();
