@@ -152,10 +152,10 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// How long to watch (e.g. 1h)
-    #[arg(long = "for", value_name = "DUR")]
+    #[arg(long = "for", value_name = "DUR", value_parser = crate::input::positive_duration)]
     pub window: Dur,
     /// Time between the starts of two checks
-    #[arg(long, value_name = "DUR", default_value = "1m")]
+    #[arg(long, value_name = "DUR", default_value = "1m", value_parser = crate::input::positive_duration)]
     pub interval: Dur,
     /// Roll an app back (the pipeline's own rollback) when a finding on it reaches this level;
     /// only when the watch follows a deploy of that app

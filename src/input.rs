@@ -59,6 +59,18 @@ pub(crate) fn release_version(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A window or an interval given on the command line (`watch --for`, `--interval`): a duration
+/// as the config writes them, and more than zero (a zero interval would check in a busy loop).
+pub(crate) fn positive_duration(text: &str) -> Result<crate::duration::Dur, String> {
+    let d: crate::duration::Dur = text.parse()?;
+    if d.0.is_zero() {
+        return Err(format!(
+            "`{text}` must be longer than 0s: e.g. 1h, or 1m between checks"
+        ));
+    }
+    Ok(d)
+}
+
 /// A run id or prefix for `explain`: never empty, since an empty prefix matches every run.
 pub(crate) fn run_id(text: &str) -> Result<String, String> {
     let trimmed = text.trim();

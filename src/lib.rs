@@ -305,13 +305,16 @@ fn json_requested(args: &[OsString]) -> bool {
         .any(|a| a == "--json")
 }
 
-/// A usage error as the `--json` document: clap's first line, and its tip as the hint.
+/// A usage error as the `--json` document: clap's first paragraph on one line (the error and
+/// the lines under it: the missing arguments, the possible values), and its tip as the hint.
 fn usage_error_document(e: &clap::Error) {
     let text = e.render().to_string();
     let message = text
         .lines()
-        .next()
-        .unwrap_or_default()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
         .trim_start_matches("error: ")
         .to_owned();
     let hint = text

@@ -98,8 +98,12 @@ impl Verdicts {
         for (run_id, kind, s) in &self.entries {
             let deployed_here =
                 matches!(kind, RunKind::Deploy | RunKind::Promote) && made(s.to.as_ref());
-            let restored_here = (made(s.live.as_ref()) && !made(s.to.as_ref()))
-                || (*kind == RunKind::Rollback && made(s.live.as_ref()));
+            // A rollback makes a new release: the live one is neither what ran before nor
+            // (for a deploy) the run's own. A run that changed nothing leaves `live` on `from`
+            // and says nothing about it.
+            let restored_here = made(s.live.as_ref())
+                && !made(s.from.as_ref())
+                && (!made(s.to.as_ref()) || *kind == RunKind::Rollback);
             if deployed_here {
                 let verdict = match s.result {
                     ServiceResult::Succeeded => ReleaseVerdict {

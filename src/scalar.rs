@@ -122,6 +122,9 @@ impl<'de> serde::Deserialize<'de> for Text {
                 .map_err(E::custom)?;
                 if from_env {
                     crate::secret::register(&value);
+                } else {
+                    // A password written straight into a URL is as secret as one from `${VAR}`.
+                    crate::secret::register_url_password(&value);
                 }
                 Ok(Text { value, from_env })
             }

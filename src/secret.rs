@@ -29,18 +29,27 @@ fn registry() -> &'static RwLock<Vec<String>> {
 /// what the HTTP client sends for `https://user:password@host` (and a server that echoes its
 /// request headers would print).
 pub fn register(value: &str) -> bool {
-    if let Some((user, password)) = url_userinfo(value) {
-        register_one(password);
-        let user = percent_decode(user);
-        let password_plain = percent_decode(password);
-        register_one(&password_plain);
-        register_encoded(format!("{user}:{password_plain}").as_bytes());
-        register_encoded(format!("{user}:{password}").as_bytes());
-    }
+    register_url_password(value);
     if value.len() >= MIN_SECRET_LEN {
         register_encoded(value.as_bytes());
     }
     register_one(value)
+}
+
+/// Registers the password of a URL with userinfo (`https://user:PASSWORD@host`), in the forms
+/// [`register`] lists, but not the URL itself: a URL written in the config is shown, its password
+/// never is. Returns whether the URL had one.
+pub fn register_url_password(value: &str) -> bool {
+    let Some((user, password)) = url_userinfo(value) else {
+        return false;
+    };
+    register_one(password);
+    let user = percent_decode(user);
+    let password_plain = percent_decode(password);
+    register_one(&password_plain);
+    register_encoded(format!("{user}:{password_plain}").as_bytes());
+    register_encoded(format!("{user}:{password}").as_bytes());
+    true
 }
 
 /// The Base64 forms of `bytes` (standard and URL-safe, with and without padding).

@@ -21,6 +21,22 @@ use crate::notify::alert::ChannelSender;
 use crate::probe::HttpProber;
 use crate::report::{RunKind, ServiceRecord, ServiceResult};
 
+/// Refuses a check that could not see anything: without a token flyctl answers no question, and
+/// a pass of warnings only would end as "nothing at alert level" every time.
+pub(crate) fn require_token(platform: &impl crate::platform::Platform) -> anyhow::Result<()> {
+    if platform.has_token() {
+        return Ok(());
+    }
+    Err(crate::platform::PlatformError {
+        kind: crate::platform::ErrorKind::NotAuthenticated,
+        command: String::new(),
+        message: "no Fly API token: the check reads machines, Fly checks, events and logs through flyctl, and would see none of them\n\
+                  hint: set FLY_API_TOKEN (a read-only token is enough: `fly tokens create readonly`; the health-check workflow takes the repository secret FLY_READONLY_TOKEN) or run `flyctl auth login`"
+            .to_owned(),
+    }
+    .into())
+}
+
 /// The `--json` document of `check` (and, with `kind: watch`, of every `watch` pass).
 #[derive(Debug, Serialize)]
 pub(crate) struct Document<'a> {
@@ -39,6 +55,7 @@ pub(crate) async fn run(
     let targets = targets(&config, env, service)?;
     let store = crate::store::open(&config)?;
     let platform = ctx.fly()?;
+    require_token(&platform)?;
     let prober = HttpProber::new()?;
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);

@@ -130,7 +130,10 @@ pub(crate) fn run(
         "  3. on GitHub, create the environments `staging` and `production` (give production required reviewers) \
          and set FLY_API_TOKEN in each (`fly tokens create deploy -a APP`)",
     );
-    p.info("  4. if shipit.yml notifies, add its variables (e.g. SLACK_WEBHOOK_URL) as repository secrets for the scheduled health check too");
+    p.info(
+        "  4. for the scheduled health check, add the repository secret FLY_READONLY_TOKEN (`fly tokens create readonly`) \
+         and, if shipit.yml notifies, its variables (e.g. SLACK_WEBHOOK_URL) as repository secrets too",
+    );
     Ok(Outcome::Success)
 }
 

@@ -208,6 +208,11 @@ pub(crate) fn close_record(run: &mut crate::report::RunRecord, elapsed: std::tim
         .collect();
     let head = match outcome {
         Outcome::Success => "succeeded",
+        // A service kept on its new release (`on_partial: keep`, `rollback: off`, a first
+        // deploy) is live on it: only the others are back on their previous release.
+        Outcome::RolledBack if has(R::Succeeded) => {
+            "failed and rolled back part way: the services rolled back are on their previous release and healthy, those marked live run their new one"
+        }
         Outcome::RolledBack => "failed and rolled back: the previous release is live and healthy",
         Outcome::NeedsHuman => "failed and NOT recovered: a human must act now",
         Outcome::Cancelled => "cancelled",

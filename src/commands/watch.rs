@@ -51,11 +51,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<Outcome> {
     let (target, service) = (settings.target.as_str(), settings.service.as_deref());
     let (window, interval) = (settings.window, settings.interval);
-    if interval.is_zero() || window.is_zero() {
-        anyhow::bail!(
-            "`--for` and `--interval` must be longer than 0s\nhint: e.g. `--for 1h --interval 1m`"
-        );
-    }
+    // Both are more than zero: `input::positive_duration` refuses 0s on the command line.
     let config = ctx.config()?;
     let services = crate::config::resolve(&config, target, service)?;
     let env = services
@@ -71,6 +67,7 @@ pub(crate) async fn run(
         }
     }
     let platform = ctx.fly()?;
+    super::check::require_token(&platform)?;
     let prober = HttpProber::new()?;
     let (run_url, _, _) = crate::report::RunRecord::github_context();
     let sender = ChannelSender::new(&config.notify, run_url);

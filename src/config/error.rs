@@ -49,7 +49,11 @@ impl ConfigError {
         if message.starts_with("error: ") {
             message.drain(.."error: ".len());
         }
-        let hint = suggestion(&message);
+        if message.starts_with("cannot deserialize null") {
+            // serde's words for an empty key or value (`: x`), with a Rust type in them.
+            "a key or a value is missing here".clone_into(&mut message);
+        }
+        let hint = suggestion(&message).or_else(|| syntax_hint(&message, text));
         let mut e = ConfigError::at(file, text, line, column, message);
         e.hint = hint;
         e
@@ -138,9 +142,6 @@ fn cut_message(text: String) -> String {
 
 /// For "unknown field `helth`, expected one of `health`, `smoke`": "did you mean `health`?".
 fn suggestion(message: &str) -> Option<String> {
-    if let Some(hint) = syntax_hint(message) {
-        return Some(hint.to_owned());
-    }
     let unknown = message
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))?;
@@ -160,7 +161,7 @@ fn suggestion(message: &str) -> Option<String> {
 
 /// What to do about a YAML syntax error, by the parser's own words. The parser reports where it
 /// noticed, which for an unclosed `{` or `[` is the line after it: the hint says to look up.
-fn syntax_hint(message: &str) -> Option<&'static str> {
+fn specific_syntax_hint(message: &str) -> Option<&'static str> {
     const HINTS: &[(&str, &str)] = &[
         (
             "while parsing a flow mapping",
@@ -201,6 +202,48 @@ fn syntax_hint(message: &str) -> Option<&'static str> {
         .map(|(_, hint)| *hint)
 }
 
+/// What to do about one of the YAML parser's own errors, whose words (`expected mapping start`,
+/// `invalid i64`) say what it wanted in its terms, not the user's. `None` for the messages of
+/// shipit's own value parsers (durations, conditions), which say what to write themselves.
+fn syntax_hint(message: &str, text: &str) -> Option<String> {
+    if let Some(hint) = specific_syntax_hint(message) {
+        return Some(hint.to_owned());
+    }
+    let has = |s: &str| message.contains(s);
+    let hint = if has("invalid i64") || has("invalid u64") || has("invalid integer") {
+        "this key takes a whole number, e.g. `3` (no quotes, no unit)"
+    } else if has("invalid floating point") {
+        "this key takes a number, e.g. `1.5` (no quotes)"
+    } else if has("invalid bool") {
+        "this key takes `true` or `false`"
+    } else if has("expected mapping start") {
+        "this key takes a mapping: `key: value` lines indented under it, or `{ key: value }`, not a list or a single value"
+    } else if has("expected sequence start") {
+        "this key takes a list: `[a, b]`, or one `- item` line each, indented under it"
+    } else if has("expected string scalar") {
+        "this key takes one value (a word, or text in quotes), not a list or a mapping"
+    } else if has("end of input") && text.trim().is_empty() {
+        "the file is empty: `shipit init` writes a commented example to start from (`version: 1`, `apps:`, `environments:`)"
+    } else if has("end of input") || has("unclosed") || has("did not find expected") {
+        "a `{`, `[` or quote is not closed (or two items lack the comma between them): close it on the line it opens"
+    } else if has("tab") {
+        "YAML indents with spaces only: replace the tabs with spaces"
+    } else if has("duplicate mapping key") {
+        "a key may appear only once in the same mapping: keep one"
+    } else if has("anchor") || has("alias") {
+        "`*name` refers to an anchor `&name` set earlier; put the value in quotes if the `*` is meant literally"
+    } else if has("invalid type")
+        || has("missing here")
+        || has("while scanning")
+        || has("while parsing")
+    {
+        "check this line's YAML: indentation with spaces, one `key: value` each, and quotes around text holding `: `, ` #` or a leading `*`, `&`, `!`, `[`, `{`; README.md lists every key"
+    } else {
+        return None;
+    };
+    Some(hint.to_owned())
+}
+
 pub use crate::suggest::closest;
 
 #[cfg(test)]
@@ -223,9 +266,13 @@ mod tests {
     #[test]
     fn yaml_syntax_errors_say_what_to_do() {
         let m = "while parsing a flow mapping, did not find expected ',' or '}'";
-        assert!(suggestion(m).unwrap().contains("close it with `}`"));
+        assert!(syntax_hint(m, "x").unwrap().contains("close it with `}`"));
         let m = "tabs disallowed within this context (block indentation)";
-        assert!(suggestion(m).unwrap().starts_with("indent with spaces"));
-        assert_eq!(suggestion("expected string scalar"), None);
+        assert!(
+            syntax_hint(m, "x")
+                .unwrap()
+                .starts_with("indent with spaces")
+        );
+        assert_eq!(specific_syntax_hint("expected string scalar"), None);
     }
 }

@@ -17,7 +17,7 @@ mod raw;
 pub mod store;
 mod target;
 
-mod vars;
+pub(crate) mod vars;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

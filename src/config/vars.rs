@@ -17,7 +17,7 @@ struct Missing {
 }
 
 /// One error naming every unset or empty `${VAR}` of `text`, or `Ok` when each has a value.
-pub(super) fn check(
+pub(crate) fn check(
     path: &Path,
     text: &str,
     lookup: impl Fn(&str) -> Option<String>,

@@ -114,6 +114,8 @@ pub fn load(path: &Path) -> Result<Suite, ConfigError> {
 
 /// Validates smoke suite text as if it had been read from `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Suite, ConfigError> {
+    // Every unset or empty `${VAR}` at once, as for shipit.yml; an empty one is never sent.
+    crate::config::vars::check(path, text, |name| std::env::var(name).ok())?;
     let raw: RawSuite =
         serde_saphyr::from_str(text).map_err(|e| ConfigError::from_yaml(path, text, &e))?;
     let err = |at: &serde_saphyr::Location, message: String| {

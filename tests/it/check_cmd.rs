@@ -249,6 +249,48 @@ fn logs_a_token_may_not_read_are_a_warning_not_a_failure() {
     );
 }
 
+/// Without any Fly token the check can see neither machines nor logs: it says so and fails
+/// (exit 1) before asking flyctl anything, instead of calling a fleet it never saw fine.
+#[test]
+fn without_a_fly_token_the_check_refuses_instead_of_seeing_nothing() {
+    let up = Server::start([("/health", Behaviour::ok("up"))]);
+    let hook = Server::start([("/hook", Behaviour::ok("ok"))]);
+    let p = project(&up.url(), &up.url(), &hook.url(), None, "");
+    let home = p.file("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = crate::support::Run::from(
+        p.shipit(&["check", "staging"])
+            .env_remove("FLY_API_TOKEN")
+            .env("HOME", &home)
+            .output()
+            .unwrap(),
+    );
+    run.code(1)
+        .stderr_has("no Fly API token")
+        .stderr_has("hint: ")
+        .stderr_has("fly tokens create readonly");
+    assert!(
+        !run.stderr.contains("nothing at alert level"),
+        "{}",
+        run.stderr
+    );
+    assert!(p.fly_calls().is_empty(), "{:?}", p.fly_calls());
+    let doc = crate::support::Run::from(
+        p.shipit(&["check", "staging", "--json"])
+            .env_remove("FLY_API_TOKEN")
+            .env("HOME", &home)
+            .output()
+            .unwrap(),
+    );
+    doc.code(1);
+    assert_eq!(
+        doc.json()["error"]["kind"],
+        "not_authenticated",
+        "{}",
+        doc.stdout
+    );
+}
+
 #[test]
 fn log_lines_and_machine_events_become_alerts_with_evidence() {
     let up = Server::start([("/health", Behaviour::ok("up"))]);
@@ -465,7 +507,7 @@ fn watch_checks_every_interval_for_the_window_and_alerts_once() {
         .stdout_has("staging/web (web-staging): clean")
         .stderr_has("nothing reached alert level");
     p.run(&["watch", "staging", "--for", "0s"])
-        .code(1)
+        .code(2)
         .stderr_has("must be longer than 0s");
 }
 

@@ -515,3 +515,36 @@ fn run_good(project: &Project, args: &[&str]) -> crate::support::Run {
         .expect("run shipit");
     crate::support::Run::from(out)
 }
+
+/// The YAML parser's own errors (`expected mapping start`, `invalid i64`, an empty file) are
+/// terse; each comes with its file and line, the line itself, and a hint that says what the key
+/// takes or what YAML wants.
+#[test]
+fn raw_yaml_parser_errors_get_a_hint() {
+    let cases: [(&str, &str); 6] = [
+        ("version: 1\napps:\n  web: [\n", "hint: "),
+        (
+            "version: 1\ndefaults:\n  health: { healthy_after: three }\n",
+            "a whole number",
+        ),
+        (
+            "version: 1\ndefaults:\n  strategy: [rolling]\n",
+            "one value",
+        ),
+        ("version: 1\napps:\n  - web\n", "key: value"),
+        ("version: 1\ndefaults: {\n", "closed"),
+        ("", "empty"),
+    ];
+    for (yaml, hint) in cases {
+        let project = Project::new();
+        project.config(yaml);
+        let run = project.run(&["config", "check"]);
+        run.code(1);
+        run.stderr_has("shipit.yml:");
+        assert!(
+            run.stderr.contains("hint: ") && run.stderr.contains(hint),
+            "{yaml:?}: no hint with {hint:?}:\n{}",
+            run.stderr
+        );
+    }
+}

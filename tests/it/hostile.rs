@@ -53,6 +53,11 @@ fn flag_values_flyctl_would_misread_are_usage_errors_before_any_call() {
         (vec!["plan", "staging", "--strategy", "bogus"], "--strategy"),
         (vec!["explain", ""], "RUN"),
         (vec!["rollback", APP, "--to", "latest"], "--to"),
+        (vec!["watch", "staging", "--for", "0s"], "--for"),
+        (
+            vec!["watch", "staging", "--for", "1h", "--interval", "0ms"],
+            "--interval",
+        ),
     ] {
         let r = p.run(&args);
         r.code(2).stderr_has(names);
@@ -71,6 +76,24 @@ fn rollback_to_accepts_the_v_form_shipit_writes() {
     let r = p.run(&["--show-settings", "rollback", APP, "--to", "v2"]);
     r.code(0);
     assert_eq!(r.json()["settings"]["to"], 2);
+}
+
+/// A usage error's `--json` document says what clap says, not only its first line: the
+/// missing argument's name and the values a flag accepts.
+#[test]
+fn a_json_usage_error_names_what_is_missing_or_allowed() {
+    let p = project("");
+    let r = p.run(&["deploy", "--json"]);
+    r.code(2);
+    let doc = one_document(&["deploy", "--json"], &r);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("<ENV>"), "{doc}");
+    let r = p.run(&["deploy", "staging", "--strategy", "bogus", "--json"]);
+    r.code(2);
+    let doc = one_document(&["--strategy", "bogus"], &r);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("possible values: rolling"), "{doc}");
+    assert!(!message.contains("Usage:"), "{doc}");
 }
 
 /// Stdout of a `--json` run: exactly one JSON document (serde rejects trailing text).
@@ -108,6 +131,51 @@ fn healthy_project() -> (
         hooks.url_for("/hook")
     ));
     (p, fleet, hooks)
+}
+
+/// The commands added after the first `--json` test (releases, check, watch, drill, the
+/// record's reports, cost, runbook, the database and store commands) hold the same rule: one
+/// document on stdout, whether they succeed or fail, with the exit code they would have anyway.
+#[test]
+fn json_is_one_document_for_the_later_commands_too() {
+    let (p, _fleet, _hooks) = healthy_project();
+    // A line in the log buffer: `logs --no-tail` never returns on an empty one.
+    let mut state = p.state();
+    state["apps"][APP]["logs"] = json!([{"level": "info", "instance": "148ed193b95089", "message": "GET /health 200", "region": "iad", "timestamp": shipit::timefmt::now()}]);
+    p.fly_state(&state);
+    let runbook = p.file("runbook.md");
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["releases", "staging"], 0),
+        (vec!["releases", "nope"], 1),
+        (vec!["check", "staging"], 0),
+        (vec!["check", "nope"], 1),
+        (
+            vec!["watch", "staging", "--for", "200ms", "--interval", "100ms"],
+            0,
+        ),
+        (vec!["watch", "nope", "--for", "1s"], 1),
+        (vec!["drill", "nope"], 1),
+        (vec!["promote", "staging", "nope"], 1),
+        (vec!["parity", "staging", "nope"], 1),
+        (vec!["report"], 0),
+        (vec!["cost", "staging"], 0),
+        (vec!["cost", "nope"], 1),
+        (vec!["runbook", "--out", runbook.to_str().unwrap()], 0),
+        (vec!["db", "verify", "staging"], 1),
+        (vec!["store", "migrate", "--from", "local"], 1),
+    ];
+    for (args, code) in &cases {
+        let mut full = vec!["--json"];
+        full.extend(args);
+        let r = p.run(&full);
+        assert_eq!(r.code, *code, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        let doc = one_document(&full, &r);
+        if *code == 0 {
+            assert!(doc.get("error").is_none(), "{args:?}: {doc}");
+        } else {
+            assert!(doc["error"]["message"].is_string(), "{args:?}: {doc}");
+        }
+    }
 }
 
 #[test]
@@ -456,6 +524,36 @@ fn every_unset_or_empty_variable_is_reported_in_one_run() {
         .stderr_has("GitHub passes an unset secret as an empty string");
 }
 
+/// A smoke suite's variables get the same check as the config's: every one at once, and an
+/// empty one is not sent as a value (`Authorization: Bearer ` with nothing after it).
+#[test]
+fn every_unset_or_empty_variable_of_a_smoke_suite_is_reported_in_one_run() {
+    let p = project("");
+    let yaml = p
+        .read("shipit.yml")
+        .replace("web: {}", "web: { smoke: smoke/web.yml }");
+    p.config(&yaml);
+    p.write(
+        "smoke/web.yml",
+        "checks:\n  - name: api\n    path: /api\n    headers: { Authorization: \"Bearer ${HOSTILE_API_TOKEN}\", X-Other: \"${HOSTILE_OTHER}\" }\n    json: { key: \"${HOSTILE_JSON}\" }\n",
+    );
+    let r = crate::support::Run::from(
+        p.shipit(&["config", "check"])
+            .env("HOSTILE_API_TOKEN", "")
+            .env_remove("HOSTILE_OTHER")
+            .env_remove("HOSTILE_JSON")
+            .output()
+            .unwrap(),
+    );
+    r.code(1)
+        .stderr_has("smoke/web.yml:4:")
+        .stderr_has("3 environment variables")
+        .stderr_has("`HOSTILE_API_TOKEN` is empty (line 4)")
+        .stderr_has("`HOSTILE_OTHER` is not set (line 4)")
+        .stderr_has("`HOSTILE_JSON` is not set (line 5)")
+        .stderr_has("GitHub passes an unset secret as an empty string");
+}
+
 #[test]
 fn a_staging_service_on_productions_fly_toml_is_a_warning() {
     let p = Project::new();
@@ -669,11 +767,29 @@ fn every_flag_in_help_is_in_the_readme() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let p = Project::new();
-    let commands = [
-        "", "deploy", "rollback", "status", "baseline", "health", "smoke", "plan", "history",
-        "explain", "init", "demo",
-    ];
-    for cmd in commands {
+    // Every command and subcommand, as `--help` lists them (`Commands:` sections), so a command
+    // added later is checked without anyone remembering to list it here.
+    let mut commands = vec![String::new()];
+    let mut i = 0;
+    while i < commands.len() {
+        let mut args: Vec<&str> = commands[i].split_whitespace().collect();
+        args.push("--help");
+        let help = p.run(&args).stdout;
+        let subcommands: Vec<String> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|c| *c != "help")
+            .map(|c| format!("{} {c}", commands[i]).trim().to_owned())
+            .collect();
+        commands.extend(subcommands);
+        i += 1;
+    }
+    assert!(commands.len() > 25, "{commands:?}");
+    for cmd in &commands {
         let mut args: Vec<&str> = cmd.split_whitespace().collect();
         args.push("--help");
         let r = p.run(&args);
@@ -705,6 +821,51 @@ fn every_flag_in_help_is_in_the_readme() {
                 "`shipit {cmd} --help` lists {flag}, which README.md does not document"
             );
         }
+    }
+}
+
+/// What the README says of `CI` is what the printer does: it turns the spinner into plain
+/// lines and leaves colour alone (only `NO_COLOR` and `--color` change colour), in the flag
+/// table and in the environment table alike.
+#[test]
+fn the_readme_says_what_ci_does_to_colour_in_every_place() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for line in readme
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains("`CI`"))
+    {
+        let first_cell = line.split('|').nth(1).unwrap_or_default();
+        let says = line.split('|').nth(2).unwrap_or_default();
+        if first_cell.contains("`CI`") {
+            assert!(
+                !says.contains("no colour"),
+                "README says CI turns colour off, which it does not: {line}"
+            );
+        }
+    }
+}
+
+/// A newcomer can open every Markdown file the README names: each is in the repository, or is
+/// one that shipit itself writes into a project (the evidence log, the runbook, the log's lock).
+#[test]
+fn the_readme_names_no_markdown_file_that_is_not_in_the_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let written_by_shipit = [
+        "feedback/deployment.md",
+        "docs/runbook.md",
+        ".deployment.md",
+    ];
+    for word in readme.split(|c: char| !(c.is_alphanumeric() || "./_-".contains(c))) {
+        let word = word.trim_end_matches('.');
+        if !word.ends_with(".md") || written_by_shipit.contains(&word) {
+            continue;
+        }
+        assert!(
+            root.join(word).is_file(),
+            "README.md names {word}, which is not in the repository"
+        );
     }
 }
 

@@ -190,3 +190,43 @@ fn walk(path: &std::path::Path, places: &mut Vec<(String, String)>) {
         places.push((path.display().to_string(), text));
     }
 }
+
+/// A password written straight into a URL of shipit.yml (not through `${VAR}`) is a secret
+/// too: `config check`, `plan`, `health --json`, a deploy's receipt and the evidence log show
+/// the URL without it.
+#[test]
+fn a_literal_url_password_in_the_config_is_masked() {
+    const PASSWORD: &str = "literal-pass-7781";
+    let p = Project::new();
+    p.fly_state(&json!({"apps": {APP: fly_app(APP, 3, GOOD, 2)}}));
+    let fleet = FleetServer::start(p.file("flyctl-state.json"), APP, |_, _| Behaviour::ok("ok"));
+    p.fly_toml("fly/hotdash-staging.toml", APP);
+    let url = fleet
+        .url()
+        .replace("http://", &format!("http://bob:{PASSWORD}@"));
+    p.config(&format!(
+        "version: 1\ndefaults:\n  health: {{ interval: 50ms, timeout: 500ms, deadline: 3s }}\n  regression: {{ probes: 2 }}\napps:\n  web: {{}}\nenvironments:\n  staging:\n    web: {{ app: {APP}, url: \"{url}\", fly_config: fly/hotdash-staging.toml }}\n"
+    ));
+    let mut seen = String::new();
+    for args in [
+        &["config", "check"][..],
+        &["config", "check", "--json"],
+        &["plan", "staging"],
+        &["health", "staging", "--json"],
+        &["deploy", "staging"],
+    ] {
+        let run = p.run(args);
+        assert!(run.code <= 1, "{args:?}: {}", run.stderr);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    let mut places = Vec::new();
+    walk(p.path(), &mut places);
+    for (name, text) in places {
+        seen.push_str(&format!("\n--- {name}\n{text}"));
+    }
+    // shipit.yml itself holds it, of course.
+    let seen = seen.replace(&p.read("shipit.yml"), "");
+    assert!(!seen.contains(PASSWORD), "the password leaked:\n{seen}");
+    assert!(seen.contains("http://bob:***@127.0.0.1"), "{seen}");
+}

@@ -159,3 +159,28 @@ fn a_fresh_runner_reads_the_rejected_release_from_the_record() {
         ));
     assert!(b.deploy_calls().is_empty());
 }
+
+#[test]
+fn a_run_that_changed_nothing_says_nothing_against_the_live_release() {
+    let (p, _f) = project();
+    // flyctl exits 0 but touches no machine: the run fails with every machine still on v3.
+    let mut state = p.state();
+    state["deploys"] = json!([{"outcome": "unchanged"}]);
+    p.fly_state(&state);
+    p.run(&["deploy", "staging"])
+        .code(1)
+        .stderr_has("changed nothing");
+    // A manual rollback to a release that does not exist is refused before any change.
+    p.run(&["rollback", "staging", "--to", "99"]).code(1);
+    let listed = p.run(&["releases", "staging", "--json"]).code(0).json();
+    let live = release(&listed, 3);
+    assert_ne!(live["verdict"], "rejected", "{listed}");
+    assert!(
+        !live["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a rollback put this image back"),
+        "no rollback ran: {listed}"
+    );
+    assert_eq!(release(&listed, 4)["verdict"], "rejected", "{listed}");
+}

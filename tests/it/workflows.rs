@@ -366,6 +366,55 @@ fn every_shipit_command_in_the_workflows_parses_with_the_real_cli() {
     );
 }
 
+/// A step that runs a shipit command that asks flyctl (a deploy, a rollback, the scheduled
+/// check...) gives it a Fly token in its `env:`; without one the command sees nothing of Fly
+/// (the scheduled check would report a fleet it cannot see as fine every four hours).
+#[test]
+fn every_step_that_asks_fly_gets_a_fly_token() {
+    // Commands that only read files, the record or the network, never flyctl.
+    const NO_FLY: &[&str] = &[
+        "runbook", "report", "config", "history", "explain", "init", "store", "db",
+    ];
+    let mut checked = 0;
+    for file in all_files() {
+        let yaml = file.yaml();
+        let Some(jobs) = yaml.get("jobs").and_then(Value::as_object) else {
+            continue;
+        };
+        for (job_name, job) in jobs {
+            let steps = job
+                .get("steps")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for step in steps {
+                let Some(script) = step.get("run").and_then(Value::as_str) else {
+                    continue;
+                };
+                for (args, _) in shipit_commands(script) {
+                    let sub = args.first().cloned().unwrap_or_default();
+                    if NO_FLY.contains(&sub.as_str()) {
+                        continue;
+                    }
+                    let env = step.get("env").or_else(|| job.get("env"));
+                    let token = env
+                        .and_then(|e| e.get("FLY_API_TOKEN").or_else(|| e.get("FLY_ACCESS_TOKEN")))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    assert!(
+                        token.contains("secrets."),
+                        "{}: job `{job_name}` runs `shipit {}` without a Fly token in its env",
+                        file.name,
+                        args.join(" ")
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} shipit commands checked");
+}
+
 // ---------------------------------------------------------------------------------------------
 // pins
 
