@@ -14,7 +14,6 @@
 #![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -119,9 +118,6 @@ impl Platform for SimPlatform {
     fn has_token(&self) -> bool {
         true
     }
-    async fn version(&self) -> Result<String, PlatformError> {
-        Ok("sim".into())
-    }
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         let w = self.world.borrow();
         Ok(AppStatus {
@@ -134,12 +130,6 @@ impl Platform for SimPlatform {
     }
     async fn releases(&self, _app: &str) -> Result<Vec<Release>, PlatformError> {
         Ok(self.world.borrow().releases.clone())
-    }
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        Ok(self.status(app).await?.machines)
-    }
-    async fn checks(&self, _app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        Ok(BTreeMap::new())
     }
     async fn secrets(&self, _app: &str) -> Result<Vec<SecretInfo>, PlatformError> {
         Ok(Vec::new())

@@ -4,15 +4,14 @@
 
 mod server;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) use server::DemoServer;
 
 use crate::platform::{
-    AppStatus, Check, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine,
-    Platform, PlatformError, Release, ReleaseLine, SecretInfo,
+    AppStatus, DeployOutcome, DeployRequest, ErrorKind, LogEntry, Machine, OutputLine, Platform,
+    PlatformError, Release, ReleaseLine, SecretInfo,
 };
 use crate::stop::Stop;
 
@@ -92,10 +91,6 @@ impl Platform for DemoPlatform {
         true
     }
 
-    async fn version(&self) -> Result<String, PlatformError> {
-        Ok("demo".into())
-    }
-
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         if app != APP {
             return Err(Self::not_found(app, "status"));
@@ -123,20 +118,6 @@ impl Platform for DemoPlatform {
         let mut r = self.world().releases.clone();
         r.sort_by_key(|r| std::cmp::Reverse(r.version));
         Ok(r)
-    }
-
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        Ok(self.status(app).await?.machines)
-    }
-
-    async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        Ok(self
-            .status(app)
-            .await?
-            .machines
-            .into_iter()
-            .map(|m| (m.id, m.checks))
-            .collect())
     }
 
     async fn secrets(&self, _app: &str) -> Result<Vec<SecretInfo>, PlatformError> {

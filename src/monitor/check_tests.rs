@@ -8,8 +8,8 @@ use std::time::UNIX_EPOCH;
 use super::*;
 use crate::monitor::testing::{FakeSender, MemoryStore};
 use crate::platform::{
-    AppStatus, Check, DeployOutcome, DeployRequest, LogEntry, Machine, OutputLine, PlatformError,
-    Release, SecretInfo,
+    AppStatus, DeployOutcome, DeployRequest, LogEntry, Machine, OutputLine, PlatformError, Release,
+    SecretInfo,
 };
 use crate::probe::ProbeResult;
 use crate::stop::Stop;
@@ -25,9 +25,6 @@ impl Platform for World {
     }
     fn has_token(&self) -> bool {
         true
-    }
-    async fn version(&self) -> Result<String, PlatformError> {
-        Ok("0".into())
     }
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         let (machines, _) = self.apps.get(app).ok_or_else(|| PlatformError {
@@ -45,12 +42,6 @@ impl Platform for World {
     }
     async fn releases(&self, _: &str) -> Result<Vec<Release>, PlatformError> {
         Ok(Vec::new())
-    }
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        Ok(self.status(app).await?.machines)
-    }
-    async fn checks(&self, _: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        Ok(BTreeMap::new())
     }
     async fn secrets(&self, _: &str) -> Result<Vec<SecretInfo>, PlatformError> {
         Ok(Vec::new())

@@ -3,7 +3,6 @@
 //! flyctl, no sleeping.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
@@ -134,9 +133,6 @@ impl Platform for FakePlatform {
     fn has_token(&self) -> bool {
         self.token
     }
-    async fn version(&self) -> Result<String, PlatformError> {
-        Ok("0".into())
-    }
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         let w = self.world.borrow();
         Ok(AppStatus {
@@ -155,12 +151,6 @@ impl Platform for FakePlatform {
             r.insert(0, running);
         }
         Ok(r)
-    }
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        Ok(self.status(app).await?.machines)
-    }
-    async fn checks(&self, _app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        Ok(BTreeMap::new())
     }
     async fn secrets(&self, _app: &str) -> Result<Vec<SecretInfo>, PlatformError> {
         Ok(Vec::new())

@@ -534,16 +534,6 @@ impl Platform for Fly {
         token_available()
     }
 
-    async fn version(&self) -> Result<String, PlatformError> {
-        #[derive(Deserialize)]
-        struct V {
-            #[serde(rename = "Version")]
-            version: String,
-        }
-        let v: V = self.read_json(&["version", "--json"]).await?;
-        Ok(v.version)
-    }
-
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError> {
         let s: StatusJson = self.read_json(&["status", "--json", "--app", app]).await?;
         Ok(AppStatus {
@@ -579,26 +569,6 @@ impl Platform for Fly {
                 description: r.description,
                 user: r.user.map(|u| u.email).unwrap_or_default(),
             })
-            .collect())
-    }
-
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError> {
-        let m: Option<Vec<MachineJson>> = self
-            .read_json(&["machines", "list", "--json", "--app", app])
-            .await?;
-        Ok(m.unwrap_or_default()
-            .into_iter()
-            .map(Machine::from)
-            .collect())
-    }
-
-    async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError> {
-        let c: Option<BTreeMap<String, Vec<CheckJson>>> = self
-            .read_json(&["checks", "list", "--json", "--app", app])
-            .await?;
-        Ok(c.unwrap_or_default()
-            .into_iter()
-            .map(|(id, checks)| (id, checks.into_iter().map(Check::from).collect()))
             .collect())
     }
 

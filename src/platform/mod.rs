@@ -6,7 +6,6 @@ pub mod fly;
 pub mod inventory;
 pub mod strategy;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -368,11 +367,8 @@ pub trait Platform {
     fn name(&self) -> &str;
     /// Whether an API token is available to the platform tool.
     fn has_token(&self) -> bool;
-    async fn version(&self) -> Result<String, PlatformError>;
     async fn status(&self, app: &str) -> Result<AppStatus, PlatformError>;
     async fn releases(&self, app: &str) -> Result<Vec<Release>, PlatformError>;
-    async fn machines(&self, app: &str) -> Result<Vec<Machine>, PlatformError>;
-    async fn checks(&self, app: &str) -> Result<BTreeMap<String, Vec<Check>>, PlatformError>;
     async fn secrets(&self, app: &str) -> Result<Vec<SecretInfo>, PlatformError>;
     /// The app's configuration as Fly has it (`config show`: the current release's fly.toml,
     /// as JSON). Platforms without one say so.
