@@ -111,15 +111,28 @@ impl<'de> serde::Deserialize<'de> for Text {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
                 // Each variable's value is a secret on its own, not only the whole string: in
                 // `Bearer ${TOKEN}` the token must be masked wherever it turns up alone.
+                // The last variable looked up, when it was set but empty.
+                let empty: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
                 let (value, from_env) = expand(v, |name| {
                     // Empty is unset: GitHub passes a missing secret as an empty string.
-                    let found = std::env::var(name).ok().filter(|v| !v.is_empty());
+                    let raw = std::env::var(name).ok();
+                    *empty.borrow_mut() = raw
+                        .as_deref()
+                        .is_some_and(str::is_empty)
+                        .then(|| name.to_owned());
+                    let found = raw.filter(|v| !v.is_empty());
                     if let Some(secret) = &found {
                         crate::secret::register(secret);
                     }
                     found
                 })
-                .map_err(E::custom)?;
+                .map_err(|why| match empty.borrow().as_deref() {
+                    // Expansion stops at the first variable without a value: this one.
+                    Some(name) => E::custom(format!(
+                        "environment variable `{name}` is empty (hint: GitHub passes an unset secret as an empty string, so check its name under Settings → Secrets)"
+                    )),
+                    None => E::custom(why),
+                })?;
                 if from_env {
                     crate::secret::register(&value);
                 } else {

@@ -554,6 +554,29 @@ fn every_unset_or_empty_variable_of_a_smoke_suite_is_reported_in_one_run() {
         .stderr_has("GitHub passes an unset secret as an empty string");
 }
 
+/// The commands that read only the record's settings (`history`, `explain`) say an empty
+/// variable is empty too: the workflows pass `SHIPIT_STORE_URL: ${{ secrets.SHIPIT_STORE_URL }}`,
+/// which is an empty string when the secret does not exist, never an unset variable.
+#[test]
+fn an_empty_store_variable_is_called_empty_by_the_record_commands() {
+    let p = project("");
+    let yaml = p.read("shipit.yml");
+    p.config(&format!(
+        "{yaml}store: {{ postgres: {{ url: \"${{HOSTILE_STORE_URL}}\" }} }}\n"
+    ));
+    for args in [&["history"][..], &["explain", "last"]] {
+        let r = crate::support::Run::from(
+            p.shipit(args)
+                .env("HOSTILE_STORE_URL", "")
+                .output()
+                .unwrap(),
+        );
+        r.code(1)
+            .stderr_has("`HOSTILE_STORE_URL` is empty")
+            .stderr_has("GitHub passes");
+    }
+}
+
 #[test]
 fn a_staging_service_on_productions_fly_toml_is_a_warning() {
     let p = Project::new();
